@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+// swift-nnsight: nnsight for Swift. One target per layer; see DESIGN.md in the shared folder.
+import PackageDescription
+
+let package = Package(
+    name: "swift-nnsight",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Torch", targets: ["Torch"]),
+        .library(name: "Tokenizers", targets: ["Tokenizers"]),
+        .library(name: "SafeTensors", targets: ["SafeTensors"]),
+        .library(name: "GGUF", targets: ["GGUF"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libtorch, found through pkg-config (scripts/setup writes libtorch.pc).
+        .systemLibrary(name: "CLibTorch", pkgConfig: "libtorch"),
+        // The C ABI over libtorch: include/ctorch.h is pure C; the C++ stays behind it.
+        .target(
+            name: "CTorch",
+            dependencies: ["CLibTorch"],
+            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
+        ),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(name: "SafeTensors"),
+        .target(name: "GGUF"),
+        .target(name: "Tokenizers"),
+
+        .executableTarget(
+            name: "nnsight-bench",
+            dependencies: [
+                "Torch", "Tokenizers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/nnsight-bench"
+        ),
+
+        .testTarget(name: "TorchTests", dependencies: ["Torch"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+    ],
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx20
+)

@@ -1,0 +1,309 @@
+// Errors, library settings, handles, queries, creation and conversion.
+#include "boundary.hpp"
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/WrapDimUtils.h>
+#include <torch/headeronly/version.h>
+
+#include <cstring>
+#include <regex>
+
+using namespace ctorch;
+
+namespace ctorch {
+
+std::string &last_error() {
+    thread_local std::string message;
+    return message;
+}
+
+at::ScalarType scalar_type(ctorch_dtype dtype) {
+    switch (dtype) {
+    case CTORCH_UINT8: return at::kByte;
+    case CTORCH_INT8: return at::kChar;
+    case CTORCH_INT16: return at::kShort;
+    case CTORCH_INT32: return at::kInt;
+    case CTORCH_INT64: return at::kLong;
+    case CTORCH_FLOAT16: return at::kHalf;
+    case CTORCH_FLOAT32: return at::kFloat;
+    case CTORCH_FLOAT64: return at::kDouble;
+    case CTORCH_BOOL: return at::kBool;
+    case CTORCH_BFLOAT16: return at::kBFloat16;
+    default: TORCH_CHECK_VALUE(false, "unknown dtype code ", static_cast<int>(dtype));
+    }
+}
+
+ctorch_dtype dtype(at::ScalarType type) {
+    switch (type) {
+    case at::kByte: return CTORCH_UINT8;
+    case at::kChar: return CTORCH_INT8;
+    case at::kShort: return CTORCH_INT16;
+    case at::kInt: return CTORCH_INT32;
+    case at::kLong: return CTORCH_INT64;
+    case at::kHalf: return CTORCH_FLOAT16;
+    case at::kFloat: return CTORCH_FLOAT32;
+    case at::kDouble: return CTORCH_FLOAT64;
+    case at::kBool: return CTORCH_BOOL;
+    case at::kBFloat16: return CTORCH_BFLOAT16;
+    default: return CTORCH_DTYPE_UNKNOWN;
+    }
+}
+
+at::Device device(ctorch_device d) {
+    auto index = static_cast<c10::DeviceIndex>(d.index);
+    switch (d.type) {
+    case CTORCH_CPU: return at::Device(at::kCPU);
+    case CTORCH_CUDA: return at::Device(at::kCUDA, index);
+    case CTORCH_META: return at::Device(at::kMeta);
+    default: TORCH_CHECK_VALUE(false, "unsupported device type code ", static_cast<int>(d.type));
+    }
+}
+
+at::TensorOptions options(ctorch_options o) {
+    return at::TensorOptions().dtype(scalar_type(o.dtype)).device(device(o.device)).requires_grad(o.requires_grad);
+}
+
+} // namespace ctorch
+
+extern "C" {
+
+const char *ctorch_last_error(void) { return last_error().c_str(); }
+
+const char *ctorch_compiled_version(void) {
+#define CTORCH_STR2(x) #x
+#define CTORCH_STR(x) CTORCH_STR2(x)
+    return CTORCH_STR(TORCH_VERSION_MAJOR) "." CTORCH_STR(TORCH_VERSION_MINOR) "." CTORCH_STR(TORCH_VERSION_PATCH);
+}
+
+const char *ctorch_runtime_version(void) {
+    // libtorch records its version in its build configuration ("TORCH_VERSION=2.15.0, ...").
+    static const std::string version = [] {
+        try {
+            std::string config = at::show_config();
+            std::smatch match;
+            if (std::regex_search(config, match, std::regex("TORCH_VERSION=([0-9]+\\.[0-9]+\\.[0-9]+)")))
+                return match[1].str();
+        } catch (...) {
+        }
+        return std::string();
+    }();
+    return version.c_str();
+}
+
+ctorch_status ctorch_set_num_threads(int32_t n) {
+    return guarded([&] {
+        TORCH_CHECK_VALUE(n > 0, "thread count must be positive, got ", n);
+        at::set_num_threads(n);
+    });
+}
+
+int32_t ctorch_get_num_threads(void) { return at::get_num_threads(); }
+
+ctorch_status ctorch_manual_seed(uint64_t seed) {
+    return guarded([&] {
+        auto gen = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(gen.mutex());
+        gen.set_current_seed(seed);
+    });
+}
+
+bool ctorch_cuda_is_available(void) { return at::hasCUDA(); }
+
+void ctorch_tensor_free(ctorch_tensor t) { delete t; }
+
+ctorch_tensor ctorch_undefined(void) { return new ctorch_tensor_s{}; }
+
+ctorch_tensor ctorch_tensor_retain(ctorch_tensor t) { return t ? new ctorch_tensor_s{t->tensor} : nullptr; }
+
+ctorch_generator ctorch_generator_new(uint64_t seed) {
+    return new ctorch_generator_s{at::detail::createCPUGenerator(seed)};
+}
+
+void ctorch_generator_free(ctorch_generator g) { delete g; }
+
+// ---- Queries ----
+
+bool ctorch_is_defined(ctorch_tensor t) { return tensor(t).defined(); }
+int64_t ctorch_dim(ctorch_tensor t) { return tensor(t).defined() ? tensor(t).dim() : 0; }
+
+int64_t ctorch_sizes(ctorch_tensor t, int64_t *sizes, int64_t capacity) {
+    const auto &x = tensor(t);
+    if (!x.defined()) return 0;
+    auto s = x.sizes();
+    for (int64_t i = 0; i < capacity && i < static_cast<int64_t>(s.size()); ++i) sizes[i] = s[i];
+    return x.dim();
+}
+
+int64_t ctorch_strides(ctorch_tensor t, int64_t *strides, int64_t capacity) {
+    const auto &x = tensor(t);
+    if (!x.defined()) return 0;
+    auto s = x.strides();
+    for (int64_t i = 0; i < capacity && i < static_cast<int64_t>(s.size()); ++i) strides[i] = s[i];
+    return x.dim();
+}
+
+int64_t ctorch_numel(ctorch_tensor t) { return tensor(t).defined() ? tensor(t).numel() : 0; }
+int64_t ctorch_storage_offset(ctorch_tensor t) { return tensor(t).defined() ? tensor(t).storage_offset() : 0; }
+ctorch_dtype ctorch_dtype_of(ctorch_tensor t) {
+    return tensor(t).defined() ? ctorch::dtype(tensor(t).scalar_type()) : CTORCH_DTYPE_UNKNOWN;
+}
+
+ctorch_device ctorch_device_of(ctorch_tensor t) {
+    const auto &x = tensor(t);
+    if (!x.defined()) return {CTORCH_CPU, -1};
+    auto d = x.device();
+    switch (d.type()) {
+    case at::kCPU: return {CTORCH_CPU, -1};
+    case at::kCUDA: return {CTORCH_CUDA, d.index()};
+    case at::kMeta: return {CTORCH_META, -1};
+    default: return {CTORCH_DEVICE_OTHER, d.index()};
+    }
+}
+
+bool ctorch_is_contiguous(ctorch_tensor t) { return tensor(t).defined() && tensor(t).is_contiguous(); }
+bool ctorch_requires_grad(ctorch_tensor t) { return tensor(t).defined() && tensor(t).requires_grad(); }
+bool ctorch_is_leaf(ctorch_tensor t) { return !tensor(t).defined() || tensor(t).is_leaf(); }
+
+bool ctorch_same_storage(ctorch_tensor a, ctorch_tensor b) {
+    const auto &x = tensor(a), &y = tensor(b);
+    return x.defined() && y.defined() && x.has_storage() && y.has_storage() && x.storage().is_alias_of(y.storage());
+}
+
+const void *ctorch_data_ptr(ctorch_tensor t) {
+    const auto &x = tensor(t);
+    if (!x.defined() || !x.has_storage() || x.device().type() != at::kCPU) return nullptr;
+    return x.data_ptr();
+}
+
+size_t ctorch_element_size(ctorch_dtype d) {
+    try {
+        return c10::elementSize(scalar_type(d));
+    } catch (...) {
+        return 0;
+    }
+}
+
+// ---- Creation ----
+
+ctorch_status ctorch_from_bytes(const void *data, size_t nbytes, const int64_t *sizes, size_t ndim,
+                                ctorch_options o, ctorch_tensor *out) {
+    return guarded([&] {
+        auto cpu = at::empty(ints(sizes, ndim), at::TensorOptions().dtype(scalar_type(o.dtype)));
+        TORCH_CHECK_VALUE(cpu.nbytes() == nbytes, "from_bytes: ", nbytes, " bytes given, but shape ", cpu.sizes(),
+                          " of ", cpu.scalar_type(), " needs ", cpu.nbytes());
+        if (nbytes) std::memcpy(cpu.data_ptr(), data, nbytes);
+        auto result = cpu.to(device(o.device));
+        if (o.requires_grad) result.set_requires_grad(true);
+        *out = wrap(std::move(result));
+    });
+}
+
+ctorch_status ctorch_from_blob(void *data, const int64_t *sizes, size_t ndim, ctorch_dtype d,
+                               void (*release)(void *), void *context, ctorch_tensor *out) {
+    bool handed_over = false;
+    auto status = guarded([&] {
+        auto type = scalar_type(d);
+        auto deleter = [release, context](void *) {
+            if (release) release(context);
+        };
+        handed_over = true;
+        *out = wrap(at::from_blob(data, ints(sizes, ndim), deleter, at::TensorOptions().dtype(type)));
+    });
+    if (status != CTORCH_OK && !handed_over && release) release(context);
+    return status;
+}
+
+ctorch_status ctorch_scalar_tensor(ctorch_scalar value, ctorch_tensor *out) {
+    return guarded([&] {
+        auto s = scalar(value);
+        auto result = c10::scalar_to_tensor(s);
+        result.unsafeGetTensorImpl()->set_wrapped_number(true);
+        *out = wrap(std::move(result));
+    });
+}
+
+ctorch_status ctorch_empty(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::empty(ints(sizes, ndim), options(o))); });
+}
+ctorch_status ctorch_zeros(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::zeros(ints(sizes, ndim), options(o))); });
+}
+ctorch_status ctorch_ones(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::ones(ints(sizes, ndim), options(o))); });
+}
+ctorch_status ctorch_full(const int64_t *sizes, size_t ndim, ctorch_scalar value, ctorch_options o,
+                          ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::full(ints(sizes, ndim), scalar(value), options(o))); });
+}
+ctorch_status ctorch_rand(const int64_t *sizes, size_t ndim, ctorch_generator g, ctorch_options o,
+                          ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::rand(ints(sizes, ndim), generator(g), options(o))); });
+}
+ctorch_status ctorch_randn(const int64_t *sizes, size_t ndim, ctorch_generator g, ctorch_options o,
+                           ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::randn(ints(sizes, ndim), generator(g), options(o))); });
+}
+ctorch_status ctorch_randint(int64_t low, int64_t high, const int64_t *sizes, size_t ndim, ctorch_generator g,
+                             ctorch_options o, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::randint(low, high, ints(sizes, ndim), generator(g), options(o))); });
+}
+ctorch_status ctorch_arange(ctorch_scalar start, ctorch_scalar end, ctorch_scalar step, ctorch_options o,
+                            ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::arange(scalar(start), scalar(end), scalar(step), options(o))); });
+}
+ctorch_status ctorch_linspace(double start, double end, int64_t steps, ctorch_options o, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::linspace(start, end, steps, options(o))); });
+}
+ctorch_status ctorch_eye(int64_t n, int64_t m, ctorch_options o, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::eye(n, m, options(o))); });
+}
+ctorch_status ctorch_zeros_like(ctorch_tensor t, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::zeros_like(tensor(t))); });
+}
+ctorch_status ctorch_ones_like(ctorch_tensor t, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::ones_like(tensor(t))); });
+}
+ctorch_status ctorch_full_like(ctorch_tensor t, ctorch_scalar value, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::full_like(tensor(t), scalar(value))); });
+}
+ctorch_status ctorch_rand_like(ctorch_tensor t, ctorch_generator g, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::empty_like(tensor(t)).uniform_(0, 1, generator(g))); });
+}
+ctorch_status ctorch_randn_like(ctorch_tensor t, ctorch_generator g, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::empty_like(tensor(t)).normal_(0, 1, generator(g))); });
+}
+
+// ---- Conversion ----
+
+ctorch_status ctorch_to_dtype(ctorch_tensor a, ctorch_dtype d, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).to(scalar_type(d))); });
+}
+ctorch_status ctorch_to_device(ctorch_tensor a, ctorch_device d, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).to(device(d))); });
+}
+ctorch_status ctorch_item_double(ctorch_tensor a, double *out) {
+    return guarded([&] { *out = tensor(a).item<double>(); });
+}
+ctorch_status ctorch_item_int64(ctorch_tensor a, int64_t *out) {
+    return guarded([&] { *out = tensor(a).item<int64_t>(); });
+}
+ctorch_status ctorch_item_bool(ctorch_tensor a, bool *out) {
+    return guarded([&] { *out = tensor(a).item<bool>(); });
+}
+
+ctorch_status ctorch_copy_to_buffer(ctorch_tensor a, ctorch_dtype d, void *buffer, size_t capacity) {
+    return guarded([&] {
+        const auto &x = tensor(a);
+        TORCH_CHECK_VALUE(x.defined(), "cannot read an undefined tensor");
+        TORCH_CHECK_VALUE(x.device().type() != at::kMeta, "cannot read the values of a meta tensor (shape ",
+                          x.sizes(), " only)");
+        auto cpu = x.detach().to(at::kCPU, scalar_type(d)).contiguous();
+        TORCH_CHECK_VALUE(cpu.nbytes() <= capacity, "buffer of ", capacity, " bytes is too small for ",
+                          cpu.nbytes());
+        if (cpu.nbytes()) std::memcpy(buffer, cpu.data_ptr(), cpu.nbytes());
+    });
+}
+
+} // extern "C"

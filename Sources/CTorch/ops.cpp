@@ -1,0 +1,372 @@
+// Elementwise, reduction, shape, indexing and neural-network ops. Most functions come from the
+// declarative lists in ctorch.h; each entry maps to the libtorch function of the same name.
+#include "boundary.hpp"
+
+using namespace ctorch;
+
+namespace ctorch::ops {
+using namespace at;
+// Entries of the lists whose libtorch form is not `at::<name>(a)`.
+inline Tensor contiguous(const Tensor &a) { return a.contiguous(); }
+inline Tensor gelu_tanh(const Tensor &a) { return at::gelu(a, "tanh"); }
+inline Tensor gelu(const Tensor &a) { return at::gelu(a); }
+} // namespace ctorch::ops
+
+namespace {
+/// Writes split results into caller-owned space, failing cleanly when it is too small.
+void write_pieces(std::vector<at::Tensor> parts, ctorch_tensor *pieces, size_t capacity, size_t *count) {
+    *count = parts.size();
+    TORCH_CHECK_VALUE(parts.size() <= capacity, "split produced ", parts.size(), " pieces; room for ", capacity);
+    for (size_t i = 0; i < parts.size(); ++i) pieces[i] = wrap(std::move(parts[i]));
+}
+
+std::vector<int64_t> all_dims(const at::Tensor &a) {
+    std::vector<int64_t> dims(a.dim());
+    for (int64_t i = 0; i < a.dim(); ++i) dims[i] = i;
+    return dims;
+}
+
+std::vector<at::Tensor> tensor_list(const ctorch_tensor *tensors, size_t n) {
+    std::vector<at::Tensor> list;
+    list.reserve(n);
+    for (size_t i = 0; i < n; ++i) list.push_back(tensor(tensors[i]));
+    return list;
+}
+
+std::vector<at::indexing::TensorIndex> index_list(const ctorch_tensor_index *indices, size_t n) {
+    using namespace at::indexing;
+    std::vector<TensorIndex> list;
+    list.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        const auto &index = indices[i];
+        switch (index.kind) {
+        case CTORCH_INDEX_INT: list.emplace_back(index.value); break;
+        case CTORCH_INDEX_SLICE:
+            list.emplace_back(Slice(index.has_start ? std::optional<c10::SymInt>(index.value) : std::nullopt,
+                                    index.has_stop ? std::optional<c10::SymInt>(index.stop) : std::nullopt,
+                                    index.step));
+            break;
+        case CTORCH_INDEX_ELLIPSIS: list.emplace_back(Ellipsis); break;
+        case CTORCH_INDEX_NONE: list.emplace_back(None); break;
+        case CTORCH_INDEX_TENSOR: list.emplace_back(tensor(index.tensor)); break;
+        case CTORCH_INDEX_BOOL: list.emplace_back(index.value != 0); break;
+        default: TORCH_CHECK_VALUE(false, "unknown index kind ", static_cast<int>(index.kind));
+        }
+    }
+    return list;
+}
+} // namespace
+
+extern "C" {
+
+#define CTORCH_DEFINE_UNARY(name)                                                                   \
+    ctorch_status ctorch_##name(ctorch_tensor a, ctorch_tensor *out) {                              \
+        return guarded([&] { *out = wrap(ops::name(tensor(a))); });                                 \
+    }
+#define CTORCH_DEFINE_BINARY(name)                                                                  \
+    ctorch_status ctorch_##name(ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) {             \
+        return guarded([&] { *out = wrap(at::name(tensor(a), tensor(b))); });                       \
+    }
+#define CTORCH_DEFINE_SCALAR(name)                                                                  \
+    ctorch_status ctorch_##name##_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {    \
+        return guarded([&] { *out = wrap(at::name(tensor(a), scalar(s))); });                       \
+    }
+#define CTORCH_DEFINE_INPLACE(name)                                                                 \
+    ctorch_status ctorch_##name##_(ctorch_tensor a, ctorch_tensor b) {                              \
+        return guarded([&] { tensor(a).name##_(tensor(b)); });                                      \
+    }                                                                                               \
+    ctorch_status ctorch_##name##_scalar_(ctorch_tensor a, ctorch_scalar s) {                       \
+        return guarded([&] { tensor(a).name##_(scalar(s)); });                                      \
+    }
+CTORCH_UNARY_OPS(CTORCH_DEFINE_UNARY)
+CTORCH_BINARY_OPS(CTORCH_DEFINE_BINARY)
+CTORCH_SCALAR_OPS(CTORCH_DEFINE_SCALAR)
+CTORCH_INPLACE_OPS(CTORCH_DEFINE_INPLACE)
+
+ctorch_status ctorch_rsub_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::rsub(tensor(a), scalar(s))); });
+}
+ctorch_status ctorch_rdiv_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {
+    return guarded([&] {
+        auto number = c10::scalar_to_tensor(scalar(s), tensor(a).device());
+        number.unsafeGetTensorImpl()->set_wrapped_number(true);
+        *out = wrap(at::div(number, tensor(a)));
+    });
+}
+ctorch_status ctorch_rpow_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::pow(scalar(s), tensor(a))); });
+}
+
+ctorch_status ctorch_clamp(ctorch_tensor a, bool has_min, ctorch_scalar min, bool has_max, ctorch_scalar max,
+                           ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::clamp(tensor(a), has_min ? std::optional<at::Scalar>(scalar(min)) : std::nullopt,
+                              has_max ? std::optional<at::Scalar>(scalar(max)) : std::nullopt));
+    });
+}
+ctorch_status ctorch_clamp_(ctorch_tensor a, bool has_min, ctorch_scalar min, bool has_max, ctorch_scalar max) {
+    return guarded([&] {
+        tensor(a).clamp_(has_min ? std::optional<at::Scalar>(scalar(min)) : std::nullopt,
+                         has_max ? std::optional<at::Scalar>(scalar(max)) : std::nullopt);
+    });
+}
+ctorch_status ctorch_where(ctorch_tensor condition, ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::where(tensor(condition), tensor(a), tensor(b))); });
+}
+ctorch_status ctorch_allclose(ctorch_tensor a, ctorch_tensor b, double rtol, double atol, bool *out) {
+    return guarded([&] { *out = at::allclose(tensor(a), tensor(b), rtol, atol); });
+}
+ctorch_status ctorch_equal(ctorch_tensor a, ctorch_tensor b, bool *out) {
+    return guarded([&] { *out = at::equal(tensor(a), tensor(b)); });
+}
+
+// ---- In place ----
+
+ctorch_status ctorch_zero_(ctorch_tensor a) { return guarded([&] { tensor(a).zero_(); }); }
+ctorch_status ctorch_fill_(ctorch_tensor a, ctorch_scalar value) {
+    return guarded([&] { tensor(a).fill_(scalar(value)); });
+}
+ctorch_status ctorch_copy_(ctorch_tensor a, ctorch_tensor source) {
+    return guarded([&] { tensor(a).copy_(tensor(source)); });
+}
+ctorch_status ctorch_masked_fill_(ctorch_tensor a, ctorch_tensor mask, ctorch_scalar value) {
+    return guarded([&] { tensor(a).masked_fill_(tensor(mask), scalar(value)); });
+}
+ctorch_status ctorch_uniform_(ctorch_tensor a, double from, double to, ctorch_generator g) {
+    return guarded([&] { tensor(a).uniform_(from, to, generator(g)); });
+}
+ctorch_status ctorch_normal_(ctorch_tensor a, double mean, double std, ctorch_generator g) {
+    return guarded([&] { tensor(a).normal_(mean, std, generator(g)); });
+}
+
+// ---- Reductions ----
+
+ctorch_status ctorch_sum(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_dtype d,
+                         ctorch_tensor *out) {
+    return guarded([&] {
+        auto type = d == CTORCH_DTYPE_UNKNOWN ? std::nullopt : std::optional<at::ScalarType>(scalar_type(d));
+        *out = wrap(at::sum(tensor(a), optional_dims(dims, ndims), keepdim, type));
+    });
+}
+ctorch_status ctorch_mean(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::mean(tensor(a), optional_dims(dims, ndims), keepdim)); });
+}
+ctorch_status ctorch_prod(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(has_dim ? at::prod(tensor(a), dim, keepdim) : at::prod(tensor(a))); });
+}
+ctorch_status ctorch_amax(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::amax(tensor(a), dims ? ints(dims, ndims) : at::IntArrayRef{}, keepdim)); });
+}
+ctorch_status ctorch_amin(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::amin(tensor(a), dims ? ints(dims, ndims) : at::IntArrayRef{}, keepdim)); });
+}
+ctorch_status ctorch_var(ctorch_tensor a, const int64_t *dims, size_t ndims, double correction, bool keepdim,
+                         ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::var(tensor(a), optional_dims(dims, ndims), at::Scalar(correction), keepdim));
+    });
+}
+ctorch_status ctorch_std(ctorch_tensor a, const int64_t *dims, size_t ndims, double correction, bool keepdim,
+                         ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::std(tensor(a), optional_dims(dims, ndims), at::Scalar(correction), keepdim));
+    });
+}
+ctorch_status ctorch_logsumexp(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+    return guarded([&] {
+        auto every = all_dims(tensor(a));
+        *out = wrap(at::logsumexp(tensor(a), dims ? ints(dims, ndims) : at::IntArrayRef(every), keepdim));
+    });
+}
+ctorch_status ctorch_norm(ctorch_tensor a, double p, const int64_t *dims, size_t ndims, bool keepdim,
+                          ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::linalg_vector_norm(tensor(a), at::Scalar(p), optional_dims(dims, ndims), keepdim));
+    });
+}
+ctorch_status ctorch_all(ctorch_tensor a, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::all(tensor(a))); });
+}
+ctorch_status ctorch_any(ctorch_tensor a, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::any(tensor(a))); });
+}
+ctorch_status ctorch_max_dim(ctorch_tensor a, int64_t dim, bool keepdim, ctorch_tensor *values,
+                             ctorch_tensor *indices) {
+    return guarded([&] {
+        auto [v, i] = at::max(tensor(a), dim, keepdim);
+        *values = wrap(std::move(v));
+        *indices = wrap(std::move(i));
+    });
+}
+ctorch_status ctorch_min_dim(ctorch_tensor a, int64_t dim, bool keepdim, ctorch_tensor *values,
+                             ctorch_tensor *indices) {
+    return guarded([&] {
+        auto [v, i] = at::min(tensor(a), dim, keepdim);
+        *values = wrap(std::move(v));
+        *indices = wrap(std::move(i));
+    });
+}
+ctorch_status ctorch_argmax(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::argmax(tensor(a), has_dim ? std::optional<int64_t>(dim) : std::nullopt, keepdim));
+    });
+}
+ctorch_status ctorch_argmin(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::argmin(tensor(a), has_dim ? std::optional<int64_t>(dim) : std::nullopt, keepdim));
+    });
+}
+ctorch_status ctorch_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::softmax(tensor(a), dim)); });
+}
+ctorch_status ctorch_log_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::log_softmax(tensor(a), dim)); });
+}
+ctorch_status ctorch_cumsum(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::cumsum(tensor(a), dim)); });
+}
+
+// ---- Shape ----
+
+#define CTORCH_DEFINE_SIZES(name)                                                                   \
+    ctorch_status ctorch_##name(ctorch_tensor a, const int64_t *sizes, size_t n, ctorch_tensor *out) { \
+        return guarded([&] { *out = wrap(tensor(a).name(ints(sizes, n))); });                       \
+    }
+CTORCH_SIZES_OPS(CTORCH_DEFINE_SIZES)
+
+ctorch_status ctorch_transpose(ctorch_tensor a, int64_t dim0, int64_t dim1, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).transpose(dim0, dim1)); });
+}
+ctorch_status ctorch_flatten(ctorch_tensor a, int64_t start_dim, int64_t end_dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).flatten(start_dim, end_dim)); });
+}
+ctorch_status ctorch_squeeze(ctorch_tensor a, bool has_dim, int64_t dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(has_dim ? tensor(a).squeeze(dim) : tensor(a).squeeze()); });
+}
+ctorch_status ctorch_unsqueeze(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).unsqueeze(dim)); });
+}
+ctorch_status ctorch_narrow(ctorch_tensor a, int64_t dim, int64_t start, int64_t length, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).narrow(dim, start, length)); });
+}
+ctorch_status ctorch_select(ctorch_tensor a, int64_t dim, int64_t index, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).select(dim, index)); });
+}
+ctorch_status ctorch_cat(const ctorch_tensor *tensors, size_t n, int64_t dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::cat(tensor_list(tensors, n), dim)); });
+}
+ctorch_status ctorch_stack(const ctorch_tensor *tensors, size_t n, int64_t dim, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::stack(tensor_list(tensors, n), dim)); });
+}
+ctorch_status ctorch_split(ctorch_tensor a, int64_t split_size, int64_t dim, ctorch_tensor *pieces, size_t capacity,
+                           size_t *count) {
+    return guarded([&] { write_pieces(tensor(a).split(split_size, dim), pieces, capacity, count); });
+}
+ctorch_status ctorch_split_sizes(ctorch_tensor a, const int64_t *sizes, size_t n, int64_t dim, ctorch_tensor *pieces,
+                                 size_t capacity, size_t *count) {
+    return guarded([&] { write_pieces(tensor(a).split_with_sizes(ints(sizes, n), dim), pieces, capacity, count); });
+}
+ctorch_status ctorch_chunk(ctorch_tensor a, int64_t chunks, int64_t dim, ctorch_tensor *pieces, size_t capacity,
+                           size_t *count) {
+    return guarded([&] { write_pieces(tensor(a).chunk(chunks, dim), pieces, capacity, count); });
+}
+ctorch_status ctorch_gather(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::gather(tensor(a), dim, tensor(index))); });
+}
+ctorch_status ctorch_index_select(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::index_select(tensor(a), dim, tensor(index))); });
+}
+ctorch_status ctorch_masked_fill(ctorch_tensor a, ctorch_tensor mask, ctorch_tensor value, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::masked_fill(tensor(a), tensor(mask), tensor(value))); });
+}
+ctorch_status ctorch_topk(ctorch_tensor a, int64_t k, int64_t dim, bool largest, bool sorted, ctorch_tensor *values,
+                          ctorch_tensor *indices) {
+    return guarded([&] {
+        auto [v, i] = at::topk(tensor(a), k, dim, largest, sorted);
+        *values = wrap(std::move(v));
+        *indices = wrap(std::move(i));
+    });
+}
+ctorch_status ctorch_sort(ctorch_tensor a, int64_t dim, bool descending, ctorch_tensor *values,
+                          ctorch_tensor *indices) {
+    return guarded([&] {
+        auto [v, i] = at::sort(tensor(a), dim, descending);
+        *values = wrap(std::move(v));
+        *indices = wrap(std::move(i));
+    });
+}
+ctorch_status ctorch_argsort(ctorch_tensor a, int64_t dim, bool descending, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::argsort(tensor(a), dim, descending)); });
+}
+ctorch_status ctorch_multinomial(ctorch_tensor probabilities, int64_t samples, bool replacement, ctorch_generator g,
+                                 ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::multinomial(tensor(probabilities), samples, replacement, generator(g))); });
+}
+ctorch_status ctorch_tril(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::tril(tensor(a), diagonal)); });
+}
+ctorch_status ctorch_triu(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::triu(tensor(a), diagonal)); });
+}
+
+// ---- Indexing ----
+
+ctorch_status ctorch_index(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(tensor(a).index(index_list(indices, n))); });
+}
+
+ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n, ctorch_tensor value) {
+    return guarded([&] {
+        at::Tensor target = tensor(a);
+        auto source = tensor(value);
+        if (source.defined() && (source.scalar_type() != target.scalar_type() || source.device() != target.device()))
+            source = source.to(target.device(), target.scalar_type());
+        target.index_put_(index_list(indices, n), source);
+    });
+}
+
+// ---- Neural-network functions ----
+
+ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::linear(tensor(x), tensor(weight), optional_tensor(bias))); });
+}
+ctorch_status ctorch_embedding(ctorch_tensor weight, ctorch_tensor indices, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::embedding(tensor(weight), tensor(indices))); });
+}
+ctorch_status ctorch_layer_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight,
+                                ctorch_tensor bias, double eps, ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::layer_norm(tensor(x), ints(shape, n), optional_tensor(weight), optional_tensor(bias), eps));
+    });
+}
+ctorch_status ctorch_rms_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight, bool has_eps,
+                              double eps, ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::rms_norm(tensor(x), ints(shape, n), optional_tensor(weight),
+                                 has_eps ? std::optional<double>(eps) : std::nullopt));
+    });
+}
+ctorch_status ctorch_dropout(ctorch_tensor x, double p, bool train, ctorch_tensor *out) {
+    return guarded([&] { *out = wrap(at::dropout(tensor(x), p, train)); });
+}
+ctorch_status ctorch_scaled_dot_product_attention(ctorch_tensor q, ctorch_tensor k, ctorch_tensor v,
+                                                  ctorch_tensor mask, double dropout_p, bool is_causal,
+                                                  bool has_scale, double scale, bool enable_gqa,
+                                                  ctorch_tensor *out) {
+    return guarded([&] {
+        *out = wrap(at::scaled_dot_product_attention(tensor(q), tensor(k), tensor(v), optional_tensor(mask),
+                                                     dropout_p, is_causal,
+                                                     has_scale ? std::optional<double>(scale) : std::nullopt,
+                                                     enable_gqa));
+    });
+}
+ctorch_status ctorch_cross_entropy(ctorch_tensor logits, ctorch_tensor target, int32_t reduction,
+                                   int64_t ignore_index, double label_smoothing, ctorch_tensor *out) {
+    return guarded([&] {
+        TORCH_CHECK_VALUE(reduction >= 0 && reduction <= 2, "unknown reduction code ", reduction);
+        *out = wrap(at::cross_entropy_loss(tensor(logits), tensor(target), std::nullopt, reduction, ignore_index,
+                                           label_smoothing));
+    });
+}
+
+} // extern "C"
