@@ -83,6 +83,13 @@ public final class ShardedSafeTensors: Sendable {
         struct Metadata: Decodable {
             var totalSize: Int?
             enum CodingKeys: String, CodingKey { case totalSize = "total_size" }
+
+            // Informational only: some writers store a float or other keys here; never fail on it.
+            init(from decoder: Decoder) throws {
+                let c = try? decoder.container(keyedBy: CodingKeys.self)
+                totalSize = (try? c?.decodeIfPresent(Int.self, forKey: .totalSize))
+                    ?? (try? c?.decodeIfPresent(Double.self, forKey: .totalSize)).flatMap { $0.flatMap { Int(exactly: $0) } }
+            }
         }
         var metadata: Metadata?
         var weightMap: [String: String]
