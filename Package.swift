@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "GGUF", targets: ["GGUF"]),
+        .library(name: "NN", targets: ["NN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "SafeTensors"),
         .target(name: "GGUF"),
         .target(name: "Tokenizers"),
+        .target(name: "NN", dependencies: ["Torch"]),
 
         .executableTarget(
             name: "nnsight-bench",
@@ -41,6 +43,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "NNTests", dependencies: ["NN"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx20

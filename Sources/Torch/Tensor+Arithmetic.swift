@@ -74,16 +74,22 @@ extension Tensor {
     /// Python: `a == b` (elementwise).
     public static func .== (a: Tensor, b: Tensor) throws(TorchError) -> Tensor { try binaryOp(ctorch_eq, a, b) }
     public static func .== (a: Tensor, b: Double) throws(TorchError) -> Tensor { try scalarOp(ctorch_eq_scalar, a, b.scalar) }
+    public static func .== (a: Tensor, b: Int) throws(TorchError) -> Tensor { try scalarOp(ctorch_eq_scalar, a, b.scalar) }
     public static func .!= (a: Tensor, b: Tensor) throws(TorchError) -> Tensor { try binaryOp(ctorch_ne, a, b) }
     public static func .!= (a: Tensor, b: Double) throws(TorchError) -> Tensor { try scalarOp(ctorch_ne_scalar, a, b.scalar) }
+    public static func .!= (a: Tensor, b: Int) throws(TorchError) -> Tensor { try scalarOp(ctorch_ne_scalar, a, b.scalar) }
     public static func .< (a: Tensor, b: Tensor) throws(TorchError) -> Tensor { try binaryOp(ctorch_lt, a, b) }
     public static func .< (a: Tensor, b: Double) throws(TorchError) -> Tensor { try scalarOp(ctorch_lt_scalar, a, b.scalar) }
+    public static func .< (a: Tensor, b: Int) throws(TorchError) -> Tensor { try scalarOp(ctorch_lt_scalar, a, b.scalar) }
     public static func .<= (a: Tensor, b: Tensor) throws(TorchError) -> Tensor { try binaryOp(ctorch_le, a, b) }
     public static func .<= (a: Tensor, b: Double) throws(TorchError) -> Tensor { try scalarOp(ctorch_le_scalar, a, b.scalar) }
+    public static func .<= (a: Tensor, b: Int) throws(TorchError) -> Tensor { try scalarOp(ctorch_le_scalar, a, b.scalar) }
     public static func .> (a: Tensor, b: Tensor) throws(TorchError) -> Tensor { try binaryOp(ctorch_gt, a, b) }
     public static func .> (a: Tensor, b: Double) throws(TorchError) -> Tensor { try scalarOp(ctorch_gt_scalar, a, b.scalar) }
+    public static func .> (a: Tensor, b: Int) throws(TorchError) -> Tensor { try scalarOp(ctorch_gt_scalar, a, b.scalar) }
     public static func .>= (a: Tensor, b: Tensor) throws(TorchError) -> Tensor { try binaryOp(ctorch_ge, a, b) }
     public static func .>= (a: Tensor, b: Double) throws(TorchError) -> Tensor { try scalarOp(ctorch_ge_scalar, a, b.scalar) }
+    public static func .>= (a: Tensor, b: Int) throws(TorchError) -> Tensor { try scalarOp(ctorch_ge_scalar, a, b.scalar) }
     /// Python: `a & b` / `torch.logical_and`.
     public static func .&& (a: Tensor, b: Tensor) throws(TorchError) -> Tensor { try binaryOp(ctorch_logical_and, a, b) }
     /// Python: `a | b` / `torch.logical_or`.

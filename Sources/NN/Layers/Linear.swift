@@ -1,0 +1,66 @@
+import Torch
+
+/// `y = x Wᵀ + b`. Python: `nn.Linear(in_features, out_features, bias=)`; `weight` is
+/// `[out_features, in_features]`.
+public final class Linear: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    /// Initialised as PyTorch does: uniform on ±1/√in_features.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32,
+                device: Device = .cpu) throws {
+        let bound = 1 / Double(inFeatures).squareRoot()
+        weight = Parameter(try Tensor.empty([outFeatures, inFeatures], dtype: dtype, device: device).uniform_(-bound, bound))
+        self.bias = bias ? Parameter(try Tensor.empty([outFeatures], dtype: dtype, device: device).uniform_(-bound, bound)) : nil
+    }
+
+    public var inFeatures: Int { weight.value.shape.last ?? 0 }
+    public var outFeatures: Int { weight.value.shape.first ?? 0 }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try F.linear(input, weight: weight.value, bias: bias?.value)
+    }
+
+    public override var extraDescription: String {
+        "in_features=\(inFeatures), out_features=\(outFeatures), bias=\(bias != nil ? "True" : "False")"
+    }
+}
+
+/// GPT-2's linear layer with a transposed weight: `y = x W + b`, `weight` is `[nx, nf]`.
+/// Python: `transformers.pytorch_utils.Conv1D(nf, nx)`.
+public final class Conv1D: Module {
+    public let weight: Parameter
+    public let bias: Parameter
+
+    /// Initialised as transformers does: weight normal(0, 0.02), bias zero.
+    public init(nf: Int, nx: Int, dtype: DType = .float32, device: Device = .cpu) throws {
+        weight = Parameter(try Tensor.empty([nx, nf], dtype: dtype, device: device).normal_(mean: 0, std: 0.02))
+        bias = Parameter(try Tensor.zeros([nf], dtype: dtype, device: device))
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try F.linear(input, weight: weight.value.t(), bias: bias.value)
+    }
+
+    public override var extraDescription: String {
+        "nf=\(weight.value.shape.last ?? 0), nx=\(weight.value.shape.first ?? 0)"
+    }
+}
+
+/// A lookup table of vectors. Python: `nn.Embedding(num_embeddings, embedding_dim)`.
+public final class Embedding: Module {
+    public let weight: Parameter
+
+    /// Initialised as PyTorch does: standard normal.
+    public init(_ count: Int, _ dimension: Int, dtype: DType = .float32, device: Device = .cpu) throws {
+        weight = Parameter(try Tensor.randn([count, dimension], dtype: dtype, device: device))
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try F.embedding(input, weight: weight.value)
+    }
+
+    public override var extraDescription: String {
+        weight.value.shape.map(String.init).joined(separator: ", ")
+    }
+}

@@ -1,0 +1,206 @@
+import Torch
+
+/// A building block of a model, with one central call path that every call goes through.
+///
+/// Subclasses declare their children, parameters and buffers as stored properties, named as the
+/// checkpoint names them (`c_attn`, `ln_1`, `weight`); the tree is discovered once, in
+/// declaration order, so the Swift property, the weight key and the nnsight path are one string
+/// (`transformer.h.0.attn.c_attn.weight`). A ``ModuleList`` names its elements `0`, `1`, ….
+///
+/// Calls: `try module(x, context)` runs pre-hooks → ``forward(_:_:)`` → post-hooks. When no hook
+/// is registered the call is a plain `forward` call. Python: `nn.Module.__call__`.
+///
+/// Thread safety: a module is used by one thread at a time (the intervention engine hands the
+/// model between threads strictly in turn).
+open class Module {
+    /// Python: `module.training`.
+    public private(set) var training = true
+
+    private var hooks = ModuleHooks()
+    private var nextHookID = 0
+    private var discovered: Members?
+
+    public init() {}
+
+    /// Override to compute the output. Call modules through `callAsFunction`, never `forward`,
+    /// so that hooks see the call.
+    open func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        throw ModuleError.forwardNotImplemented(type: typeName)
+    }
+
+    /// The one call path: pre-hooks, `forward`, post-hooks.
+    public final func callAsFunction(_ input: Tensor, _ context: ForwardContext = ForwardContext()) throws -> Tensor {
+        if hooks.isEmpty { return try forward(input, context) }
+        return try callWithHooks(input, context)
+    }
+
+    private func callWithHooks(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        var input = input
+        var skipped: Tensor?
+        for (_, hook) in hooks.pre {
+            switch try hook(self, input, context) {
+            case .proceed: break
+            case .replaceInput(let replacement): input = replacement
+            case .skip(let output): skipped = output
+            }
+            if skipped != nil { break }
+        }
+        var output = try skipped ?? forward(input, context)
+        for (_, hook) in hooks.post {
+            if let replacement = try hook(self, input, output) { output = replacement }
+        }
+        return output
+    }
+
+    // MARK: Hooks
+
+    /// Registers a hook that runs before `forward`. Python: `register_forward_pre_hook`.
+    @discardableResult
+    public func registerForwardPreHook(_ hook: @escaping ForwardPreHook) -> HookHandle {
+        nextHookID += 1
+        hooks.pre.append((nextHookID, hook))
+        return HookHandle(module: self, id: nextHookID)
+    }
+
+    /// Registers a hook that runs after `forward`. Python: `register_forward_hook`.
+    @discardableResult
+    public func registerForwardHook(_ hook: @escaping ForwardHook) -> HookHandle {
+        nextHookID += 1
+        hooks.post.append((nextHookID, hook))
+        return HookHandle(module: self, id: nextHookID)
+    }
+
+    func removeHook(id: Int) {
+        hooks.pre.removeAll { $0.id == id }
+        hooks.post.removeAll { $0.id == id }
+    }
+
+    /// The number of hooks registered on this module (not its children).
+    public var hookCount: Int { hooks.pre.count + hooks.post.count }
+
+    // MARK: Tree
+
+    /// This module's type name, as printed (`Linear`, `GPT2Block`).
+    open var typeName: String { String(describing: type(of: self)) }
+
+    private var members: Members {
+        if let discovered { return discovered }
+        let found = Members(of: self)
+        discovered = found
+        return found
+    }
+
+    /// Forgets the discovered members; call after replacing a child module property.
+    public func invalidateTree() { discovered = nil }
+
+    /// Direct children, in declaration order. Python: `named_children()`.
+    open var namedChildren: [(name: String, module: Module)] { members.children }
+
+    /// This module's own parameters. Python: `named_parameters(recurse=False)`.
+    public var ownParameters: [(name: String, parameter: Parameter)] { members.parameters }
+
+    /// This module's own buffers.
+    public var ownBuffers: [(name: String, buffer: Buffer)] { members.buffers }
+
+    /// Every module in the tree, this one first (name ""), depth first in declaration order.
+    /// Python: `named_modules()`.
+    public func namedModules(prefix: String = "") -> [(name: String, module: Module)] {
+        var result: [(String, Module)] = [(prefix, self)]
+        for (name, child) in namedChildren {
+            result += child.namedModules(prefix: prefix.isEmpty ? name : "\(prefix).\(name)")
+        }
+        return result
+    }
+
+    /// Every parameter in the tree by dotted name. Python: `named_parameters()`.
+    public func namedParameters() -> [(name: String, parameter: Parameter)] {
+        var seen = Set<ObjectIdentifier>()
+        var result: [(String, Parameter)] = []
+        for (path, module) in namedModules() {
+            for (name, parameter) in module.ownParameters where seen.insert(ObjectIdentifier(parameter)).inserted {
+                result.append((path.isEmpty ? name : "\(path).\(name)", parameter))
+            }
+        }
+        return result
+    }
+
+    /// Every parameter's tensor. Python: `parameters()`.
+    public var parameters: [Tensor] { namedParameters().map { $0.parameter.value } }
+
+    /// Every buffer in the tree by dotted name.
+    public func namedBuffers() -> [(name: String, buffer: Buffer)] {
+        namedModules().flatMap { path, module in
+            module.ownBuffers.map { (path.isEmpty ? $0.name : "\(path).\($0.name)", $0.buffer) }
+        }
+    }
+
+    /// The module at a dotted path relative to this one (`"h.0.attn"`), or nil.
+    public func module(at path: String) -> Module? {
+        if path.isEmpty { return self }
+        var current: Module = self
+        for part in path.split(separator: ".") {
+            guard let next = current.namedChildren.first(where: { $0.name == part })?.module else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    // MARK: Modes and conversion
+
+    /// Python: `module.train(mode)`; applies to the whole tree.
+    @discardableResult
+    public func train(_ mode: Bool = true) -> Self {
+        for (_, module) in namedModules() { module.training = mode }
+        return self
+    }
+
+    /// Python: `module.eval()`.
+    @discardableResult
+    public func eval() -> Self { train(false) }
+
+    /// Converts floating-point parameters and buffers to `dtype`. Python: `module.to(dtype)`.
+    @discardableResult
+    public func to(_ dtype: DType) throws -> Self {
+        for (_, parameter) in namedParameters() where parameter.value.dtype.isFloatingPoint {
+            parameter.value = try parameter.value.to(dtype)
+        }
+        for (_, buffer) in namedBuffers() where buffer.value.dtype.isFloatingPoint {
+            buffer.value = try buffer.value.to(dtype)
+        }
+        return self
+    }
+
+    /// Moves parameters and buffers to `device`. Python: `module.to(device)`.
+    @discardableResult
+    public func to(device: Device) throws -> Self {
+        for (_, parameter) in namedParameters() { parameter.value = try parameter.value.to(device: device) }
+        for (_, buffer) in namedBuffers() { buffer.value = try buffer.value.to(device: device) }
+        return self
+    }
+
+    /// The part inside the parentheses when printed, e.g. `in_features=4, out_features=2, bias=True`.
+    /// Python: `extra_repr()`.
+    open var extraDescription: String { "" }
+}
+
+/// Errors of the module system, naming what was wrong and where.
+public enum ModuleError: Error, CustomStringConvertible, Equatable {
+    case forwardNotImplemented(type: String)
+    case stateDictMismatch(missing: [String], unexpected: [String], shapes: [String])
+    case invalidArgument(module: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .forwardNotImplemented(let type):
+            return "\(type) does not implement forward(_:_:)"
+        case .stateDictMismatch(let missing, let unexpected, let shapes):
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing keys: \(missing.joined(separator: ", "))") }
+            if !unexpected.isEmpty { parts.append("unexpected keys: \(unexpected.joined(separator: ", "))") }
+            if !shapes.isEmpty { parts.append("shape mismatches: \(shapes.joined(separator: "; "))") }
+            return "Error(s) in loading state dict: " + parts.joined(separator: "; ")
+        case .invalidArgument(let module, let message):
+            return "\(module): \(message)"
+        }
+    }
+}
