@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SafeTensors", targets: ["SafeTensors"]),
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "NN", targets: ["NN"]),
+        .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "GGUF"),
         .target(name: "Tokenizers"),
         .target(name: "NN", dependencies: ["Torch"]),
+        .target(name: "Models", dependencies: ["NN", "SafeTensors", "GGUF", "Tokenizers"]),
 
         .executableTarget(
             name: "nnsight-bench",
@@ -44,6 +46,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx20

@@ -49,8 +49,9 @@ public final class GGUFStorage: @unchecked Sendable {
             release = .none
             return
         }
-        // MAP_PRIVATE | PROT_READ: pages come straight from the page cache, no copy is made.
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
+        // MAP_PRIVATE: pages come straight from the page cache, no copy is made. Writable, so that a
+        // tensor viewing the mapping can be written in place (copy-on-write, never to the file).
+        guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
             throw GGUFError(.cannotOpen(reason: "mmap failed: " + String(cString: strerror(errno))), file: path)
         }
         base = UnsafeRawPointer(mapped)

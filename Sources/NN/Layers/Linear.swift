@@ -14,6 +14,13 @@ public final class Linear: Module {
         self.bias = bias ? Parameter(try Tensor.empty([outFeatures], dtype: dtype, device: device).uniform_(-bound, bound)) : nil
     }
 
+    /// A linear layer whose weight is another module's parameter (tied embeddings: the same
+    /// `Parameter` object, so loading or converting one updates both).
+    public init(sharing weight: Parameter, bias: Parameter? = nil) {
+        self.weight = weight
+        self.bias = bias
+    }
+
     public var inFeatures: Int { weight.value.shape.last ?? 0 }
     public var outFeatures: Int { weight.value.shape.first ?? 0 }
 

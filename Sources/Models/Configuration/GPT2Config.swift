@@ -1,0 +1,73 @@
+import Foundation
+
+/// GPT-2's `config.json`. Port of transformers' `GPT2Config` (the fields the model uses).
+public struct GPT2Config: Codable, Sendable, Equatable {
+    public var vocabSize: Int
+    public var nPositions: Int
+    public var nEmbd: Int
+    public var nLayer: Int
+    public var nHead: Int
+    /// The MLP width; nil means 4 × `nEmbd`.
+    public var nInner: Int?
+    public var layerNormEpsilon: Double
+    public var activationFunction: String
+    public var tieWordEmbeddings: Bool
+    public var scaleAttnWeights: Bool
+    public var bosTokenId: Int?
+    public var eosTokenId: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", nPositions = "n_positions", nEmbd = "n_embd", nLayer = "n_layer"
+        case nHead = "n_head", nInner = "n_inner", layerNormEpsilon = "layer_norm_epsilon"
+        case activationFunction = "activation_function", tieWordEmbeddings = "tie_word_embeddings"
+        case scaleAttnWeights = "scale_attn_weights", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+    }
+
+    public init(vocabSize: Int = 50257, nPositions: Int = 1024, nEmbd: Int = 768, nLayer: Int = 12, nHead: Int = 12,
+                nInner: Int? = nil, layerNormEpsilon: Double = 1e-5, activationFunction: String = "gelu_new",
+                tieWordEmbeddings: Bool = true, scaleAttnWeights: Bool = true, bosTokenId: Int? = 50256,
+                eosTokenId: Int? = 50256) {
+        self.vocabSize = vocabSize
+        self.nPositions = nPositions
+        self.nEmbd = nEmbd
+        self.nLayer = nLayer
+        self.nHead = nHead
+        self.nInner = nInner
+        self.layerNormEpsilon = layerNormEpsilon
+        self.activationFunction = activationFunction
+        self.tieWordEmbeddings = tieWordEmbeddings
+        self.scaleAttnWeights = scaleAttnWeights
+        self.bosTokenId = bosTokenId
+        self.eosTokenId = eosTokenId
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = GPT2Config()
+        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? defaults.vocabSize
+        nPositions = try c.decodeIfPresent(Int.self, forKey: .nPositions) ?? defaults.nPositions
+        nEmbd = try c.decodeIfPresent(Int.self, forKey: .nEmbd) ?? defaults.nEmbd
+        nLayer = try c.decodeIfPresent(Int.self, forKey: .nLayer) ?? defaults.nLayer
+        nHead = try c.decodeIfPresent(Int.self, forKey: .nHead) ?? defaults.nHead
+        nInner = try c.decodeIfPresent(Int.self, forKey: .nInner)
+        layerNormEpsilon = try c.decodeIfPresent(Double.self, forKey: .layerNormEpsilon) ?? defaults.layerNormEpsilon
+        activationFunction = try c.decodeIfPresent(String.self, forKey: .activationFunction) ?? defaults.activationFunction
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
+        scaleAttnWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnWeights) ?? true
+        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
+        eosTokenId = try c.decodeIfPresent(Int.self, forKey: .eosTokenId)
+        try validate()
+    }
+
+    func validate() throws {
+        guard nEmbd % nHead == 0 else {
+            throw ModelError.invalidConfig(field: "n_embd", reason: "\(nEmbd) is not divisible by n_head \(nHead)")
+        }
+        guard ["gelu_new", "gelu", "gelu_pytorch_tanh", "relu", "silu"].contains(activationFunction) else {
+            throw ModelError.invalidConfig(field: "activation_function", reason: "unsupported value \"\(activationFunction)\"")
+        }
+        guard scaleAttnWeights else {
+            throw ModelError.invalidConfig(field: "scale_attn_weights", reason: "false is not supported")
+        }
+    }
+}

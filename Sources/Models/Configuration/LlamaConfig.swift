@@ -1,0 +1,188 @@
+import Foundation
+
+/// The `config.json` of the Llama family (Llama 1–3, Mistral, Qwen2). Port of transformers'
+/// `LlamaConfig`, with Qwen2's q/k/v biases as `attentionBias`.
+public struct LlamaConfig: Codable, Sendable, Equatable {
+    /// RoPE frequency scaling. Python: `rope_scaling` / `rope_parameters`.
+    public struct RopeScaling: Codable, Sendable, Equatable {
+        public var ropeType: String
+        public var factor: Double?
+        public var lowFreqFactor: Double?
+        public var highFreqFactor: Double?
+        public var originalMaxPositionEmbeddings: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case ropeType = "rope_type", type, factor, lowFreqFactor = "low_freq_factor"
+            case highFreqFactor = "high_freq_factor", originalMaxPositionEmbeddings = "original_max_position_embeddings"
+        }
+
+        public init(ropeType: String, factor: Double? = nil, lowFreqFactor: Double? = nil, highFreqFactor: Double? = nil,
+                    originalMaxPositionEmbeddings: Int? = nil) {
+            self.ropeType = ropeType
+            self.factor = factor
+            self.lowFreqFactor = lowFreqFactor
+            self.highFreqFactor = highFreqFactor
+            self.originalMaxPositionEmbeddings = originalMaxPositionEmbeddings
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            ropeType = try c.decodeIfPresent(String.self, forKey: .ropeType)
+                ?? c.decodeIfPresent(String.self, forKey: .type) ?? "default"
+            factor = try c.decodeIfPresent(Double.self, forKey: .factor)
+            lowFreqFactor = try c.decodeIfPresent(Double.self, forKey: .lowFreqFactor)
+            highFreqFactor = try c.decodeIfPresent(Double.self, forKey: .highFreqFactor)
+            originalMaxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .originalMaxPositionEmbeddings)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(ropeType, forKey: .ropeType)
+            try c.encodeIfPresent(factor, forKey: .factor)
+            try c.encodeIfPresent(lowFreqFactor, forKey: .lowFreqFactor)
+            try c.encodeIfPresent(highFreqFactor, forKey: .highFreqFactor)
+            try c.encodeIfPresent(originalMaxPositionEmbeddings, forKey: .originalMaxPositionEmbeddings)
+        }
+    }
+
+    public var modelType: String
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int
+    public var headDim: Int
+    public var maxPositionEmbeddings: Int
+    public var rmsNormEps: Double
+    public var ropeTheta: Double
+    public var ropeScaling: RopeScaling?
+    /// Biases on q/k/v (Qwen2 always; Llama when `attention_bias`).
+    public var attentionBias: Bool
+    public var mlpBias: Bool
+    public var tieWordEmbeddings: Bool
+    public var hiddenAct: String
+    public var bosTokenId: Int?
+    public var eosTokenIds: [Int]
+
+    enum CodingKeys: String, CodingKey {
+        case modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"
+        case intermediateSize = "intermediate_size", numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads", numKeyValueHeads = "num_key_value_heads", headDim = "head_dim"
+        case maxPositionEmbeddings = "max_position_embeddings", rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta"
+        case ropeScaling = "rope_scaling", ropeParameters = "rope_parameters", attentionBias = "attention_bias"
+        case mlpBias = "mlp_bias", tieWordEmbeddings = "tie_word_embeddings", hiddenAct = "hidden_act"
+        case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+    }
+
+    public init(modelType: String = "llama", vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int,
+                numAttentionHeads: Int, numKeyValueHeads: Int? = nil, headDim: Int? = nil,
+                maxPositionEmbeddings: Int = 2048, rmsNormEps: Double = 1e-6, ropeTheta: Double = 10000,
+                ropeScaling: RopeScaling? = nil, attentionBias: Bool = false, mlpBias: Bool = false,
+                tieWordEmbeddings: Bool = false, hiddenAct: String = "silu", bosTokenId: Int? = nil,
+                eosTokenIds: [Int] = []) {
+        self.modelType = modelType
+        self.vocabSize = vocabSize
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.numHiddenLayers = numHiddenLayers
+        self.numAttentionHeads = numAttentionHeads
+        self.numKeyValueHeads = numKeyValueHeads ?? numAttentionHeads
+        self.headDim = headDim ?? hiddenSize / numAttentionHeads
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.rmsNormEps = rmsNormEps
+        self.ropeTheta = ropeTheta
+        self.ropeScaling = ropeScaling
+        self.attentionBias = attentionBias
+        self.mlpBias = mlpBias
+        self.tieWordEmbeddings = tieWordEmbeddings
+        self.hiddenAct = hiddenAct
+        self.bosTokenId = bosTokenId
+        self.eosTokenIds = eosTokenIds
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
+            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
+                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
+            }
+            return value
+        }
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
+        vocabSize = try required(.vocabSize)
+        hiddenSize = try required(.hiddenSize)
+        intermediateSize = try required(.intermediateSize)
+        numHiddenLayers = try required(.numHiddenLayers)
+        numAttentionHeads = try required(.numAttentionHeads)
+        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
+        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? hiddenSize / max(numAttentionHeads, 1)
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
+        rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6
+        // transformers 5 writes `rope_parameters` (theta and scaling together); earlier versions
+        // `rope_theta` and `rope_scaling`.
+        let theta = try c.decodeIfPresent(RopeTheta.self, forKey: .ropeParameters)?.ropeTheta
+        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? theta ?? 10000
+        let scaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
+            ?? c.decodeIfPresent(RopeScaling.self, forKey: .ropeParameters)
+        ropeScaling = scaling?.ropeType == "default" ? nil : scaling
+        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? (modelType == "qwen2")
+        mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
+        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
+        bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
+        if let single = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
+            eosTokenIds = [single]
+        } else {
+            eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
+        }
+        try validate()
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(modelType, forKey: .modelType)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(numHiddenLayers, forKey: .numHiddenLayers)
+        try c.encode(numAttentionHeads, forKey: .numAttentionHeads)
+        try c.encode(numKeyValueHeads, forKey: .numKeyValueHeads)
+        try c.encode(headDim, forKey: .headDim)
+        try c.encode(maxPositionEmbeddings, forKey: .maxPositionEmbeddings)
+        try c.encode(rmsNormEps, forKey: .rmsNormEps)
+        try c.encode(ropeTheta, forKey: .ropeTheta)
+        try c.encodeIfPresent(ropeScaling, forKey: .ropeScaling)
+        try c.encode(attentionBias, forKey: .attentionBias)
+        try c.encode(mlpBias, forKey: .mlpBias)
+        try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
+        try c.encode(hiddenAct, forKey: .hiddenAct)
+        try c.encodeIfPresent(bosTokenId, forKey: .bosTokenId)
+        try c.encode(eosTokenIds, forKey: .eosTokenId)
+    }
+
+    func validate() throws {
+        guard numAttentionHeads > 0, numKeyValueHeads > 0, numAttentionHeads % numKeyValueHeads == 0 else {
+            throw ModelError.invalidConfig(field: "num_key_value_heads",
+                                           reason: "\(numKeyValueHeads) must divide num_attention_heads \(numAttentionHeads)")
+        }
+        guard hiddenAct == "silu" else {
+            throw ModelError.invalidConfig(field: "hidden_act", reason: "unsupported value \"\(hiddenAct)\"")
+        }
+        if let scaling = ropeScaling {
+            guard scaling.ropeType == "llama3" || scaling.ropeType == "linear" else {
+                throw ModelError.invalidConfig(field: "rope_scaling.rope_type", reason: "unsupported value \"\(scaling.ropeType)\"")
+            }
+            guard scaling.factor != nil else {
+                throw ModelError.invalidConfig(field: "rope_scaling.factor", reason: "required for \(scaling.ropeType)")
+            }
+        }
+    }
+}
+
+/// The theta inside transformers 5's `rope_parameters`.
+private struct RopeTheta: Decodable {
+    let ropeTheta: Double?
+
+    enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta" }
+}

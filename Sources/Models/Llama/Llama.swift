@@ -1,0 +1,150 @@
+// Port of transformers' models/llama/modeling_llama.py (LlamaForCausalLM), which also covers
+// Mistral and Qwen2 (q/k/v biases), with the same module names as transformers.
+import NN
+import Torch
+
+/// Python: `LlamaRMSNorm`: normalises in float32, scales in the input's dtype.
+public final class LlamaRMSNorm: RMSNorm {
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let dtype = input.dtype
+        let hidden = try input.to(.float32)
+        let variance = try hidden.pow(2).mean(dim: -1, keepDim: true)
+        let normalized = try hidden * (variance + (eps ?? 1e-6)).rsqrt()
+        return try weight.value * normalized.to(dtype)
+    }
+
+    public override var extraDescription: String {
+        "(\(weight.value.shape.map(String.init).joined(separator: ", ")),), eps=\(pythonFloat(eps ?? 1e-6))"
+    }
+}
+
+/// Python: `LlamaAttention` (grouped-query, rotary).
+public final class LlamaAttention: Module {
+    public let q_proj: Linear
+    public let k_proj: Linear
+    public let v_proj: Linear
+    public let o_proj: Linear
+    let heads: Int
+    let kvHeads: Int
+    let layerIndex: Int
+
+    init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
+        let d = config.headDim
+        q_proj = try Linear(config.hiddenSize, config.numAttentionHeads * d, bias: config.attentionBias, device: device)
+        k_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
+        v_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
+        o_proj = try Linear(config.numAttentionHeads * d, config.hiddenSize, bias: config.modelType != "qwen2" && config.attentionBias, device: device)
+        heads = config.numAttentionHeads
+        kvHeads = config.numKeyValueHeads
+        self.layerIndex = layerIndex
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        guard let tables = context[.rotaryTables] else {
+            throw ModelError.invalidInput("LlamaAttention needs the rotary tables in its context (call it through LlamaModel)")
+        }
+        let query = try applyRotary(splitHeads(q_proj(input), heads: heads), tables)
+        var key = try applyRotary(splitHeads(k_proj(input), heads: kvHeads), tables)
+        var value = try splitHeads(v_proj(input), heads: kvHeads)
+        if let cache = context[.cache] {
+            (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
+        }
+        return try o_proj(attend(query: query, key: key, value: value, context: context))
+    }
+}
+
+/// Python: `LlamaMLP`: `down_proj(silu(gate_proj(x)) * up_proj(x))`.
+public final class LlamaMLP: Module {
+    public let gate_proj: Linear
+    public let up_proj: Linear
+    public let down_proj: Linear
+    public let act_fn: SiLU
+
+    init(_ config: LlamaConfig, device: Device) throws {
+        gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
+        up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
+        down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: config.mlpBias, device: device)
+        act_fn = SiLU()
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try down_proj(act_fn(gate_proj(input)) * up_proj(input))
+    }
+}
+
+/// Python: `LlamaDecoderLayer`.
+public final class LlamaDecoderLayer: Module {
+    public let self_attn: LlamaAttention
+    public let mlp: LlamaMLP
+    public let input_layernorm: LlamaRMSNorm
+    public let post_attention_layernorm: LlamaRMSNorm
+
+    init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
+        self_attn = try LlamaAttention(config, layerIndex: layerIndex, device: device)
+        mlp = try LlamaMLP(config, device: device)
+        input_layernorm = try LlamaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, device: device)
+        post_attention_layernorm = try LlamaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, device: device)
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let hidden = try self_attn(input_layernorm(input), context) + input
+        return try mlp(post_attention_layernorm(hidden), context) + hidden
+    }
+}
+
+/// Python: `LlamaModel`: token ids in, final hidden states out.
+public final class LlamaModel: Module {
+    public let embed_tokens: Embedding
+    public let layers: ModuleList<LlamaDecoderLayer>
+    public let norm: LlamaRMSNorm
+    public let rotary_emb: RotaryEmbedding
+    let maxPositions: Int
+
+    init(_ config: LlamaConfig, device: Device) throws {
+        embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, device: device)
+        layers = ModuleList(try (0..<config.numHiddenLayers).map { try LlamaDecoderLayer(config, layerIndex: $0, device: device) })
+        norm = try LlamaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, device: device)
+        rotary_emb = try RotaryEmbedding(config: config, device: device)
+        maxPositions = config.maxPositionEmbeddings
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
+        var hidden = try embed_tokens(input, context)
+        context[.rotaryTables] = try rotary_emb.tables(positions, dtype: hidden.dtype, context: context)
+        for layer in layers { hidden = try layer(hidden, context) }
+        return try norm(hidden, context)
+    }
+}
+
+/// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`).
+public final class LlamaForCausalLM: Module, CausalLanguageModel {
+    public let model: LlamaModel
+    public let lm_head: Linear
+    public let config: LlamaConfig
+
+    public init(_ config: LlamaConfig, device: Device = .cpu) throws {
+        try config.validate()
+        self.config = config
+        model = try LlamaModel(config, device: device)
+        lm_head = config.tieWordEmbeddings
+            ? Linear(sharing: model.embed_tokens.weight)
+            : try Linear(config.hiddenSize, config.vocabSize, bias: false, device: device)
+    }
+
+    public override var typeName: String {
+        switch config.modelType {
+        case "qwen2": "Qwen2ForCausalLM"
+        case "mistral": "MistralForCausalLM"
+        default: "LlamaForCausalLM"
+        }
+    }
+
+    public var vocabularySize: Int { config.vocabSize }
+    public var layerCount: Int { config.numHiddenLayers }
+    public var maxPositions: Int { config.maxPositionEmbeddings }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try lm_head(model(input, context), context)
+    }
+}
