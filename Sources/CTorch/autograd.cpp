@@ -14,6 +14,11 @@ struct HookContext {
     ctorch_grad_hook_fn fn;
     void *context;
     void (*release)(void *);
+    HookContext(ctorch_grad_hook_fn fn, void *context, void (*release)(void *))
+        : fn(fn), context(context), release(release) {}
+    // Copying would release the context twice (a temporary's destructor runs too).
+    HookContext(const HookContext &) = delete;
+    HookContext &operator=(const HookContext &) = delete;
     ~HookContext() {
         if (release) release(context);
     }
@@ -65,7 +70,7 @@ bool ctorch_set_grad_enabled(bool enabled) {
 
 ctorch_status ctorch_register_grad_hook(ctorch_tensor a, ctorch_grad_hook_fn hook, void *context,
                                         void (*release)(void *), uint64_t *handle) {
-    auto owner = std::make_shared<HookContext>(HookContext{hook, context, release});
+    auto owner = std::make_shared<HookContext>(hook, context, release);
     return guarded([&] {
         auto position = tensor(a).register_hook([owner](at::Tensor grad) -> at::Tensor {
             ctorch_tensor_s borrowed{grad};

@@ -145,11 +145,16 @@ ctorch_status ctorch_sum(ctorch_tensor a, const int64_t *dims, size_t ndims, boo
                          ctorch_tensor *out) {
     return guarded([&] {
         auto type = d == CTORCH_DTYPE_UNKNOWN ? std::nullopt : std::optional<at::ScalarType>(scalar_type(d));
-        *out = wrap(at::sum(tensor(a), optional_dims(dims, ndims), keepdim, type));
+        // Python's x.sum() is the overload without dims (its grad_fn is SumBackward0).
+        *out = wrap(!dims && !keepdim ? at::sum(tensor(a), type)
+                                      : at::sum(tensor(a), optional_dims(dims, ndims), keepdim, type));
     });
 }
 ctorch_status ctorch_mean(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(at::mean(tensor(a), optional_dims(dims, ndims), keepdim)); });
+    // Python's x.mean() is the overload without dims (its grad_fn is MeanBackward0).
+    return guarded([&] {
+        *out = wrap(!dims && !keepdim ? at::mean(tensor(a)) : at::mean(tensor(a), optional_dims(dims, ndims), keepdim));
+    });
 }
 ctorch_status ctorch_prod(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
     return guarded([&] { *out = wrap(has_dim ? at::prod(tensor(a), dim, keepdim) : at::prod(tensor(a))); });

@@ -2,76 +2,121 @@ import CTorch
 import Foundation
 
 /// Printing in PyTorch's format: `print(x)` in Swift shows what `print(x)` shows in Python,
-/// e.g. `tensor([[1.0000, 2.5000],\n        [3.0000, 4.0000]])`.
+/// e.g. `tensor([[1.0000, 2.5000],\n        [3.0000, 4.0000]])` (torch/_tensor_str.py, default
+/// print options: precision 4, threshold 1000, edge items 3, line width 80).
 extension Tensor: CustomStringConvertible {
     public var description: String {
         guard isDefined else { return "tensor(<undefined>)" }
+        let indent = 7  // "tensor("
         var suffixes: [String] = []
-        if device == .meta {
-            suffixes.append("device='meta'")
-        } else if device != .cpu {
+        if device != .cpu {
             suffixes.append("device='\(device)'")
+        }
+        func sizeSuffix() -> String {
+            "size=(\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : ""))"
         }
         let body: String
         if device == .meta {
             body = "..."
-            suffixes.append("size=(\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : ""))")
+            suffixes.append(sizeSuffix())
+            if dtype != .float32 { suffixes.append("dtype=\(dtype)") }
         } else if count == 0 {
             body = "[]"
-            if shape != [0] {
-                suffixes.append("size=(\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : ""))")
-            }
+            if rank != 1 { suffixes.append(sizeSuffix()) }
+            if dtype != .float32 { suffixes.append("dtype=\(dtype)") }
         } else {
-            body = (try? TensorPrinter(self).render(indent: 7)) ?? "<unreadable>"
-        }
-        if ![.float32, .int64, .bool].contains(dtype) {
-            suffixes.append("dtype=\(dtype)")
+            if ![.float32, .int64, .bool].contains(dtype) {
+                suffixes.append("dtype=\(dtype)")
+            }
+            body = (try? TensorPrinter(self).render(indent: indent)) ?? "<unreadable>"
         }
         if let name = gradFunctionName {
             suffixes.append("grad_fn=<\(name)>")
         } else if requiresGrad {
             suffixes.append("requires_grad=True")
         }
-        let tail = suffixes.isEmpty ? "" : ", " + suffixes.joined(separator: ", ")
-        return "tensor(\(body)\(tail))"
+        // torch._tensor_str._add_suffixes: a suffix that would pass the line width goes on a new line.
+        var result = "tensor(" + body
+        let lastNewline = result.lastIndex(of: "\n").map { result.distance(from: result.startIndex, to: $0) } ?? -1
+        var lastLineLength = result.count - lastNewline + 1
+        for suffix in suffixes {
+            if lastLineLength + suffix.count + 2 > TensorPrinter.lineWidth {
+                result += ",\n" + String(repeating: " ", count: indent) + suffix
+                lastLineLength = indent + suffix.count
+            } else {
+                result += ", " + suffix
+                lastLineLength += suffix.count + 2
+            }
+        }
+        return result + ")"
     }
 }
 
-/// PyTorch's `_tensor_str`: one formatter for all elements, summarising past 1000 elements with
-/// three edge items, wrapping rows at 80 columns.
+/// PyTorch's `_tensor_str`: one formatter for all elements (built from the shown elements only),
+/// summarising past 1000 elements with three edge items, wrapping rows at 80 columns.
 private struct TensorPrinter {
     static let threshold = 1000
     static let edgeItems = 3
     static let lineWidth = 80
 
+    enum Values {
+        case floating([Double])
+        case integral([Int64])
+        case boolean([Bool])
+
+        subscript(_ i: Int) -> Value {
+            switch self {
+            case .floating(let v): .floating(v[i])
+            case .integral(let v): .integral(v[i])
+            case .boolean(let v): .boolean(v[i])
+            }
+        }
+    }
+
+    enum Value {
+        case floating(Double)
+        case integral(Int64)
+        case boolean(Bool)
+    }
+
     let shape: [Int]
-    let values: [Double]
-    let dtype: DType
+    let values: Values
     let summarize: Bool
-    let format: (Double) -> String
-    let width: Int
+    let formatter: Formatter
 
     init(_ tensor: Tensor) throws(TorchError) {
         shape = tensor.shape
-        dtype = tensor.dtype
+        let dtype = tensor.dtype
         summarize = tensor.count > TensorPrinter.threshold
-        values = try tensor.toArray(Double.self)
-        let shown = summarize ? TensorPrinter.summarized(values, shape) : values
-        (format, width) = TensorPrinter.formatter(shown, dtype)
+        let shownIndices = summarize ? TensorPrinter.summarized(shape) : Array(0..<tensor.count)
+        if dtype == .bool {
+            let v = try tensor.toArray(Bool.self)
+            values = .boolean(v)
+            formatter = Formatter(integers: shownIndices.map { v[$0] ? "True" : "False" })
+        } else if dtype.isFloatingPoint {
+            let v = try tensor.toArray(Double.self)
+            values = .floating(v)
+            formatter = Formatter(floats: shownIndices.map { v[$0] })
+        } else {
+            let v = try tensor.toArray(Int64.self)
+            values = .integral(v)
+            formatter = Formatter(integers: shownIndices.map { String(v[$0]) })
+        }
     }
 
-    /// The elements that a summarised print shows.
-    static func summarized(_ values: [Double], _ shape: [Int]) -> [Double] {
-        var result: [Double] = []
+    /// The flat positions of the elements that a summarised print shows.
+    static func summarized(_ shape: [Int]) -> [Int] {
+        var result: [Int] = []
+        let total = shape.reduce(1, *)
         func visit(_ dim: Int, _ offset: Int, _ stride: Int) {
             if dim == shape.count {
-                result.append(values[offset])
+                result.append(offset)
                 return
             }
             let inner = stride / Swift.max(shape[dim], 1)
             for i in shownIndices(shape[dim]) { visit(dim + 1, offset + i * inner, inner) }
         }
-        visit(0, 0, values.count)
+        visit(0, 0, total)
         return result
     }
 
@@ -79,59 +124,75 @@ private struct TensorPrinter {
         size > 2 * edgeItems ? Array(0..<edgeItems) + Array((size - edgeItems)..<size) : Array(0..<size)
     }
 
-    static func formatter(_ values: [Double], _ dtype: DType) -> ((Double) -> String, Int) {
-        let format: (Double) -> String
-        if dtype == .bool {
-            format = { $0 != 0 ? "True" : "False" }
-        } else if !dtype.isFloatingPoint {
-            format = { String(Int64($0)) }
-        } else {
-            let finite = values.filter { $0.isFinite && $0 != 0 }.map(Swift.abs)
-            let integral = values.allSatisfy { !$0.isFinite || $0.rounded(.up) == $0 }
-            let largest = finite.max() ?? 0, smallest = finite.min() ?? 0
-            if integral {
-                let scientific = largest > 1e8
-                format = { value in
-                    if let special = specialValue(value) { return special }
-                    return scientific ? String(format: "%.4e", value) : String(format: "%.0f.", value)
+    /// torch._tensor_str._Formatter.
+    struct Formatter {
+        var floating = false
+        var intMode = true
+        var sciMode = false
+        var maxWidth = 1
+
+        init(integers: [String]) {
+            maxWidth = integers.map(\.count).max().map { Swift.max($0, 1) } ?? 1
+        }
+
+        init(floats: [Double]) {
+            floating = true
+            let nonzeroFinite = floats.filter { $0.isFinite && $0 != 0 }
+            guard !nonzeroFinite.isEmpty else { return }
+            let magnitudes = nonzeroFinite.map(Swift.abs)
+            let smallest = magnitudes.min()!, largest = magnitudes.max()!
+            intMode = nonzeroFinite.allSatisfy { $0.rounded(.up) == $0 }
+            sciMode = largest / smallest > 1000 || largest > 1e8 || smallest < 1e-4
+            for value in nonzeroFinite {
+                let text: String
+                if sciMode {
+                    text = String(format: "%.4e", value)
+                } else if intMode {
+                    text = String(format: "%.0f", value) + "."
+                } else {
+                    text = String(format: "%.4f", value)
                 }
-            } else {
-                let scientific = !finite.isEmpty && (largest / smallest > 1000 || largest > 1e8 || smallest < 1e-4)
-                format = { value in
-                    if let special = specialValue(value) { return special }
-                    return String(format: scientific ? "%.4e" : "%.4f", value)
-                }
+                maxWidth = Swift.max(maxWidth, text.count)
             }
         }
-        let width = values.map { format($0).count }.max() ?? 0
-        return (format, width)
-    }
 
-    static func specialValue(_ value: Double) -> String? {
-        if value.isNaN { return "nan" }
-        if value.isInfinite { return value > 0 ? "inf" : "-inf" }
-        return nil
-    }
-
-    func element(_ value: Double) -> String {
-        let text = format(value)
-        return String(repeating: " ", count: Swift.max(0, width - text.count)) + text
+        func format(_ value: Value) -> String {
+            let text: String
+            switch value {
+            case .boolean(let b): text = b ? "True" : "False"
+            case .integral(let i): text = String(i)
+            case .floating(let v):
+                if v.isNaN {
+                    text = "nan"
+                } else if v.isInfinite {
+                    text = v > 0 ? "inf" : "-inf"
+                } else if sciMode {
+                    text = String(format: "%.4e", v)
+                } else if intMode {
+                    text = String(format: "%.0f", v) + "."
+                } else {
+                    text = String(format: "%.4f", v)
+                }
+            }
+            return String(repeating: " ", count: Swift.max(0, maxWidth - text.count)) + text
+        }
     }
 
     func render(indent: Int) -> String {
-        if shape.isEmpty { return format(values[0]) }
-        return render(dim: 0, offset: 0, stride: values.count, indent: indent)
+        if shape.isEmpty { return formatter.format(values[0]) }
+        let total = shape.reduce(1, *)
+        return render(dim: 0, offset: 0, stride: total, indent: indent)
     }
 
     private func render(dim: Int, offset: Int, stride: Int, indent: Int) -> String {
         let size = shape[dim]
         let inner = stride / Swift.max(size, 1)
-        let indices = summarize ? TensorPrinter.shownIndices(size) : Array(0..<size)
         let elided = summarize && size > 2 * TensorPrinter.edgeItems
+        let indices = elided ? TensorPrinter.shownIndices(size) : Array(0..<size)
         if dim == shape.count - 1 {
-            var items = indices.map { element(values[offset + $0]) }
-            if elided { items.insert("...", at: TensorPrinter.edgeItems) }
-            let perLine = Swift.max(1, (TensorPrinter.lineWidth - indent) / (width + 2))
+            var items = indices.map { formatter.format(values[offset + $0]) }
+            if elided { items.insert(" ...", at: TensorPrinter.edgeItems) }
+            let perLine = Swift.max(1, (TensorPrinter.lineWidth - indent) / (formatter.maxWidth + 2))
             let lines = Swift.stride(from: 0, to: items.count, by: perLine).map {
                 items[$0..<Swift.min($0 + perLine, items.count)].joined(separator: ", ")
             }
