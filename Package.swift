@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "swift-nnsight",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Torch", targets: ["Torch"]),
         .library(name: "Tokenizers", targets: ["Tokenizers"]),
@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "GGUF", targets: ["GGUF"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "NNsight", targets: ["NNsight"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,6 +32,7 @@ let package = Package(
         .target(name: "Tokenizers"),
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Models", dependencies: ["NN", "SafeTensors", "GGUF", "Tokenizers"]),
+        .target(name: "NNsight", dependencies: ["Models"]),
 
         .executableTarget(
             name: "nnsight-bench",
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
         .testTarget(name: "NNTests", dependencies: ["NN"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models"]),
+        .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx20

@@ -28,29 +28,47 @@ open class Module {
         throw ModuleError.forwardNotImplemented(type: typeName)
     }
 
-    /// The one call path: pre-hooks, `forward`, post-hooks.
+    /// The one call path: pre-hooks, `forward`, post-hooks. Hooks added while the call runs
+    /// (by code that observes a parent while a child runs) still see its output.
     public final func callAsFunction(_ input: Tensor, _ context: ForwardContext = ForwardContext()) throws -> Tensor {
-        if hooks.isEmpty { return try forward(input, context) }
-        return try callWithHooks(input, context)
+        callCount &+= 1
+        var input = input
+        var output: Tensor
+        if hooks.pre.isEmpty {
+            output = try forward(input, context)
+        } else {
+            (input, output) = try callWithPreHooks(input, context)
+        }
+        if !hooks.post.isEmpty {
+            for (_, hook) in hooks.post {
+                if let replacement = try hook(self, input, output) { output = replacement }
+            }
+        }
+        completedCallCount &+= 1
+        return output
     }
 
-    private func callWithHooks(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+    /// Runs the pre-hooks and then `forward` (unless a hook skips it); returns the input as the
+    /// hooks left it and the output.
+    private func callWithPreHooks(_ input: Tensor, _ context: ForwardContext) throws -> (Tensor, Tensor) {
         var input = input
-        var skipped: Tensor?
         for (_, hook) in hooks.pre {
             switch try hook(self, input, context) {
             case .proceed: break
             case .replaceInput(let replacement): input = replacement
-            case .skip(let output): skipped = output
+            case .skip(let output): return (input, output)
             }
-            if skipped != nil { break }
         }
-        var output = try skipped ?? forward(input, context)
-        for (_, hook) in hooks.post {
-            if let replacement = try hook(self, input, output) { output = replacement }
-        }
-        return output
+        return (input, try forward(input, context))
     }
+
+    /// How many calls of this module have started, ever (its pre-hooks see the count including
+    /// the current call). The intervention engine addresses repeated calls by it.
+    public private(set) var callCount = 0
+
+    /// How many calls of this module have returned (its post-hooks see the count excluding the
+    /// current call).
+    public private(set) var completedCallCount = 0
 
     // MARK: Hooks
 

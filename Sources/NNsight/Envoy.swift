@@ -1,0 +1,141 @@
+import NN
+import Torch
+
+/// A handle on one module of a wrapped model, for reading and changing its values while the
+/// model runs. Python: `nnsight.Envoy`.
+///
+/// Children are reached by name and index, as in Python: `m.transformer.h[-1].mlp`
+/// (negative indices resolve to real paths, `model.transformer.h.11`). An unknown name or an
+/// index out of range throws, naming the path and what exists.
+///
+/// Inside a trace's closure, `.output`, `.input` and `.inputs` wait until the model reaches the
+/// module and return real tensors; `setOutput`, `setInput` and `skip` change what the model
+/// computes next. Outside a trace they throw `NNsightError.outsideInterleaving`.
+@dynamicMemberLookup
+public final class Envoy: CustomStringConvertible {
+    /// Python: `envoy.path`, e.g. `model.transformer.h.0.mlp`.
+    public let path: String
+    /// The wrapped module.
+    public let module: Module
+    /// Position in the tree's flat list (for per-trace bookkeeping).
+    let index: Int
+    /// The tree this envoy belongs to (owned by the model wrapper).
+    weak var tree: EnvoyTree?
+    /// Direct children in declaration order, by their module names.
+    public let children: [(name: String, envoy: Envoy)]
+
+    init(path: String, module: Module, tree: EnvoyTree, children: [(name: String, envoy: Envoy)], index: Int) {
+        self.path = path
+        self.module = module
+        self.tree = tree
+        self.children = children
+        self.index = index
+    }
+
+    // MARK: Navigation
+
+    /// Python: `envoy.<name>`, also through aliases given as `rename:`.
+    public subscript(dynamicMember name: String) -> Envoy {
+        get throws { try child(named: name) }
+    }
+
+    /// The child named `name` (or an alias of it).
+    public func child(named name: String) throws -> Envoy {
+        if let found = children.first(where: { $0.name == name }) { return found.envoy }
+        if let target = tree?.resolveAlias(name, at: self) { return target }
+        throw NNsightError.unknownChild(path: path, name: name, valid: children.map(\.name) + (tree?.aliases(at: self) ?? []))
+    }
+
+    /// Python: `envoy[i]`: the i-th child; negative indices count from the end.
+    public subscript(_ position: Int) -> Envoy {
+        get throws {
+            let resolved = position < 0 ? position + children.count : position
+            guard children.indices.contains(resolved) else {
+                throw NNsightError.indexOutOfRange(path: path, index: position, count: children.count)
+            }
+            return children[resolved].envoy
+        }
+    }
+
+    /// Python: `len(envoy)`.
+    public var count: Int { children.count }
+
+    /// The envoy at a dotted path relative to this one (`"transformer.h.0.mlp"`).
+    /// Python: `model.get("transformer.h.0.mlp")`.
+    public func get(_ relativePath: String) throws -> Envoy {
+        var current = self
+        for part in relativePath.split(separator: ".") {
+            if let number = Int(part) { current = try current[number] } else { current = try current.child(named: String(part)) }
+        }
+        return current
+    }
+
+    /// Every envoy below and including this one, children first, this one last.
+    /// Python: `envoy.modules()`.
+    public func modules() -> [Envoy] {
+        children.flatMap { $0.envoy.modules() } + [self]
+    }
+
+    /// Python: `named_modules()`: `(path, envoy)` pairs, this envoy first.
+    public func namedModules() -> [(path: String, envoy: Envoy)] {
+        [(path, self)] + children.flatMap { $0.envoy.namedModules() }
+    }
+
+    /// The model printed as PyTorch does, with aliases shown as `alias/name`.
+    public var description: String {
+        module.describe(childKey: { [tree] name in tree?.printedKey(for: name) ?? name })
+    }
+
+    // MARK: Values
+
+    /// The module's output on the current call. Python: `envoy.output`.
+    public var output: Tensor {
+        get throws { try Mediator.requireCurrent(for: self, key: .output, action: "access").read(self, .output) }
+    }
+
+    /// The module's main input on the current call. Python: `envoy.input`.
+    public var input: Tensor {
+        get throws { try Mediator.requireCurrent(for: self, key: .input, action: "access").read(self, .input) }
+    }
+
+    /// The main input and the named arguments (masks, positions, caches) of the current call.
+    /// Python: `envoy.inputs` (`(args, kwargs)`).
+    public var inputs: (input: Tensor, context: ForwardContext) {
+        get throws {
+            let mediator = try Mediator.requireCurrent(for: self, key: .input, action: "access")
+            let value = try mediator.read(self, .input)
+            return (value, mediator.lastContext ?? ForwardContext())
+        }
+    }
+
+    /// Replaces the module's output; the model continues with `value` (for this invoke's rows).
+    /// Python: `envoy.output = value`.
+    public func setOutput(_ value: Tensor) throws {
+        try Mediator.requireCurrent(for: self, key: .output, action: "set").write(self, .output, value)
+    }
+
+    /// Replaces the module's main input. Python: `envoy.input = value`.
+    public func setInput(_ value: Tensor) throws {
+        try Mediator.requireCurrent(for: self, key: .input, action: "set").write(self, .input, value)
+    }
+
+    /// Skips the module's forward on the current call, using `value` as its output.
+    /// Python: `envoy.skip(value)`.
+    public func skip(_ value: Tensor) throws {
+        try Mediator.requireCurrent(for: self, key: .skip, action: "skip").write(self, .skip, value)
+    }
+
+    /// Moves this invoke on to the next call of modules (the next occurrence): later requests
+    /// address call `n + count`. Python: `envoy.next()` / `tracer.next()`.
+    @discardableResult
+    public func next(_ count: Int = 1) throws -> Envoy {
+        try Mediator.requireCurrent(for: self, key: .output, action: "step").advance(by: count)
+        return self
+    }
+
+    /// Runs the module's forward on `input` without firing any hook (the logit lens:
+    /// `m.lm_head(m.transformer.ln_f(h))`). Python: calling an envoy inside a trace.
+    public func callAsFunction(_ input: Tensor, _ context: ForwardContext = ForwardContext()) throws -> Tensor {
+        try module.forward(input, context)
+    }
+}

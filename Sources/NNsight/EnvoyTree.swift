@@ -1,0 +1,52 @@
+import NN
+
+/// The envoys of one wrapped model, built once from its module tree, with its aliases.
+public final class EnvoyTree {
+    /// The envoy of the whole model, path `model`.
+    public private(set) var root: Envoy!
+    /// Every envoy, indexed by `Envoy.index`.
+    private(set) var all: [Envoy] = []
+    /// Single-name aliases (`"mlp": "ff"`: `ff` means `mlp` on every envoy that has an `mlp`).
+    private let nameAliases: [String: String]
+    /// Path aliases mounted on the root (`"transformer.h": "layers"`: `m.layers` is `m.transformer.h`).
+    private let pathAliases: [String: String]
+
+    /// Builds the tree over `module`. `rename` maps real names or dotted paths to aliases
+    /// (Python: `NNsight(model, rename={...})`); a leading dot is ignored.
+    init(module: Module, rename: [String: String] = [:]) {
+        var names: [String: String] = [:], paths: [String: String] = [:]
+        for (key, alias) in rename {
+            let key = key.hasPrefix(".") ? String(key.dropFirst()) : key
+            if key.contains(".") { paths[alias] = key } else { names[alias] = key }
+        }
+        nameAliases = names
+        pathAliases = paths
+        root = build(module, path: "model")
+    }
+
+    private func build(_ module: Module, path: String) -> Envoy {
+        let children = module.namedChildren.map { (name: $0.name, envoy: build($0.module, path: "\(path).\($0.name)")) }
+        let envoy = Envoy(path: path, module: module, tree: self, children: children, index: all.count)
+        all.append(envoy)
+        return envoy
+    }
+
+    func resolveAlias(_ name: String, at envoy: Envoy) -> Envoy? {
+        if let real = nameAliases[name], let found = envoy.children.first(where: { $0.name == real }) {
+            return found.envoy
+        }
+        if envoy === root, let target = pathAliases[name] { return try? root.get(target) }
+        return nil
+    }
+
+    func aliases(at envoy: Envoy) -> [String] {
+        let names = nameAliases.filter { alias in envoy.children.contains { $0.name == alias.value } }.map(\.key)
+        return (names + (envoy === root ? Array(pathAliases.keys) : [])).sorted()
+    }
+
+    /// How a child key prints: `alias/name` when the name has aliases.
+    func printedKey(for name: String) -> String {
+        let aliases = nameAliases.filter { $0.value == name }.map(\.key).sorted()
+        return (aliases + [name]).joined(separator: "/")
+    }
+}

@@ -1,0 +1,223 @@
+import NN
+import Torch
+
+/// The model's side of a trace: it starts each invoke's worker, installs hooks on the modules
+/// the workers ask for, serves their requests in invoke order when the model reaches those
+/// modules, and cleans everything up when the run ends, successfully or not. Python: `Interleaver`.
+final class Interleaver {
+    /// An error thrown out of the model's forward pass to unwind it when an invoke failed.
+    struct Abort: Error {
+        let error: any Error
+    }
+
+    let tree: EnvoyTree
+    private(set) var mediators: [Mediator] = []
+    /// Rows in the whole batch.
+    let batchSize: Int
+    /// True when two or more invokes have inputs: each then sees only its rows.
+    let narrowing: Bool
+    /// The context of the call whose input is being served (for `.inputs`).
+    private(set) var currentContext: ForwardContext?
+
+    private var startedBaseline: [Int]
+    private var completedBaseline: [Int]
+    private var preHooked = Set<Int>()
+    private var postHooked = Set<Int>()
+    private var handles: [HookHandle] = []
+
+    init(tree: EnvoyTree, batchSize: Int, inputInvokes: Int) {
+        self.tree = tree
+        self.batchSize = batchSize
+        narrowing = inputInvokes >= 2
+        startedBaseline = tree.all.map { $0.module.callCount }
+        completedBaseline = tree.all.map { $0.module.completedCallCount }
+    }
+
+    // MARK: Running
+
+    /// Runs the invokes' closures on workers and `model` on this thread, strictly in turn.
+    /// Throws the first error of an invoke (in invoke order) or of the model.
+    func run(invokes: [(rows: Range<Int>?, body: () throws -> Void)], model: () throws -> Void) throws {
+        defer { cleanUp() }
+        for (order, invoke) in invokes.enumerated() {
+            let mediator = Mediator(interleaver: self, worker: WorkerPool.shared.acquire(), rows: invoke.rows, order: order)
+            mediators.append(mediator)
+            let body = UncheckedSendable(invoke.body)
+            mediator.worker.start { mediator.run(body.value) }
+            if case .failed(let error) = mediator.event { throw cancelAll(after: error) }
+        }
+        do {
+            if mediators.contains(where: \.isRunning) || mediators.isEmpty { try model() }
+        } catch let abort as Abort {
+            throw cancelAll(after: abort.error)
+        } catch is EarlyStop {
+            // stop(): the run ends here; what was taken so far stays valid.
+        } catch {
+            throw cancelAll(after: error)
+        }
+        try finish()
+    }
+
+    /// After the model returned: every request still waiting was for a value that never came.
+    private func finish() throws {
+        var firstError: (any Error)?
+        for mediator in mediators {
+            while let request = mediator.pendingRequest {
+                let error: NNsightError = isPast(request) ? .outOfOrder(requester: request.requester)
+                                                          : .missed(requester: request.requester)
+                mediator.respond(.error(error))
+            }
+            if case .failed(let error) = mediator.event, firstError == nil { firstError = error }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// Unwinds every invoke still waiting (each sees `NNsightError.cancelled`) and returns `error`.
+    private func cancelAll(after error: any Error) -> any Error {
+        for mediator in mediators {
+            while mediator.isRunning { mediator.respond(.error(NNsightError.cancelled)) }
+        }
+        return error
+    }
+
+    private func cleanUp() {
+        for handle in handles { handle.remove() }
+        handles.removeAll()
+        for mediator in mediators { WorkerPool.shared.release(mediator.worker) }
+    }
+
+    // MARK: Requests (called on a worker thread, which holds the turn)
+
+    /// Checks that `request` can still be served and installs the hook that will serve it.
+    func prepare(_ request: Mediator.Request, for mediator: Mediator) throws {
+        if isPast(request) { throw NNsightError.outOfOrder(requester: request.requester) }
+        let index = request.envoy.index
+        let module = request.envoy.module
+        switch request.key {
+        case .output:
+            guard postHooked.insert(index).inserted else { return }
+            handles.append(module.registerForwardHook { [unowned self] module, _, output in
+                try self.serveOutput(index: index, module: module, output: output)
+            })
+        case .input, .skip:
+            guard preHooked.insert(index).inserted else { return }
+            handles.append(module.registerForwardPreHook { [unowned self] module, input, context in
+                try self.serveInput(index: index, module: module, input: input, context: context)
+            })
+        }
+    }
+
+    /// True when the model already went past the value `request` asks for.
+    func isPast(_ request: Mediator.Request) -> Bool {
+        let index = request.envoy.index
+        let module = request.envoy.module
+        switch request.key {
+        case .output: return module.completedCallCount - completedBaseline[index] > request.occurrence
+        case .input, .skip: return module.callCount - startedBaseline[index] > request.occurrence
+        }
+    }
+
+    // MARK: Serving (called on the model's thread, inside hooks)
+
+    private func serveOutput(index: Int, module: Module, output: Tensor) throws -> Tensor? {
+        let occurrence = module.completedCallCount - completedBaseline[index]
+        var value = output
+        var replaced = false
+        for mediator in mediators {
+            while let request = mediator.pendingRequest, request.envoy.index == index, request.key == .output,
+                  request.occurrence == occurrence {
+                switch request.kind {
+                case .read:
+                    try serve(mediator, .value(try narrow(value, for: mediator)))
+                case .write(let replacement):
+                    do {
+                        value = try splice(replacement, into: value, for: mediator)
+                        replaced = true
+                        try serve(mediator, .done)
+                    } catch let error as TorchError {
+                        try serve(mediator, .error(error))
+                    }
+                }
+            }
+        }
+        return replaced ? value : nil
+    }
+
+    private func serveInput(index: Int, module: Module, input: Tensor, context: ForwardContext) throws
+        -> ForwardPreHookResult
+    {
+        let occurrence = module.callCount - 1 - startedBaseline[index]
+        currentContext = context
+        defer { currentContext = nil }
+        var value = input
+        var replaced = false
+        var skips: [(mediator: Mediator, value: Tensor)] = []
+        for mediator in mediators {
+            while let request = mediator.pendingRequest, request.envoy.index == index, request.key != .output,
+                  request.occurrence == occurrence {
+                switch (request.key, request.kind) {
+                case (.skip, .write(let replacement)):
+                    skips.append((mediator, replacement))
+                    try serve(mediator, .done)
+                case (_, .read):
+                    try serve(mediator, .value(try narrow(value, for: mediator)))
+                case (_, .write(let replacement)):
+                    do {
+                        value = try splice(replacement, into: value, for: mediator)
+                        replaced = true
+                        try serve(mediator, .done)
+                    } catch let error as TorchError {
+                        try serve(mediator, .error(error))
+                    }
+                }
+            }
+        }
+        if !skips.isEmpty { return .skip(output: try combineSkips(skips, path: tree.all[index].path)) }
+        return replaced ? .replaceInput(value) : .proceed
+    }
+
+    /// Answers `mediator` and runs it to its next event; unwinds the model if it failed or stopped.
+    private func serve(_ mediator: Mediator, _ answer: Mediator.Response) throws {
+        mediator.respond(answer)
+        switch mediator.event {
+        case .failed(let error): throw Abort(error: error)
+        case .stopped: throw EarlyStop()
+        case .request, .finished: break
+        }
+    }
+
+    // MARK: Batching
+
+    /// The rows of `value` that `mediator` sees: a view, so in-place edits reach the model.
+    func narrow(_ value: Tensor, for mediator: Mediator) throws -> Tensor {
+        guard narrowing, let rows = mediator.rows, value.rank > 0, try value.size(0) == batchSize else { return value }
+        return try value.narrow(dim: 0, start: rows.lowerBound, length: rows.count)
+    }
+
+    /// `value` with `mediator`'s rows replaced by `replacement` (all of it for a prompt-less invoke).
+    func splice(_ replacement: Tensor, into value: Tensor, for mediator: Mediator) throws -> Tensor {
+        guard narrowing, let rows = mediator.rows, value.rank > 0, try value.size(0) == batchSize else { return replacement }
+        var parts: [Tensor] = []
+        if rows.lowerBound > 0 { parts.append(try value.narrow(dim: 0, start: 0, length: rows.lowerBound)) }
+        parts.append(replacement)
+        if rows.upperBound < batchSize {
+            parts.append(try value.narrow(dim: 0, start: rows.upperBound, length: batchSize - rows.upperBound))
+        }
+        return try Tensor.cat(parts, dim: 0)
+    }
+
+    /// One output from the skip values of several invokes, in row order.
+    private func combineSkips(_ skips: [(mediator: Mediator, value: Tensor)], path: String) throws -> Tensor {
+        if let whole = skips.last(where: { $0.mediator.rows == nil || !narrowing }) { return whole.value }
+        let inputInvokes = mediators.filter { $0.rows != nil }.count
+        guard skips.count == inputInvokes else { throw NNsightError.incompleteSkip(path: path) }
+        let ordered = skips.sorted { $0.mediator.rows!.lowerBound < $1.mediator.rows!.lowerBound }
+        return try Tensor.cat(ordered.map(\.value), dim: 0)
+    }
+}
+
+/// Carries a value to another thread where the strict turn-taking makes it safe.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,155 @@
+import NN
+import Torch
+
+/// Which value of a module a request is about.
+enum ValueKey: String, Sendable {
+    case input, output, skip
+}
+
+/// One invoke's side of a trace: its closure runs on a pooled worker thread, strictly in turn
+/// with the model. Each envoy access becomes a request; the worker hands the turn to the model
+/// and waits until the interleaver serves the request at the module's hook (or fails it).
+/// Python: `Mediator`.
+final class Mediator: @unchecked Sendable {
+    /// What the worker asks for when it hands the turn to the model.
+    enum Event {
+        case request(Request)
+        case finished
+        case failed(any Error)
+        case stopped
+    }
+
+    struct Request {
+        enum Kind {
+            case read
+            case write(Tensor)
+        }
+
+        let envoy: Envoy
+        let key: ValueKey
+        let occurrence: Int
+        let kind: Kind
+
+        /// Python's requester string, e.g. `model.transformer.h.0.output.i0`.
+        var requester: String { "\(envoy.path).\(key.rawValue).i\(occurrence)" }
+    }
+
+    /// What the model hands back.
+    enum Response {
+        case value(Tensor)
+        case done
+        case error(any Error)
+    }
+
+    @TaskLocal static var current: Mediator?
+
+    unowned let interleaver: Interleaver
+    let worker: Worker
+    /// This invoke's rows of the batch; nil for a prompt-less invoke (the whole batch).
+    let rows: Range<Int>?
+    /// The position of this invoke among the trace's invokes (service order).
+    let order: Int
+
+    /// The occurrence new requests address (advanced by `next()`).
+    private(set) var iteration = 0
+    /// The worker's pending event, valid while the model holds the turn.
+    var event: Event = .finished
+    private var response: Response = .done
+    /// The context of the call that served the last `.input` read (for `.inputs`).
+    private(set) var lastContext: ForwardContext?
+    /// An error to raise at this worker's next request (a misused API that cannot throw).
+    var deferredError: (any Error)?
+    /// The error sink of this worker's closure (failed subscript writes land here).
+    let sink = TorchErrorSink()
+
+    init(interleaver: Interleaver, worker: Worker, rows: Range<Int>?, order: Int) {
+        self.interleaver = interleaver
+        self.worker = worker
+        self.rows = rows
+        self.order = order
+    }
+
+    /// The mediator of the invoke running on this thread, or the error for `envoy`'s `key`.
+    static func requireCurrent(for envoy: Envoy, key: ValueKey, action: String) throws -> Mediator {
+        guard let mediator = current, mediator.interleaver.tree === envoy.tree else {
+            throw NNsightError.outsideInterleaving(requester: "\(envoy.path).\(key.rawValue)", action: action)
+        }
+        return mediator
+    }
+
+    // MARK: Worker side
+
+    func read(_ envoy: Envoy, _ key: ValueKey) throws -> Tensor {
+        guard case .value(let value) = try request(Request(envoy: envoy, key: key, occurrence: iteration, kind: .read)) else {
+            preconditionFailure("a read was answered without a value")
+        }
+        return value
+    }
+
+    func write(_ envoy: Envoy, _ key: ValueKey, _ value: Tensor) throws {
+        _ = try request(Request(envoy: envoy, key: key, occurrence: iteration, kind: .write(value)))
+    }
+
+    func advance(by count: Int) throws {
+        try raisePending()
+        iteration += count
+    }
+
+    /// Raises an error recorded where Swift could not throw (a failed subscript, a misused invoke).
+    func raisePending() throws {
+        if let error = deferredError {
+            deferredError = nil
+            throw error
+        }
+        if let error = sink.firstError {
+            sink.clear()
+            throw error
+        }
+    }
+
+    private func request(_ request: Request) throws -> Response {
+        try raisePending()
+        try interleaver.prepare(request, for: self)
+        event = .request(request)
+        worker.baton.handOff(from: .worker, to: .model)
+        switch response {
+        case .error(let error): throw error
+        case let answer:
+            if request.key == .input, case .read = request.kind { lastContext = interleaver.currentContext }
+            return answer
+        }
+    }
+
+    /// The body run on the worker thread.
+    func run(_ body: @escaping () throws -> Void) {
+        do {
+            try Mediator.$current.withValue(self) {
+                try sink.installed(body)
+                try raisePending()
+            }
+            event = .finished
+        } catch is EarlyStop {
+            event = .stopped
+        } catch {
+            event = .failed(error)
+        }
+    }
+
+    // MARK: Model side
+
+    /// Answers the pending request and runs the worker until its next event.
+    func respond(_ answer: Response) {
+        response = answer
+        worker.baton.handOff(from: .model, to: .worker)
+    }
+
+    var pendingRequest: Request? {
+        if case .request(let request) = event { return request }
+        return nil
+    }
+
+    var isRunning: Bool { pendingRequest != nil }
+}
+
+/// Thrown inside an invoke by `stop()`; ends the model run early without an error.
+struct EarlyStop: Error {}

@@ -1,0 +1,40 @@
+import NN
+import Torch
+
+/// Any model built from `NN` modules, wrapped for tracing. Its input is one tensor whose first
+/// dimension is the batch; the inputs of several invokes are concatenated along it.
+/// Python: `NNsight(module)`.
+///
+/// ```swift
+/// let model = NNsight(net)
+/// let hidden = try model.trace(x) { m in try m.layer1.output }
+/// ```
+public final class NNsight<Root: Module>: InterleavedModel {
+    public typealias Input = Tensor
+
+    /// The wrapped module.
+    public let module: Root
+    public let envoys: EnvoyTree
+
+    /// Wraps `module`; `rename` adds aliases (`["layer1": "first"]`, or dotted paths).
+    public init(_ module: Root, rename: [String: String] = [:]) {
+        self.module = module
+        envoys = EnvoyTree(module: module, rename: rename)
+    }
+
+    /// The root envoy, for walking the tree outside a trace. Python: the wrapper itself.
+    public var root: Envoy { envoys.root }
+
+    public func batch(_ inputs: [Tensor]) throws -> PreparedBatch {
+        var rows: [Range<Int>] = []
+        var start = 0
+        for input in inputs {
+            let count = input.rank == 0 ? 1 : try input.size(0)
+            rows.append(start..<(start + count))
+            start += count
+        }
+        let combined = inputs.count == 1 ? inputs[0] : try Tensor.cat(inputs, dim: 0)
+        let module = self.module
+        return PreparedBatch(rows: rows) { _ = try module(combined) }
+    }
+}

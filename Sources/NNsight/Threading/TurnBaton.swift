@@ -1,0 +1,64 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Strict turn-taking between the model's thread and one worker thread: exactly one side runs
+/// at a time, and a handoff transfers the turn to the other side.
+///
+/// The waiting side spins briefly on an atomic flag (a handoff then costs under a microsecond,
+/// see DESIGN.md), then parks on a condition variable so that a worker waiting through a long
+/// layer does not burn a core.
+final class TurnBaton: @unchecked Sendable {
+    enum Side: Int { case model = 0, worker = 1 }
+
+    private let turn = Atomic<Int>(Side.model.rawValue)
+    private let sleepers = Atomic<Int>(0)
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private let spinLimit: Int
+
+    init(spinLimit: Int = 20_000) {
+        self.spinLimit = spinLimit
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Gives the turn to `side` (called by the side that holds it).
+    func give(to side: Side) {
+        turn.store(side.rawValue, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(&mutex)
+            pthread_cond_broadcast(&condition)
+            pthread_mutex_unlock(&mutex)
+        }
+    }
+
+    /// Blocks until `side` holds the turn.
+    func wait(for side: Side) {
+        for _ in 0..<spinLimit {
+            if turn.load(ordering: .acquiring) == side.rawValue { return }
+        }
+        pthread_mutex_lock(&mutex)
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        while turn.load(ordering: .sequentiallyConsistent) != side.rawValue {
+            pthread_cond_wait(&condition, &mutex)
+        }
+        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Gives the turn to `other` and waits until it comes back to `me`.
+    func handOff(from me: Side, to other: Side) {
+        give(to: other)
+        wait(for: me)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Synchronization
+
+/// A worker thread that runs one job at a time, in strict turns with the thread that started
+/// the job. Workers are kept in a pool and reused across traces: no thread is created per trace.
+final class Worker: @unchecked Sendable {
+    /// The turn-taking link between this worker and the model's thread.
+    let baton = TurnBaton()
+    private var job: (() -> Void)?
+    private var thread: Thread?
+
+    fileprivate init() {
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.name = "nnsight-worker"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    private func loop() {
+        while true {
+            baton.wait(for: .worker)
+            let job = self.job
+            self.job = nil
+            job?()
+            baton.give(to: .model)
+        }
+    }
+
+    /// Starts `job` on this worker and waits until it hands the turn back (at its first request,
+    /// or when it returns). Called on the model's thread.
+    func start(_ job: @escaping () -> Void) {
+        self.job = job
+        baton.handOff(from: .model, to: .worker)
+    }
+}
+
+/// The process-wide pool of idle workers.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    private let idle = Mutex<[Worker]>([])
+    private let created = Atomic<Int>(0)
+
+    /// The number of worker threads created so far (they are reused, so this stays at the
+    /// largest number of invokes that ran at once).
+    var threadCount: Int { created.load(ordering: .relaxed) }
+
+    func acquire() -> Worker {
+        if let worker = idle.withLock({ $0.popLast() }) { return worker }
+        created.add(1, ordering: .relaxed)
+        return Worker()
+    }
+
+    func release(_ worker: Worker) {
+        idle.withLock { $0.append(worker) }
+    }
+}

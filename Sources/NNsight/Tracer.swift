@@ -1,0 +1,134 @@
+import NN
+import Torch
+
+/// A model that the intervention engine can run: it turns the inputs of a trace's invokes into
+/// one batch and runs its forward pass over it.
+public protocol InterleavedModel: AnyObject {
+    /// What `trace(_:)` and `invoke(_:)` accept.
+    associatedtype Input
+
+    /// The envoys of the wrapped model.
+    var envoys: EnvoyTree { get }
+
+    /// Combines the inputs of the input invokes (in order) into one batch: the rows each
+    /// covers, and how to run the model on the batch.
+    func batch(_ inputs: [Input]) throws -> PreparedBatch
+}
+
+/// The batch of a trace, ready to run.
+public struct PreparedBatch {
+    /// The rows of each input invoke, in order.
+    public var rows: [Range<Int>]
+    /// Runs the model once over the whole batch (its root module through its hooked call path).
+    public var run: () throws -> Void
+
+    public init(rows: [Range<Int>], run: @escaping () throws -> Void) {
+        self.rows = rows
+        self.run = run
+    }
+}
+
+/// Collects the invokes of a trace and offers the operations of its closures.
+/// Python: the object of `with model.trace() as tracer:`.
+public final class Tracer<Model: InterleavedModel> {
+    struct Invoke {
+        let input: Model.Input?
+        let body: (Envoy) throws -> Void
+    }
+
+    let model: Model
+    var invokes: [Invoke] = []
+    private var registrationError: (any Error)?
+
+    init(model: Model) {
+        self.model = model
+    }
+
+    /// Adds an invoke over `input`: its rows join the batch, and `body` sees only them.
+    /// Python: `with tracer.invoke(input):`.
+    public func invoke(_ input: Model.Input, _ body: @escaping (Envoy) throws -> Void) {
+        register(Invoke(input: input, body: body))
+    }
+
+    /// Adds a prompt-less invoke: `body` sees and edits the whole batch.
+    /// Python: `with tracer.invoke():`.
+    public func invoke(_ body: @escaping (Envoy) throws -> Void) {
+        register(Invoke(input: nil, body: body))
+    }
+
+    private func register(_ invoke: Invoke) {
+        if let running = Mediator.current {
+            // Swift cannot throw from here without a `try` at every call site; the misuse
+            // surfaces at the invoke's next envoy access.
+            running.deferredError = NNsightError.invokeDuringExecution
+            return
+        }
+        invokes.append(invoke)
+    }
+
+    /// Ends the model run here: later modules do not run; values taken so far are kept.
+    /// Python: `tracer.stop()`.
+    public func stop() throws -> Never { throw EarlyStop() }
+
+    /// Prints from inside an invoke, in the order the invokes run. Python: `tracer.log(...)`.
+    public func log(_ items: Any...) {
+        print(items.map { "\($0)" }.joined(separator: " "))
+    }
+
+    /// Runs the model once over the invokes' batch, with their closures interleaved.
+    func run() throws {
+        if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
+        let inputs = invokes.compactMap(\.input)
+        let withInput = invokes.filter { $0.input != nil }.count
+        guard withInput > 0 || !invokes.isEmpty else { throw NNsightError.noInput }
+        guard withInput > 0 else { throw NNsightError.noInput }
+        let batch = try model.batch(inputs)
+        var rowIterator = batch.rows.makeIterator()
+        let root = model.envoys.root!
+        let bodies: [(rows: Range<Int>?, body: () throws -> Void)] = invokes.map { invoke in
+            let rows = invoke.input == nil ? nil : rowIterator.next()
+            return (rows, { try invoke.body(root) })
+        }
+        let size = batch.rows.last?.upperBound ?? 0
+        let interleaver = Interleaver(tree: model.envoys, batchSize: size, inputInvokes: withInput)
+        try interleaver.run(invokes: bodies, model: batch.run)
+    }
+}
+
+extension InterleavedModel {
+    /// Runs the model on `input` with `body` as the single invoke, and returns what `body`
+    /// returns. Python: `with model.trace(input): ...`.
+    ///
+    /// ```swift
+    /// let hidden = try model.trace("The Eiffel Tower is in") { m in
+    ///     try m.transformer.h[-1].output
+    /// }
+    /// ```
+    public func trace<T>(_ input: Input, _ body: (Envoy) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            var result: T?
+            let tracer = Tracer(model: self)
+            tracer.invoke(input) { result = try body($0) }
+            try tracer.run()
+            return result!
+        }
+    }
+
+    /// Runs the model once over the invokes that `body` opens, then returns what `body`
+    /// returned. Python: `with model.trace() as tracer: with tracer.invoke(...): ...`.
+    ///
+    /// ```swift
+    /// try model.trace { t in
+    ///     t.invoke("The Eiffel Tower is in") { m in clean = try m.transformer.h[5].output }
+    ///     t.invoke("The Colosseum is in") { m in try m.transformer.h[5].setOutput(clean) }
+    /// }
+    /// ```
+    @discardableResult
+    public func trace<T>(_ body: (Tracer<Self>) throws -> T) throws -> T {
+        if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
+        let tracer = Tracer(model: self)
+        let result = try body(tracer)
+        try tracer.run()
+        return result
+    }
+}
