@@ -125,11 +125,12 @@ public final class Envoy: CustomStringConvertible {
         try Mediator.requireCurrent(for: self, key: .skip, action: "skip").write(self, .skip, value)
     }
 
-    /// Moves this invoke on to the next call of modules (the next occurrence): later requests
-    /// address call `n + count`. Python: `envoy.next()` / `tracer.next()`.
+    /// Moves this invoke on to the module's next call: later requests on this envoy address
+    /// call `n + count` (a module called several times in one forward, or the next generation
+    /// step). Python: `envoy.next()`.
     @discardableResult
     public func next(_ count: Int = 1) throws -> Envoy {
-        try Mediator.requireCurrent(for: self, key: .output, action: "step").advance(by: count)
+        try Mediator.requireCurrent(for: self, key: .output, action: "step").advance(self, by: count)
         return self
     }
 

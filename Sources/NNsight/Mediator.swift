@@ -50,8 +50,10 @@ final class Mediator: @unchecked Sendable {
     /// The position of this invoke among the trace's invokes (service order).
     let order: Int
 
-    /// The occurrence new requests address (advanced by `next()`).
+    /// The occurrence new requests address, for every module (advanced by the tracer's `next()`).
     private(set) var iteration = 0
+    /// Further calls to skip per envoy (advanced by an envoy's `next()`).
+    private var offsets: [Int: Int] = [:]
     /// The worker's pending event, valid while the model holds the turn.
     var event: Event = .finished
     private var response: Response = .done
@@ -80,19 +82,28 @@ final class Mediator: @unchecked Sendable {
     // MARK: Worker side
 
     func read(_ envoy: Envoy, _ key: ValueKey) throws -> Tensor {
-        guard case .value(let value) = try request(Request(envoy: envoy, key: key, occurrence: iteration, kind: .read)) else {
+        guard case .value(let value) = try request(Request(envoy: envoy, key: key, occurrence: occurrence(of: envoy), kind: .read)) else {
             preconditionFailure("a read was answered without a value")
         }
         return value
     }
 
     func write(_ envoy: Envoy, _ key: ValueKey, _ value: Tensor) throws {
-        _ = try request(Request(envoy: envoy, key: key, occurrence: iteration, kind: .write(value)))
+        _ = try request(Request(envoy: envoy, key: key, occurrence: occurrence(of: envoy), kind: .write(value)))
     }
 
+    private func occurrence(of envoy: Envoy) -> Int { iteration + offsets[envoy.index, default: 0] }
+
+    /// Moves every later request on to the following call. Python: `tracer.next()`.
     func advance(by count: Int) throws {
         try raisePending()
         iteration += count
+    }
+
+    /// Moves later requests on `envoy` on to its following call. Python: `envoy.next()`.
+    func advance(_ envoy: Envoy, by count: Int) throws {
+        try raisePending()
+        offsets[envoy.index, default: 0] += count
     }
 
     /// Raises an error recorded where Swift could not throw (a failed subscript, a misused invoke).

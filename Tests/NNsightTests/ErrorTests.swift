@@ -136,7 +136,9 @@ struct ErrorTests {
                 }
             } catch {}
         }
-        #expect(WorkerPool.shared.threadCount <= threads + 2)
+        // Workers are reused: 100 invokes over 50 traces create no new threads beyond what
+        // tests running in parallel in this process may need at once.
+        #expect(WorkerPool.shared.threadCount <= threads + 8)
         #expect(model.module.namedModules().allSatisfy { $0.module.hookCount == 0 })
         let clean = try model.trace(x) { m in try m.layer2.output }
         #expect(try clean.equal(try model.module(x)))

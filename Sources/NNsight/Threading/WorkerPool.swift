@@ -20,11 +20,18 @@ final class Worker: @unchecked Sendable {
     private func loop() {
         while true {
             baton.wait(for: .worker)
-            let job = self.job
-            self.job = nil
-            job?()
+            runJob()
             baton.give(to: .model)
         }
+    }
+
+    /// Runs and releases the job before the turn goes back, so that nothing the job captured
+    /// (a caller's non-escaping closure) outlives the call that started it.
+    @inline(never)
+    private func runJob() {
+        let job = self.job
+        self.job = nil
+        job?()
     }
 
     /// Starts `job` on this worker and waits until it hands the turn back (at its first request,
