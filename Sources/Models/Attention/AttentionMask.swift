@@ -25,6 +25,7 @@ func positionIds(queries: Int, past: Int, batch: Int, attentionMask: Tensor?, de
     guard let attentionMask else {
         return try Tensor.arange(past, past + queries, device: device).unsqueeze(0).expand([batch, queries])
     }
-    let positions = try (attentionMask.to(.int64).cumsum(dim: -1) - 1).clamp(min: 0)
+    // `clamp` with a floating-point bound promotes to float, as in PyTorch: back to int64.
+    let positions = try (attentionMask.to(.int64).cumsum(dim: -1) - 1).clamp(min: 0).to(.int64)
     return try positions.narrow(dim: 1, start: positions.size(1) - queries, length: queries)
 }

@@ -13,8 +13,10 @@ public struct RotaryTables: @unchecked Sendable {
 /// cosines and sines stacked as `[2, batch, sequence, headDim]`.
 public final class RotaryEmbedding: Module {
     let invFreq: Buffer
+    let typePrefix: String
 
     public init(config: LlamaConfig, device: Device = .cpu) throws {
+        typePrefix = config.classPrefix
         let dim = config.headDim
         let exponents = try Tensor.arange(0, dim, step: 2, dtype: .int64).to(.float32) / Double(dim)
         var invFreq = try 1.0 / Tensor.pow(config.ropeTheta, exponents)
@@ -25,6 +27,8 @@ public final class RotaryEmbedding: Module {
         // meta device, so that loading weights later leaves nothing unmaterialised.
         self.invFreq = Buffer(device == .meta ? invFreq : try invFreq.to(device: device), persistent: false)
     }
+
+    public override var typeName: String { typePrefix + "RotaryEmbedding" }
 
     /// Python: `_compute_llama3_parameters` and the linear rule.
     static func scale(_ invFreq: Tensor, _ scaling: LlamaConfig.RopeScaling) throws -> Tensor {

@@ -15,18 +15,23 @@ public struct GPT2Config: Codable, Sendable, Equatable {
     public var scaleAttnWeights: Bool
     public var bosTokenId: Int?
     public var eosTokenId: Int?
+    /// Dropout probabilities (used in training mode only; printed).
+    public var embdPdrop: Double
+    public var attnPdrop: Double
+    public var residPdrop: Double
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", nPositions = "n_positions", nEmbd = "n_embd", nLayer = "n_layer"
         case nHead = "n_head", nInner = "n_inner", layerNormEpsilon = "layer_norm_epsilon"
         case activationFunction = "activation_function", tieWordEmbeddings = "tie_word_embeddings"
         case scaleAttnWeights = "scale_attn_weights", bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+        case embdPdrop = "embd_pdrop", attnPdrop = "attn_pdrop", residPdrop = "resid_pdrop"
     }
 
     public init(vocabSize: Int = 50257, nPositions: Int = 1024, nEmbd: Int = 768, nLayer: Int = 12, nHead: Int = 12,
                 nInner: Int? = nil, layerNormEpsilon: Double = 1e-5, activationFunction: String = "gelu_new",
                 tieWordEmbeddings: Bool = true, scaleAttnWeights: Bool = true, bosTokenId: Int? = 50256,
-                eosTokenId: Int? = 50256) {
+                eosTokenId: Int? = 50256, embdPdrop: Double = 0.1, attnPdrop: Double = 0.1, residPdrop: Double = 0.1) {
         self.vocabSize = vocabSize
         self.nPositions = nPositions
         self.nEmbd = nEmbd
@@ -39,6 +44,9 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         self.scaleAttnWeights = scaleAttnWeights
         self.bosTokenId = bosTokenId
         self.eosTokenId = eosTokenId
+        self.embdPdrop = embdPdrop
+        self.attnPdrop = attnPdrop
+        self.residPdrop = residPdrop
     }
 
     public init(from decoder: Decoder) throws {
@@ -56,6 +64,9 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         scaleAttnWeights = try c.decodeIfPresent(Bool.self, forKey: .scaleAttnWeights) ?? true
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
         eosTokenId = try c.decodeIfPresent(Int.self, forKey: .eosTokenId)
+        embdPdrop = try c.decodeIfPresent(Double.self, forKey: .embdPdrop) ?? defaults.embdPdrop
+        attnPdrop = try c.decodeIfPresent(Double.self, forKey: .attnPdrop) ?? defaults.attnPdrop
+        residPdrop = try c.decodeIfPresent(Double.self, forKey: .residPdrop) ?? defaults.residPdrop
         try validate()
     }
 

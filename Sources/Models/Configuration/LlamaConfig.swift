@@ -64,6 +64,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var hiddenAct: String
     public var bosTokenId: Int?
     public var eosTokenIds: [Int]
+    /// The padding token (the embedding's `padding_idx`).
+    public var padTokenId: Int?
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"
@@ -72,7 +74,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         case maxPositionEmbeddings = "max_position_embeddings", rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta"
         case ropeScaling = "rope_scaling", ropeParameters = "rope_parameters", attentionBias = "attention_bias"
         case mlpBias = "mlp_bias", tieWordEmbeddings = "tie_word_embeddings", hiddenAct = "hidden_act"
-        case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id"
+        case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id"
     }
 
     public init(modelType: String = "llama", vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int,
@@ -80,7 +82,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
                 maxPositionEmbeddings: Int = 2048, rmsNormEps: Double = 1e-6, ropeTheta: Double = 10000,
                 ropeScaling: RopeScaling? = nil, attentionBias: Bool = false, mlpBias: Bool = false,
                 tieWordEmbeddings: Bool = false, hiddenAct: String = "silu", bosTokenId: Int? = nil,
-                eosTokenIds: [Int] = []) {
+                eosTokenIds: [Int] = [], padTokenId: Int? = nil) {
         self.modelType = modelType
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
@@ -99,6 +101,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         self.hiddenAct = hiddenAct
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
+        self.padTokenId = padTokenId
     }
 
     public init(from decoder: Decoder) throws {
@@ -136,6 +139,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         } else {
             eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
         }
+        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
         try validate()
     }
 
@@ -159,6 +163,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         try c.encode(hiddenAct, forKey: .hiddenAct)
         try c.encodeIfPresent(bosTokenId, forKey: .bosTokenId)
         try c.encode(eosTokenIds, forKey: .eosTokenId)
+        try c.encodeIfPresent(padTokenId, forKey: .padTokenId)
     }
 
     func validate() throws {

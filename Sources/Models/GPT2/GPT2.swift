@@ -15,8 +15,8 @@ public final class GPT2Attention: Module {
     init(_ config: GPT2Config, layerIndex: Int, device: Device) throws {
         c_attn = try Conv1D(nf: 3 * config.nEmbd, nx: config.nEmbd, device: device)
         c_proj = try Conv1D(nf: config.nEmbd, nx: config.nEmbd, device: device)
-        attn_dropout = Dropout(0.1)
-        resid_dropout = Dropout(0.1)
+        attn_dropout = Dropout(config.attnPdrop)
+        resid_dropout = Dropout(config.residPdrop)
         heads = config.nHead
         self.layerIndex = layerIndex
     }
@@ -46,7 +46,7 @@ public final class GPT2MLP: Module {
         c_fc = try Conv1D(nf: inner, nx: config.nEmbd, device: device)
         c_proj = try Conv1D(nf: config.nEmbd, nx: inner, device: device)
         act = activation(config.activationFunction)
-        dropout = Dropout(0.1)
+        dropout = Dropout(config.residPdrop)
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
@@ -86,7 +86,7 @@ public final class GPT2Model: Module {
     init(_ config: GPT2Config, device: Device) throws {
         wte = try Embedding(config.vocabSize, config.nEmbd, device: device)
         wpe = try Embedding(config.nPositions, config.nEmbd, device: device)
-        drop = Dropout(0.1)
+        drop = Dropout(config.embdPdrop)
         h = ModuleList(try (0..<config.nLayer).map { try GPT2Block(config, layerIndex: $0, device: device) })
         ln_f = try LayerNorm([config.nEmbd], eps: config.layerNormEpsilon, device: device)
         maxPositions = config.nPositions

@@ -44,7 +44,7 @@ struct TokenSampler {
             let sorted = try scores.sort(dim: -1, descending: true).values
             let probabilities = try sorted.softmax(dim: -1)
             let before = try probabilities.cumsum(dim: -1) - probabilities
-            let kept = try (before .< p).sum(dim: -1, keepDim: true).clamp(min: 1)
+            let kept = try (before .< p).sum(dim: -1, keepDim: true).clamp(min: 1).to(.int64)
             let threshold = try sorted.gather(dim: -1, index: kept - 1)
             scores = try scores.maskedFill(scores .< threshold, -Double.infinity)
         }

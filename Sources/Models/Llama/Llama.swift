@@ -5,6 +5,17 @@ import Torch
 
 /// Python: `LlamaRMSNorm`: normalises in float32, scales in the input's dtype.
 public final class LlamaRMSNorm: RMSNorm {
+    /// The model family's class-name prefix (`Qwen2RMSNorm`).
+    var typePrefix = "Llama"
+
+    /// A norm of `config.hiddenSize`, named after the config's model family.
+    convenience init(_ config: LlamaConfig, device: Device) throws {
+        try self.init(config.hiddenSize, eps: config.rmsNormEps, device: device)
+        typePrefix = config.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "RMSNorm" }
+
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let dtype = input.dtype
         let hidden = try input.to(.float32)
@@ -27,8 +38,10 @@ public final class LlamaAttention: Module {
     let heads: Int
     let kvHeads: Int
     let layerIndex: Int
+    let typePrefix: String
 
     init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
+        typePrefix = config.classPrefix
         let d = config.headDim
         q_proj = try Linear(config.hiddenSize, config.numAttentionHeads * d, bias: config.attentionBias, device: device)
         k_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
@@ -38,6 +51,8 @@ public final class LlamaAttention: Module {
         kvHeads = config.numKeyValueHeads
         self.layerIndex = layerIndex
     }
+
+    public override var typeName: String { typePrefix + "Attention" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         guard let tables = context[.rotaryTables] else {
@@ -58,14 +73,18 @@ public final class LlamaMLP: Module {
     public let gate_proj: Linear
     public let up_proj: Linear
     public let down_proj: Linear
-    public let act_fn: SiLU
+    public let act_fn: SiLUActivation
+    let typePrefix: String
 
     init(_ config: LlamaConfig, device: Device) throws {
+        typePrefix = config.classPrefix
         gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
         up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
         down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: config.mlpBias, device: device)
-        act_fn = SiLU()
+        act_fn = SiLUActivation()
     }
+
+    public override var typeName: String { typePrefix + "MLP" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         try down_proj(act_fn(gate_proj(input)) * up_proj(input))
@@ -78,13 +97,17 @@ public final class LlamaDecoderLayer: Module {
     public let mlp: LlamaMLP
     public let input_layernorm: LlamaRMSNorm
     public let post_attention_layernorm: LlamaRMSNorm
+    let typePrefix: String
 
     init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
         self_attn = try LlamaAttention(config, layerIndex: layerIndex, device: device)
         mlp = try LlamaMLP(config, device: device)
-        input_layernorm = try LlamaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, device: device)
-        post_attention_layernorm = try LlamaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, device: device)
+        input_layernorm = try LlamaRMSNorm(config, device: device)
+        post_attention_layernorm = try LlamaRMSNorm(config, device: device)
+        typePrefix = config.classPrefix
     }
+
+    public override var typeName: String { typePrefix + "DecoderLayer" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let hidden = try self_attn(input_layernorm(input), context) + input
@@ -99,14 +122,18 @@ public final class LlamaModel: Module {
     public let norm: LlamaRMSNorm
     public let rotary_emb: RotaryEmbedding
     let maxPositions: Int
+    let typePrefix: String
 
     init(_ config: LlamaConfig, device: Device) throws {
-        embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, device: device)
+        embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.padTokenId, device: device)
         layers = ModuleList(try (0..<config.numHiddenLayers).map { try LlamaDecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try LlamaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, device: device)
+        norm = try LlamaRMSNorm(config, device: device)
         rotary_emb = try RotaryEmbedding(config: config, device: device)
         maxPositions = config.maxPositionEmbeddings
+        typePrefix = config.classPrefix
     }
+
+    public override var typeName: String { typePrefix + "Model" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
@@ -132,13 +159,7 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
             : try Linear(config.hiddenSize, config.vocabSize, bias: false, device: device)
     }
 
-    public override var typeName: String {
-        switch config.modelType {
-        case "qwen2": "Qwen2ForCausalLM"
-        case "mistral": "MistralForCausalLM"
-        default: "LlamaForCausalLM"
-        }
-    }
+    public override var typeName: String { config.classPrefix + "ForCausalLM" }
 
     public var vocabularySize: Int { config.vocabSize }
     public var layerCount: Int { config.numHiddenLayers }
@@ -146,5 +167,16 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         try lm_head(model(input, context), context)
+    }
+}
+
+extension LlamaConfig {
+    /// The prefix of transformers' class names for this model type (`Qwen2Attention`).
+    var classPrefix: String {
+        switch modelType {
+        case "qwen2": "Qwen2"
+        case "mistral": "Mistral"
+        default: "Llama"
+        }
     }
 }

@@ -4,27 +4,30 @@ import NN
 import Tokenizers
 import Torch
 
-/// Loads a Llama-family GGUF file (llama.cpp's format): the config from its metadata, every
-/// tensor dequantized to float32 straight into its tensor, Q/K rows put back in Hugging Face's
-/// order, and the tokenizer from its `tokenizer.ggml.*` vocabulary.
-func loadGGUF(path: String, dtype: DType) throws -> LoadedModel {
-    let file = try GGUFFile(contentsOf: URL(fileURLWithPath: path))
+/// The Llama-family configuration of a GGUF file (llama.cpp's format), from its metadata.
+func ggufConfiguration(_ file: GGUFFile) throws -> LlamaConfig {
     let hyper = try GGUFLlamaHyperparameters(file.metadata)
     guard ["llama", "qwen2", "mistral"].contains(hyper.architecture) else {
         throw ModelError.unsupportedArchitecture("\(hyper.architecture) (GGUF)")
     }
     let vocabulary = try GGUFTokenizerMetadata(file.metadata)
-    let tied = !file.tensorNames.contains("output.weight")
-    let config = LlamaConfig(
+    return LlamaConfig(
         modelType: hyper.architecture, vocabSize: hyper.vocabSize, hiddenSize: hyper.embeddingLength,
         intermediateSize: hyper.feedForwardLength, numHiddenLayers: hyper.blockCount,
         numAttentionHeads: hyper.headCount, numKeyValueHeads: hyper.headCountKV,
         headDim: hyper.ropeDimensionCount, maxPositionEmbeddings: hyper.contextLength,
         rmsNormEps: Double(hyper.rmsNormEpsilon), ropeTheta: Double(hyper.ropeFreqBase),
-        attentionBias: file.tensorNames.contains("blk.0.attn_q.bias"), tieWordEmbeddings: tied,
-        bosTokenId: vocabulary.bosTokenID, eosTokenIds: vocabulary.eosTokenID.map { [$0] } ?? [])
-    let model = try LlamaForCausalLM(config, device: .meta)
+        attentionBias: file.tensorNames.contains("blk.0.attn_q.bias"),
+        tieWordEmbeddings: !file.tensorNames.contains("output.weight"),
+        bosTokenId: vocabulary.bosTokenID, eosTokenIds: vocabulary.eosTokenID.map { [$0] } ?? [],
+        padTokenId: vocabulary.paddingTokenID)
+}
 
+/// Every tensor of a GGUF file under its Hugging Face name, dequantized straight into a float32
+/// tensor (then converted to `dtype`, one tensor at a time), with Q/K rows put back in Hugging
+/// Face's order.
+func readGGUFTensors(_ file: GGUFFile, config: LlamaConfig, dtype: DType) throws -> [String: Tensor] {
+    let path = file.path ?? "(GGUF)"
     var weights: [String: Tensor] = [:]
     for info in file.tensors {
         guard let name = huggingFaceName(info.name) else {
@@ -35,22 +38,24 @@ func loadGGUF(path: String, dtype: DType) throws -> LoadedModel {
             try file.tensorData(info.name).dequantize(into: bytes.bindMemory(to: Float.self))
         }
         // llama.cpp interleaves the two rotary halves of each head's rows of Q and K.
-        if hyper.architecture == "llama" && (info.name.hasSuffix("attn_q.weight") || info.name.hasSuffix("attn_k.weight")) {
-            let heads = info.name.hasSuffix("attn_q.weight") ? hyper.headCount : hyper.headCountKV
+        if config.modelType == "llama" && (info.name.hasSuffix("attn_q.weight") || info.name.hasSuffix("attn_k.weight")) {
+            let heads = info.name.hasSuffix("attn_q.weight") ? config.numAttentionHeads : config.numKeyValueHeads
             tensor = try unpermuteRotaryRows(tensor, heads: heads)
         }
         weights[name] = dtype == .float32 ? tensor : try tensor.to(dtype)
     }
-    try model.load(stateDict: weights)
-    model.eval()
-    let tokenizer = try Tokenizer(ggufVocabulary: GGUFVocabulary(
+    return weights
+}
+
+/// The tokenizer of a GGUF file's `tokenizer.ggml.*` vocabulary.
+func ggufTokenizer(_ file: GGUFFile) throws -> Tokenizer {
+    let vocabulary = try GGUFTokenizerMetadata(file.metadata)
+    return try Tokenizer(ggufVocabulary: GGUFVocabulary(
         model: vocabulary.model, pre: vocabulary.preTokenizer, tokens: vocabulary.tokens,
         tokenTypes: vocabulary.tokenTypes, scores: vocabulary.scores, merges: vocabulary.merges,
         bosTokenId: vocabulary.bosTokenID, eosTokenId: vocabulary.eosTokenID,
         unknownTokenId: vocabulary.unknownTokenID, paddingTokenId: vocabulary.paddingTokenID,
         addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS))
-    return LoadedModel(model: model, tokenizer: tokenizer, architecture: hyper.architecture,
-                       eosTokenIds: config.eosTokenIds, path: path)
 }
 
 /// Undoes llama.cpp's permutation of a `[rows, columns]` Q or K weight:

@@ -4,22 +4,14 @@ import SafeTensors
 import Tokenizers
 import Torch
 
-/// Loads a Hugging Face checkpoint folder.
-func loadSafeTensorsFolder(_ folder: URL, dtype: DType) throws -> LoadedModel {
-    let configData = try Data(contentsOf: folder.appendingPathComponent("config.json"))
-    let (model, architecture, eosTokenIds) = try makeModel(configData: configData, device: .meta)
-    let weights = try readSafeTensors(folder: folder, dtype: dtype)
-    try model.load(stateDict: sanitize(weights, for: model))
-    model.eval()
-    let tokenizerURL = folder.appendingPathComponent("tokenizer.json")
-    let tokenizer = FileManager.default.fileExists(atPath: tokenizerURL.path) ? try Tokenizer(contentsOf: tokenizerURL) : nil
-    return LoadedModel(model: model, tokenizer: tokenizer, architecture: architecture, eosTokenIds: eosTokenIds,
-                       path: folder.path)
-}
-
 /// Every tensor of the folder's `model.safetensors` (or its shards) as tensors that view the
 /// mapped file, converted to `dtype` where they are floating point of another dtype.
 func readSafeTensors(folder: URL, dtype: DType) throws -> [String: Tensor] {
+    let index = folder.appendingPathComponent(ShardedSafeTensors.indexFileName)
+    let single = folder.appendingPathComponent(ShardedSafeTensors.singleFileName)
+    guard FileManager.default.fileExists(atPath: index.path) || FileManager.default.fileExists(atPath: single.path) else {
+        throw ModelError.missingFile(single.path)
+    }
     let checkpoint = try ShardedSafeTensors(directory: folder)
     let tensors = try Dictionary(uniqueKeysWithValues: checkpoint.tensorNames.map { ($0, try checkpoint.tensor($0)) })
     var result: [String: Tensor] = [:]

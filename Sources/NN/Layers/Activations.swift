@@ -46,6 +46,14 @@ public final class SiLU: Module {
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor { try F.silu(input) }
 }
 
+/// transformers' own SiLU module (what `ACT2FN["silu"]` makes in transformers 5). Python:
+/// `SiLUActivation()`.
+public final class SiLUActivation: Module {
+    public override init() {}
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor { try F.silu(input) }
+}
+
 /// Python: `nn.ReLU()`.
 public final class ReLU: Module {
     public override init() {}

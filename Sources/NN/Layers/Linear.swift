@@ -57,10 +57,18 @@ public final class Conv1D: Module {
 /// A lookup table of vectors. Python: `nn.Embedding(num_embeddings, embedding_dim)`.
 public final class Embedding: Module {
     public let weight: Parameter
+    /// Python: `padding_idx`: the row of the padding token. The forward pass is the same with or
+    /// without it; it is printed as PyTorch prints it. (PyTorch also zeroes that row at init and
+    /// leaves its gradient out; checkpoints carry the row as trained.)
+    public let paddingIndex: Int?
 
-    /// Initialised as PyTorch does: standard normal.
-    public init(_ count: Int, _ dimension: Int, dtype: DType = .float32, device: Device = .cpu) throws {
-        weight = Parameter(try Tensor.randn([count, dimension], dtype: dtype, device: device))
+    /// Initialised as PyTorch does: standard normal (the padding row zero).
+    public init(_ count: Int, _ dimension: Int, paddingIndex: Int? = nil, dtype: DType = .float32,
+                device: Device = .cpu) throws {
+        let weight = try Tensor.randn([count, dimension], dtype: dtype, device: device)
+        if let paddingIndex, device != .meta { try weight.select(dim: 0, index: paddingIndex).zero_() }
+        self.weight = Parameter(weight)
+        self.paddingIndex = paddingIndex
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
@@ -68,6 +76,6 @@ public final class Embedding: Module {
     }
 
     public override var extraDescription: String {
-        weight.value.shape.map(String.init).joined(separator: ", ")
+        weight.value.shape.map(String.init).joined(separator: ", ") + (paddingIndex.map { ", padding_idx=\($0)" } ?? "")
     }
 }
