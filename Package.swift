@@ -35,9 +35,13 @@ let package = Package(
         .target(name: "NNsight", dependencies: ["Models"]),
 
         .executableTarget(
+            name: "nnsight",
+            dependencies: ["NNsight", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "Torch", "Tokenizers",
+                "Torch", "Tokenizers", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"

@@ -1,0 +1,134 @@
+import Foundation
+import Models
+import NN
+import Tokenizers
+import Torch
+
+/// A causal language model from a checkpoint (a Hugging Face folder or a GGUF file), with its
+/// tokenizer, wrapped for tracing. Python: `nnsight.LanguageModel`.
+///
+/// Loading is lazy: the module tree is built on the meta device, so envoys can be walked and
+/// printed at once; the first trace reads the weights (``dispatch()``), into the same modules.
+///
+/// ```swift
+/// let model = try LanguageModel(path: ".models/SmolLM2-135M-Instruct.Q4_1.gguf")
+/// let logits = try model.trace("The capital of France is") { m in try m.lm_head.output }
+/// ```
+public final class LanguageModel: InterleavedModel {
+    public typealias Input = any PromptConvertible
+
+    public let checkpoint: Checkpoint
+    /// The network (parameters on the meta device until dispatched).
+    public let network: any CausalLanguageModel
+    public let tokenizer: Tokenizer
+    public let envoys: EnvoyTree
+    /// The dtype the weights are loaded in.
+    public let dtype: DType
+    /// True once the weights are loaded. Python: `model.dispatched`.
+    public private(set) var isDispatched = false
+
+    /// Opens `path`; `dispatch: true` loads the weights now instead of at the first trace.
+    /// `rename` adds envoy aliases (`["model.layers": "h"]`, `["self_attn": "attn"]`).
+    public init(path: String, dtype: DType = .float32, rename: [String: String] = [:], dispatch: Bool = false) throws {
+        checkpoint = try Checkpoint(path: path)
+        guard let tokenizer = try checkpoint.tokenizer() else {
+            throw NNsightError.invalidInput("\(path) has no tokenizer (tokenizer.json or a GGUF vocabulary)")
+        }
+        self.tokenizer = tokenizer
+        self.dtype = dtype
+        network = try checkpoint.makeModel(device: .meta)
+        envoys = EnvoyTree(module: network, rename: rename)
+        if dispatch { try self.dispatch() }
+    }
+
+    /// Loads the weights into the module tree. Python: `model.dispatch()`.
+    public func dispatch() throws {
+        guard !isDispatched else { return }
+        try checkpoint.loadWeights(into: network, dtype: dtype)
+        isDispatched = true
+    }
+
+    /// The root envoy (`model`), for walking and printing the tree outside a trace.
+    public var root: Envoy { envoys.root }
+
+    /// The id used to pad shorter prompts (the tokenizer's end-of-sequence token when it has no
+    /// padding token, as nnsight does).
+    public var padTokenId: Int {
+        tokenizer.padding?.padId ?? checkpoint.eosTokenIds.first ?? 0
+    }
+
+    /// Token rows of `input`, as the model would see them.
+    public func tokenRows(_ input: any PromptConvertible) throws -> [[Int]] {
+        let rows = try input.tokenRows(tokenizer)
+        guard !rows.isEmpty, rows.allSatisfy({ !$0.isEmpty }) else {
+            throw NNsightError.invalidInput("Input produced zero tokens after tokenization. Pass a non-empty prompt or non-empty token ids.")
+        }
+        return rows
+    }
+
+    /// Left-pads the rows of all invokes to one batch `[batch, longest]` with its attention mask.
+    public func batch(_ inputs: [any PromptConvertible]) throws -> PreparedBatch {
+        var rows: [Range<Int>] = []
+        var sequences: [[Int]] = []
+        for input in inputs {
+            let tokens = try tokenRows(input)
+            rows.append(sequences.count..<(sequences.count + tokens.count))
+            sequences += tokens
+        }
+        let (ids, mask) = try leftPadded(sequences)
+        try dispatch()
+        let network = self.network
+        return PreparedBatch(rows: rows) {
+            let context = ForwardContext()
+            if let mask { context[.attentionMask] = mask }
+            _ = try network(ids, context)
+        }
+    }
+
+    /// `[batch, longest]` ids, left-padded, and the mask (nil when no row needs padding).
+    func leftPadded(_ sequences: [[Int]]) throws -> (ids: Tensor, mask: Tensor?) {
+        let length = sequences.map(\.count).max() ?? 0
+        let pad = padTokenId
+        let ids = sequences.flatMap { Array(repeating: pad, count: length - $0.count) + $0 }
+        let idTensor = try Tensor(ids, shape: [sequences.count, length])
+        guard sequences.contains(where: { $0.count != length }) else { return (idTensor, nil) }
+        let mask = sequences.flatMap { Array(repeating: 0, count: length - $0.count) + Array(repeating: 1, count: $0.count) }
+        return (idTensor, try Tensor(mask, shape: [sequences.count, length]))
+    }
+}
+
+/// What a language model accepts as a prompt: a string, several strings, token ids, several
+/// lists of ids, or a tensor of ids (`[sequence]` or `[batch, sequence]`).
+public protocol PromptConvertible {
+    /// The token ids of each row.
+    func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]]
+}
+
+extension String: PromptConvertible {
+    public func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]] { [tokenizer.encode(self).ids] }
+}
+
+extension Array: PromptConvertible where Element: PromptConvertible {
+    public func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]] {
+        if let ids = self as? [Int] { return [ids] }
+        return try flatMap { try $0.tokenRows(tokenizer) }
+    }
+}
+
+extension Int: PromptConvertible {
+    public func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]] { [[self]] }
+}
+
+extension Tensor: PromptConvertible {
+    public func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]] {
+        switch rank {
+        case 1: return [try toArray(Int.self)]
+        case 2:
+            let width = try size(1)
+            let values = try toArray(Int.self)
+            return stride(from: 0, to: values.count, by: Swift.max(width, 1)).map { Array(values[$0..<($0 + width)]) }
+        default:
+            throw NNsightError.invalidInput("token ids must be [sequence] or [batch, sequence], got shape \(shape)")
+        }
+    }
+}
