@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Python nnsight reference for the Swift NNsight benchmarks (overhead of a trace).
 
-Measures with time.perf_counter_ns, after a warm-up, over --repeats timed runs each, reporting the
-median and the best (minimum) per case. One torch intra-op thread (--threads), float32, CPU.
+Measures with time.perf_counter_ns, after a warm-up, over --repeats timed rounds, reporting the
+median and the best (minimum) per case; the cases of one group are interleaved round-robin so that
+load from other processes on a shared machine hits them alike. One torch intra-op thread
+(--threads), float32, CPU.
 
   tiny        nn.Sequential(OrderedDict(layer1=Linear(5,10), layer2=Linear(10,2))) wrapped as
               nnsight.NNsight, x = rand(1,5):
                 raw_forward_us          net(x) with grad enabled (what a trace runs under: nnsight
                                         does not disable grad)
                 raw_forward_no_grad_us  net(x) under torch.no_grad()
+                raw_forward_unwrapped_us  an identical never-wrapped copy (NNsight swaps every
+                                        module's forward for a controller, which costs outside traces too)
                 trace_save_us           `with model.trace(x): model.layer1.output.save()`
                 trace_fixed_cost_us     trace_save - raw_forward (medians)
   marginal    nn.Sequential of 12 Linear(8,8) (children "0".."11") wrapped as NNsight, x = rand(1,8):
@@ -16,13 +20,16 @@ median and the best (minimum) per case. One torch intra-op thread (--threads), f
                 reads     model[i].output.save()          for i < k
                 writes    model[i].output[:] = 0           for i < k  (in place)
                 swaps     model[i].output = model[i].output * 1   for i < k  (replacement)
-              plus trace_empty_us (a trace that touches no module) and raw_forward_us; the marginal
-              cost per access is the least-squares slope of the median µs against k.
+              plus trace_empty_us (a trace that touches no module), raw_forward_us and
+              raw_forward_unwrapped_us; the marginal cost per access is the least-squares slope of
+              the median µs against k.
   gpt2_small  random-weight GPT2LMHeadModel(GPT2Config()) (12 layers, 768 wide, vocab 50257; built in
               memory, seed 0, eval mode) wrapped as nnsight.NNsight, input_ids = 16 seeded tokens [1,16]:
-                raw_forward_ms, raw_forward_no_grad_ms, trace_save_all_ms (saves all 12
-                transformer.h[i].output), trace_save_all_no_grad_ms (same trace inside torch.no_grad()),
-                ratio = trace_save_all / raw_forward (medians, both with grad enabled)
+                raw_forward_ms, raw_forward_no_grad_ms, raw_forward_unwrapped_ms (never-wrapped
+                copy), trace_save_all_ms (saves all 12 transformer.h[i].output),
+                trace_save_all_no_grad_ms (the same trace inside torch.no_grad()),
+                ratio = trace_save_all / raw_forward (medians, both with grad enabled);
+                ratio_best the same with best times (less sensitive to a loaded machine)
 
 Usage:
   python3 Benchmarks/python/nnsight_bench.py [--repeats N] [--only tiny|marginal|gpt2_small]
@@ -33,6 +40,7 @@ so the warm-up pays the one-time capture cost).
 """
 
 import argparse
+import copy
 import json
 import os
 import platform
@@ -61,19 +69,31 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def measure(fn, repeats, warmup, unit):
-    """Median and best of `repeats` timed calls of fn (after `warmup` untimed calls)."""
+def measure_group(fns, repeats, warmup, unit, inner=1):
+    """Median and best per case over `repeats` rounds, after `warmup` untimed rounds.
+
+    The cases are interleaved round-robin (one timed sample of each per round), so load from other
+    processes on a shared machine hits them alike. A sample times `inner` back-to-back calls and is
+    divided by `inner` (used for the microsecond-scale raw forwards).
+    """
+    names = list(fns)
     for _ in range(warmup):
-        fn()
-    samples = []
+        for n in names:
+            for _ in range(inner):
+                fns[n]()
+    samples = {n: [] for n in names}
     for _ in range(repeats):
-        t0 = time.perf_counter_ns()
-        fn()
-        samples.append(time.perf_counter_ns() - t0)
+        for n in names:
+            fn = fns[n]
+            t0 = time.perf_counter_ns()
+            for _ in range(inner):
+                fn()
+            samples[n].append((time.perf_counter_ns() - t0) / inner)
     scale = 1e3 if unit == "us" else 1e6
-    return {"median": round(statistics.median(samples) / scale, 3),
-            "best": round(min(samples) / scale, 3),
-            "repeats": repeats}
+    return {n: {"median": round(statistics.median(v) / scale, 3),
+                "best": round(min(v) / scale, 3),
+                "repeats": repeats, "calls_per_sample": inner}
+            for n, v in samples.items()}
 
 
 def slope(xs, ys):
@@ -90,6 +110,7 @@ def slope(xs, ys):
 def bench_tiny(repeats):
     torch.manual_seed(0)
     net = nn.Sequential(OrderedDict(layer1=nn.Linear(5, 10), layer2=nn.Linear(10, 2)))
+    plain = copy.deepcopy(net)  # never wrapped: NNsight replaces each module's forward
     model = NNsight(net)
     x = torch.rand(1, 5)
 
@@ -100,6 +121,9 @@ def bench_tiny(repeats):
         with torch.no_grad():
             net(x)
 
+    def raw_unwrapped():
+        plain(x)
+
     def trace_save():
         with model.trace(x):
             model.layer1.output.save()
@@ -109,16 +133,17 @@ def bench_tiny(repeats):
             pass
 
     warm = max(20, repeats // 10)
-    log("tiny: raw")
-    r = measure(raw, repeats * 10, warm * 10, "us")
-    rn = measure(raw_no_grad, repeats * 10, warm * 10, "us")
-    log("tiny: trace")
-    ts = measure(trace_save, repeats, warm, "us")
-    te = measure(trace_empty, repeats, warm, "us")
+    log("tiny")
+    m = measure_group({"raw": raw, "raw_no_grad": raw_no_grad, "unwrapped": raw_unwrapped},
+                      repeats, warm, "us", inner=10)
+    r, rn, ru = m["raw"], m["raw_no_grad"], m["unwrapped"]
+    m = measure_group({"save": trace_save, "empty": trace_empty}, repeats, warm, "us")
+    ts, te = m["save"], m["empty"]
     return {
         "model": "Sequential(layer1=Linear(5,10), layer2=Linear(10,2)) as NNsight, x=rand(1,5)",
         "raw_forward_us": r,
         "raw_forward_no_grad_us": rn,
+        "raw_forward_unwrapped_us": ru,
         "trace_save_us": ts,
         "trace_empty_us": te,
         "trace_fixed_cost_us": round(ts["median"] - r["median"], 3),
@@ -132,6 +157,7 @@ def bench_tiny(repeats):
 def bench_marginal(repeats):
     torch.manual_seed(0)
     net = nn.Sequential(*[nn.Linear(8, 8) for _ in range(12)])
+    plain = copy.deepcopy(net)
     model = NNsight(net)
     x = torch.rand(1, 8)
 
@@ -172,13 +198,15 @@ def bench_marginal(repeats):
     warm = max(20, repeats // 10)
     res = {"model": "Sequential of 12 Linear(8,8) (children '0'..'11') as NNsight, x=rand(1,8)",
            "ks": KS,
-           "raw_forward_us": measure(lambda: net(x), repeats * 10, warm * 10, "us"),
-           "trace_empty_us": measure(empty, repeats, warm, "us")}
+           **{k: v for k, v in zip(
+               ("raw_forward_us", "raw_forward_unwrapped_us"),
+               measure_group({"raw": lambda: net(x), "unwrapped": lambda: plain(x)},
+                             repeats, warm, "us", inner=10).values())},
+           "trace_empty_us": measure_group({"empty": empty}, repeats, warm, "us")["empty"]}
     for name, make in (("reads", reads), ("writes", writes), ("swaps", swaps)):
-        per_k = {}
-        for k in KS:
-            log(f"marginal: {name} k={k}")
-            per_k[str(k)] = measure(make(k), repeats, warm, "us")
+        log(f"marginal: {name}")
+        m = measure_group({str(k): make(k) for k in KS}, repeats, warm, "us")
+        per_k = {str(k): m[str(k)] for k in KS}
         b, a = slope(KS, [per_k[str(k)]["median"] for k in KS])
         res[name] = {"per_k_us": per_k, "marginal_us_per_access": b, "intercept_us": a,
                      "code": {"reads": "model[i].output.save()",
@@ -197,6 +225,7 @@ def bench_gpt2_small(repeats):
     torch.manual_seed(0)
     log("gpt2_small: building")
     hf = GPT2LMHeadModel(GPT2Config()).eval()
+    plain = copy.deepcopy(hf)
     model = NNsight(hf)
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(0, hf.config.vocab_size, (1, 16), generator=g)
@@ -208,6 +237,9 @@ def bench_gpt2_small(repeats):
     def raw_no_grad():
         with torch.no_grad():
             hf(ids)
+
+    def raw_unwrapped():
+        plain(ids)
 
     def trace_all():
         with model.trace(ids):
@@ -226,20 +258,21 @@ def bench_gpt2_small(repeats):
 
     warm = 3
     log("gpt2_small: timing")
-    r = measure(raw, repeats, warm, "ms")
-    rn = measure(raw_no_grad, repeats, warm, "ms")
-    t = measure(trace_all, repeats, warm, "ms")
-    tn = measure(trace_all_no_grad, repeats, warm, "ms")
+    m = measure_group({"raw": raw, "raw_no_grad": raw_no_grad, "unwrapped": raw_unwrapped,
+                       "trace": trace_all, "trace_no_grad": trace_all_no_grad}, repeats, warm, "ms")
+    r, rn, ru, t, tn = m["raw"], m["raw_no_grad"], m["unwrapped"], m["trace"], m["trace_no_grad"]
     return {
         "model": "GPT2LMHeadModel(GPT2Config()) random init (seed 0), eval, as NNsight; "
                  "input_ids [1,16] seeded (torch.Generator seed 0)",
         "tokens": 16,
         "raw_forward_ms": r,
         "raw_forward_no_grad_ms": rn,
+        "raw_forward_unwrapped_ms": ru,
         "trace_save_all_ms": t,
         "trace_save_all_no_grad_ms": tn,
         "ratio": round(t["median"] / r["median"], 4),
         "ratio_no_grad": round(tn["median"] / rn["median"], 4),
+        "ratio_best": round(t["best"] / r["best"], 4),
         "overhead_ms": round(t["median"] - r["median"], 3),
     }
 
@@ -247,8 +280,8 @@ def bench_gpt2_small(repeats):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=200,
-                   help="timed runs per trace case (raw forwards of tiny/marginal use 10x; "
-                        "gpt2_small uses max(5, N // 10))")
+                   help="timed rounds per case (a raw-forward sample of tiny/marginal averages 10 "
+                        "calls; gpt2_small uses max(10, N // 10) rounds)")
     p.add_argument("--only", choices=["tiny", "marginal", "gpt2_small"])
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
@@ -266,7 +299,7 @@ def main():
     if args.only in (None, "marginal"):
         out["marginal"] = bench_marginal(args.repeats)
     if args.only in (None, "gpt2_small"):
-        out["gpt2_small"] = bench_gpt2_small(max(5, args.repeats // 10))
+        out["gpt2_small"] = bench_gpt2_small(max(10, args.repeats // 10))
     print(json.dumps(out, sort_keys=True))
 
 
