@@ -23,6 +23,21 @@ extension ForwardContext.Key where Value == Tensor {
     public static var attentionBias: ForwardContext.Key<Tensor> { .init("attention_bias") }
 }
 
+extension ForwardContext.Key where Value == Int {
+    /// Python: `logits_to_keep`: compute logits for the last `n` positions only (0 or absent: all).
+    /// `generate` sets 1, as transformers' `generate` does, so the prompt's other positions skip
+    /// `lm_head`.
+    public static var logitsToKeep: ForwardContext.Key<Int> { .init("logits_to_keep") }
+}
+
+/// The hidden states `[batch, sequence, hidden]` that `lm_head` sees: the last
+/// `context[.logitsToKeep]` positions, or all.
+func positionsToKeep(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor {
+    guard let keep = context[.logitsToKeep], keep > 0 else { return hidden }
+    let length = try hidden.size(1)
+    return keep >= length ? hidden : try hidden.narrow(dim: 1, start: length - keep, length: keep)
+}
+
 extension ForwardContext.Key where Value == KVCache {
     /// Python: `past_key_values`.
     public static var cache: ForwardContext.Key<KVCache> { .init("past_key_values") }

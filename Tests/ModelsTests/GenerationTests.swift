@@ -125,7 +125,8 @@ import Torch
         #expect(try sample(.greedy, maxNewTokens: 4, observer: observer) == batch.greedy_new_ids.map { Array($0.prefix(4)) })
         #expect(began == [0, 1, 2, 3])
         #expect(ended == [0, 1, 2, 3])
-        #expect(shapes == [[3, 10, 512], [3, 1, 512], [3, 1, 512], [3, 1, 512]])
+        // Only the last position's logits, as transformers' generate (logits_to_keep=1).
+        #expect(shapes == [[3, 1, 512], [3, 1, 512], [3, 1, 512], [3, 1, 512]])
     }
 
     @Test func rejectsBadInput() throws {

@@ -92,6 +92,17 @@ import Torch
         }
     }
 
+    /// `logits_to_keep`: the last positions' logits only, the same values.
+    @Test(arguments: Fixtures.tinyModels)
+    func logitsToKeep(name: String) throws {
+        let model = try load(name).model
+        let single = Fixtures.model(name).single[0]
+        let logits = try forward(model, idsTensor([single.input_ids])) { $0[.logitsToKeep] = 2 }
+        #expect(logits.shape == [1, 2, 512])
+        let expected = try single.logits.tensor().narrow(dim: 0, start: single.input_ids.count - 2, length: 2)
+        #expect(try maxAbsDifference(logits.squeeze(dim: 0), expected) <= Self.tolerance)
+    }
+
     @Test(arguments: Fixtures.tinyModels)
     func leftPaddedBatchLastLogits(name: String) throws {
         let model = try load(name).model

@@ -120,7 +120,7 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     public var maxPositions: Int { config.nPositions }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try lm_head(transformer(input, context), context)
+        try lm_head(positionsToKeep(transformer(input, context), context), context)
     }
 }
 

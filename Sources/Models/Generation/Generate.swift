@@ -22,8 +22,8 @@ public struct GenerationOptions: Sendable {
 public struct GenerationObserver {
     /// Called before step `n` runs the model (step 0 is the prompt).
     public var stepWillBegin: (_ step: Int) throws -> Void
-    /// Called after step `n` chose its tokens, with the step's logits `[batch, sequence, vocabulary]`
-    /// and the chosen tokens `[batch]`.
+    /// Called after step `n` chose its tokens, with the step's logits `[batch, 1, vocabulary]` (the
+    /// last position's: generation computes no others) and the chosen tokens `[batch]`.
     public var stepDidEnd: (_ step: Int, _ logits: Tensor, _ tokens: Tensor) throws -> Void
 
     public init(stepWillBegin: @escaping (Int) throws -> Void = { _ in },
@@ -55,6 +55,7 @@ public func generate(_ model: any CausalLanguageModel, inputIds: Tensor, attenti
         try observer.stepWillBegin(step)
         let context = ForwardContext()
         context[.cache] = cache
+        context[.logitsToKeep] = 1
         if let mask { context[.attentionMask] = mask }
         let logits = try Torch.noGrad { try model(input, context) }
         var tokens = try sampler.next(logits.select(dim: 1, index: logits.size(1) - 1))

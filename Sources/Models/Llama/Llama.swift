@@ -18,6 +18,10 @@ public final class LlamaRMSNorm: RMSNorm {
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let dtype = input.dtype
+        if dtype == .float32 && weight.value.dtype == .float32 {
+            // The same float32 arithmetic in one kernel call.
+            return try F.rmsNorm(input, normalizedShape: weight.value.shape, weight: weight.value, eps: eps ?? 1e-6)
+        }
         let hidden = try input.to(.float32)
         let variance = try hidden.pow(2).mean(dim: -1, keepDim: true)
         let normalized = try hidden * (variance + (eps ?? 1e-6)).rsqrt()
@@ -166,7 +170,7 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
     public var maxPositions: Int { config.maxPositionEmbeddings }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try lm_head(model(input, context), context)
+        try lm_head(positionsToKeep(model(input, context), context), context)
     }
 }
 
