@@ -1,3 +1,4 @@
+import Foundation
 import NN
 
 /// The envoys of one wrapped model, built once from its module tree, with its aliases.
@@ -10,6 +11,8 @@ public final class EnvoyTree {
     private let nameAliases: [String: String]
     /// Path aliases mounted on the root (`"transformer.h": "layers"`: `m.layers` is `m.transformer.h`).
     private let pathAliases: [String: String]
+    /// Held while a trace runs the model: traces of one model from several threads take turns.
+    let runLock = NSLock()
 
     /// Builds the tree over `module`. `rename` maps real names or dotted paths to aliases
     /// (Python: `NNsight(model, rename={...})`); a leading dot is ignored.

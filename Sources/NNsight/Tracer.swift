@@ -80,8 +80,9 @@ public final class Tracer<Model: InterleavedModel> {
         if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
         let inputs = invokes.compactMap(\.input)
         let withInput = invokes.filter { $0.input != nil }.count
-        guard withInput > 0 || !invokes.isEmpty else { throw NNsightError.noInput }
         guard withInput > 0 else { throw NNsightError.noInput }
+        model.envoys.runLock.lock()
+        defer { model.envoys.runLock.unlock() }
         let batch = try model.batch(inputs)
         var rowIterator = batch.rows.makeIterator()
         let root = model.envoys.root!

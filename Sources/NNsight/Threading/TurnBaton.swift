@@ -10,8 +10,9 @@ import Darwin
 /// at a time, and a handoff transfers the turn to the other side.
 ///
 /// The waiting side spins briefly on an atomic flag (a handoff then costs under a microsecond,
-/// see DESIGN.md), then parks on a condition variable so that a worker waiting through a long
-/// layer does not burn a core.
+/// see DESIGN.md), then keeps polling while yielding its core (on a busy machine the thread it
+/// waits for may need that core), and finally parks on a condition variable so that a worker
+/// waiting through a long layer does not burn a core.
 final class TurnBaton: @unchecked Sendable {
     enum Side: Int { case model = 0, worker = 1 }
 
@@ -20,9 +21,11 @@ final class TurnBaton: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
     private let spinLimit: Int
+    private let yieldLimit: Int
 
-    init(spinLimit: Int = 20_000) {
+    init(spinLimit: Int = 2_000, yieldLimit: Int = 200) {
         self.spinLimit = spinLimit
+        self.yieldLimit = yieldLimit
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
     }
@@ -46,6 +49,10 @@ final class TurnBaton: @unchecked Sendable {
     func wait(for side: Side) {
         for _ in 0..<spinLimit {
             if turn.load(ordering: .acquiring) == side.rawValue { return }
+        }
+        for _ in 0..<yieldLimit {
+            if turn.load(ordering: .acquiring) == side.rawValue { return }
+            sched_yield()
         }
         pthread_mutex_lock(&mutex)
         sleepers.add(1, ordering: .sequentiallyConsistent)

@@ -1,0 +1,64 @@
+import Foundation
+import Synchronization
+import Torch
+@testable import NNsight
+
+/// Goldens from Python nnsight 0.8.1 (scripts/fixtures/gen_nnsight.py) and the models they ran on.
+enum LMFixtures {
+    static let fixtures = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let tinyGPT2Path = fixtures.appendingPathComponent("models/tiny-gpt2").path
+    static let smolLMPath = fixtures.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent(".models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+
+    /// lm.json as nested dictionaries.
+    nonisolated(unsafe) static let json: [String: Any] = {
+        let data = try! Data(contentsOf: fixtures.appendingPathComponent("nnsight/lm.json"))
+        return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }()
+
+    /// The value at a path of keys and indices, e.g. `["tiny_gpt2", "scenarios", "save"]`.
+    static func value(_ path: [Any]) -> Any {
+        path.reduce(json as Any) { node, key in
+            if let key = key as? String { return (node as! [String: Any])[key]! }
+            return (node as! [Any])[key as! Int]
+        }
+    }
+
+    /// A stored `{"shape": [...], "data": [...]}` tensor.
+    static func tensor(_ path: [Any]) throws -> Tensor {
+        let stored = value(path) as! [String: Any]
+        let shape = (stored["shape"] as! [NSNumber]).map(\.intValue)
+        let data = (stored["data"] as! [NSNumber]).map(\.floatValue)
+        return try Tensor(data, shape: shape)
+    }
+
+    static func double(_ path: [Any]) -> Double { (value(path) as! NSNumber).doubleValue }
+    static func int(_ path: [Any]) -> Int { (value(path) as! NSNumber).intValue }
+    static func ints(_ path: [Any]) -> [Int] { (value(path) as! [NSNumber]).map(\.intValue) }
+}
+
+/// One tiny GPT-2 per test (tests run in parallel; each loads its own ~1 MB checkpoint).
+func tinyGPT2() throws -> LanguageModel {
+    try Torch.setNumThreads(1)
+    return try LanguageModel(path: LMFixtures.tinyGPT2Path)
+}
+
+/// SmolLM2 is loaded once for all its tests (traces of one model take turns).
+enum SmolLM {
+    private static let cache = Mutex<Result<UncheckedModel, any Error>?>(nil)
+
+    private struct UncheckedModel: @unchecked Sendable { let model: LanguageModel }
+
+    static func model() throws -> LanguageModel {
+        try cache.withLock { cached in
+            if cached == nil {
+                cached = Result {
+                    try Torch.setNumThreads(1)
+                    return UncheckedModel(model: try LanguageModel(path: LMFixtures.smolLMPath, dispatch: true))
+                }
+            }
+            return try cached!.get().model
+        }
+    }
+}
