@@ -39,15 +39,15 @@ final class Interleaver {
     /// Throws the first error of an invoke (in invoke order) or of the model.
     func run(invokes: [(rows: Range<Int>?, body: () throws -> Void)], model: () throws -> Void) throws {
         defer { cleanUp() }
-        for (order, invoke) in invokes.enumerated() {
-            let mediator = Mediator(interleaver: self, worker: WorkerPool.shared.acquire(), rows: invoke.rows, order: order)
-            mediators.append(mediator)
-            let body = UncheckedSendable(invoke.body)
-            mediator.worker.start { mediator.run(body.value) }
-            if case .failed(let error) = mediator.event { throw cancelAll(after: error) }
-        }
         do {
-            if mediators.contains(where: \.isRunning) || mediators.isEmpty { try model() }
+            for (order, invoke) in invokes.enumerated() {
+                let mediator = Mediator(interleaver: self, worker: WorkerPool.shared.acquire(), rows: invoke.rows, order: order)
+                mediators.append(mediator)
+                let body = UncheckedSendable(invoke.body)
+                mediator.worker.start { mediator.run(body.value) }
+                try settle(mediator)
+            }
+            if mediators.contains(where: \.isWaiting) { try model() }
         } catch let abort as Abort {
             throw cancelAll(after: abort.error)
         } catch is EarlyStop {
@@ -62,10 +62,15 @@ final class Interleaver {
     private func finish() throws {
         var firstError: (any Error)?
         for mediator in mediators {
-            while let request = mediator.pendingRequest {
-                let error: NNsightError = isPast(request) ? .outOfOrder(requester: request.requester)
-                                                          : .missed(requester: request.requester)
-                mediator.respond(.error(error))
+            while mediator.isWaiting {
+                switch mediator.event {
+                case .request(let request):
+                    mediator.respond(.error(isPast(request) ? NNsightError.outOfOrder(requester: request.requester)
+                                                            : NNsightError.missed(requester: request.requester)))
+                case .barrier(let barrier):
+                    mediator.respond(.error(NNsightError.barrierNeverReached(expected: barrier.count, arrived: barrier.waiting.count)))
+                default: break
+                }
             }
             if case .failed(let error) = mediator.event, firstError == nil { firstError = error }
         }
@@ -75,7 +80,7 @@ final class Interleaver {
     /// Unwinds every invoke still waiting (each sees `NNsightError.cancelled`) and returns `error`.
     private func cancelAll(after error: any Error) -> any Error {
         for mediator in mediators {
-            while mediator.isRunning { mediator.respond(.error(NNsightError.cancelled)) }
+            while mediator.isWaiting { mediator.respond(.error(NNsightError.cancelled)) }
         }
         return error
     }
@@ -123,20 +128,17 @@ final class Interleaver {
         let occurrence = module.completedCallCount - completedBaseline[index]
         var value = output
         var replaced = false
-        for mediator in mediators {
-            while let request = mediator.pendingRequest, request.envoy.index == index, request.key == .output,
-                  request.occurrence == occurrence {
-                switch request.kind {
-                case .read:
-                    try serve(mediator, .value(try narrow(value, for: mediator)))
-                case .write(let replacement):
-                    do {
-                        value = try splice(replacement, into: value, for: mediator)
-                        replaced = true
-                        try serve(mediator, .done)
-                    } catch let error as TorchError {
-                        try serve(mediator, .error(error))
-                    }
+        while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .output }) {
+            switch request.kind {
+            case .read:
+                try serve(mediator, .value(try narrow(value, for: mediator)))
+            case .write(let replacement):
+                do {
+                    value = try splice(replacement, into: value, for: mediator)
+                    replaced = true
+                    try serve(mediator, .done)
+                } catch let error as TorchError {
+                    try serve(mediator, .error(error))
                 }
             }
         }
@@ -152,23 +154,20 @@ final class Interleaver {
         var value = input
         var replaced = false
         var skips: [(mediator: Mediator, value: Tensor)] = []
-        for mediator in mediators {
-            while let request = mediator.pendingRequest, request.envoy.index == index, request.key != .output,
-                  request.occurrence == occurrence {
-                switch (request.key, request.kind) {
-                case (.skip, .write(let replacement)):
-                    skips.append((mediator, replacement))
+        while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 != .output }) {
+            switch (request.key, request.kind) {
+            case (.skip, .write(let replacement)):
+                skips.append((mediator, replacement))
+                try serve(mediator, .done)
+            case (_, .read):
+                try serve(mediator, .value(try narrow(value, for: mediator)))
+            case (_, .write(let replacement)):
+                do {
+                    value = try splice(replacement, into: value, for: mediator)
+                    replaced = true
                     try serve(mediator, .done)
-                case (_, .read):
-                    try serve(mediator, .value(try narrow(value, for: mediator)))
-                case (_, .write(let replacement)):
-                    do {
-                        value = try splice(replacement, into: value, for: mediator)
-                        replaced = true
-                        try serve(mediator, .done)
-                    } catch let error as TorchError {
-                        try serve(mediator, .error(error))
-                    }
+                } catch let error as TorchError {
+                    try serve(mediator, .error(error))
                 }
             }
         }
@@ -176,12 +175,36 @@ final class Interleaver {
         return replaced ? .replaceInput(value) : .proceed
     }
 
-    /// Answers `mediator` and runs it to its next event; unwinds the model if it failed or stopped.
+    /// The first invoke (in invoke order) waiting for this module's value at `occurrence`.
+    private func nextRequest(index: Int, occurrence: Int, where key: (ValueKey) -> Bool) -> (Mediator, Mediator.Request)? {
+        for mediator in mediators {
+            if let request = mediator.pendingRequest, request.envoy.index == index, key(request.key),
+               request.occurrence == occurrence {
+                return (mediator, request)
+            }
+        }
+        return nil
+    }
+
+    /// Answers `mediator` and runs it to its next event.
     private func serve(_ mediator: Mediator, _ answer: Mediator.Response) throws {
         mediator.respond(answer)
+        try settle(mediator)
+    }
+
+    /// Acts on the event `mediator` stopped at: unwinds the model if it failed or stopped; at a
+    /// barrier, parks it, or, when it is the last to arrive, releases every participant in
+    /// invoke order, each running to its next event (which may be served at this very hook).
+    private func settle(_ mediator: Mediator) throws {
         switch mediator.event {
         case .failed(let error): throw Abort(error: error)
         case .stopped: throw EarlyStop()
+        case .barrier(let barrier):
+            barrier.waiting.append(mediator)
+            guard barrier.waiting.count >= barrier.count else { return }
+            let released = barrier.waiting.sorted { $0.order < $1.order }
+            barrier.waiting.removeAll()
+            for participant in released { try serve(participant, .done) }
         case .request, .finished: break
         }
     }

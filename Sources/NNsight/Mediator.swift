@@ -14,6 +14,8 @@ final class Mediator: @unchecked Sendable {
     /// What the worker asks for when it hands the turn to the model.
     enum Event {
         case request(Request)
+        /// Waiting at a barrier until every participant arrives.
+        case barrier(Barrier)
         case finished
         case failed(any Error)
         case stopped
@@ -159,7 +161,21 @@ final class Mediator: @unchecked Sendable {
         return nil
     }
 
-    var isRunning: Bool { pendingRequest != nil }
+    /// True while the worker waits for the model: on a request or at a barrier.
+    var isWaiting: Bool {
+        switch event {
+        case .request, .barrier: true
+        case .finished, .failed, .stopped: false
+        }
+    }
+
+    /// Waits at `barrier` until every participant has arrived (worker side).
+    func wait(at barrier: Barrier) throws {
+        try raisePending()
+        event = .barrier(barrier)
+        worker.baton.handOff(from: .worker, to: .model)
+        if case .error(let error) = response { throw error }
+    }
 }
 
 /// Thrown inside an invoke by `stop()`; ends the model run early without an error.

@@ -70,6 +70,9 @@ public final class Tracer<Model: InterleavedModel> {
     /// Python: `tracer.stop()`.
     public func stop() throws -> Never { throw EarlyStop() }
 
+    /// A barrier that `count` invokes wait at together. Python: `tracer.barrier(n)`.
+    public func barrier(_ count: Int) -> Barrier { Barrier(count: count) }
+
     /// Prints from inside an invoke, in the order the invokes run. Python: `tracer.log(...)`.
     public func log(_ items: Any...) {
         print(items.map { "\($0)" }.joined(separator: " "))

@@ -1,0 +1,67 @@
+import NN
+import Testing
+import Torch
+@testable import NNsight
+
+/// `tracer.barrier(n)`: invokes exchange values mid-forward.
+struct BarrierTests {
+    @Test func testEmbeddingTransferWithBarrier() throws {
+        let model = try makeTiny()
+        let a = try Tensor.rand([1, 5]), b = try Tensor.rand([1, 5])
+        var outA: Tensor!, outB: Tensor!
+        try model.trace { t in
+            let barrier = t.barrier(2)
+            var hidden: Tensor!
+            t.invoke(a) { m in
+                hidden = try m.layer1.output
+                try barrier()
+                outA = try m.layer2.output
+            }
+            t.invoke(b) { m in
+                try barrier()
+                try m.layer1.setOutput(hidden)
+                outB = try m.layer2.output
+            }
+        }
+        // Invoke B's layer1 output was replaced by A's at the same module, so both agree.
+        #expect(try maxAbsDifference(outA, try model.module(a)) < 1e-6)
+        #expect(try maxAbsDifference(outB, outA) < 1e-6)
+    }
+
+    @Test func testBarrierNeverReachedRaises() throws {
+        let model = try makeTiny()
+        #expect(throws: NNsightError.barrierNeverReached(expected: 3, arrived: 2)) {
+            try model.trace { t in
+                let barrier = t.barrier(3)
+                t.invoke(try Tensor.rand([1, 5])) { m in
+                    _ = try m.layer1.output
+                    try barrier()
+                }
+                t.invoke(try Tensor.rand([1, 5])) { _ in try barrier() }
+            }
+        }
+        let x = try Tensor.rand([1, 5])
+        #expect(try model.trace(x) { m in try m.layer2.output }.equal(try model.module(x)))
+    }
+
+    @Test func testBarrierIsReusable() throws {
+        let model = try makeTiny()
+        var order: [String] = []
+        try model.trace { t in
+            let barrier = t.barrier(2)
+            t.invoke(try Tensor.rand([1, 5])) { m in
+                _ = try m.layer1.output
+                order.append("A1"); try barrier()
+                _ = try m.layer2.output
+                order.append("A2"); try barrier()
+            }
+            t.invoke(try Tensor.rand([1, 5])) { m in
+                _ = try m.layer1.output
+                order.append("B1"); try barrier()
+                _ = try m.layer2.output
+                order.append("B2"); try barrier()
+            }
+        }
+        #expect(order == ["A1", "B1", "A2", "B2"])
+    }
+}
