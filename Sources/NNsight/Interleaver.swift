@@ -47,7 +47,7 @@ final class Interleaver {
                 mediator.worker.start { mediator.run(body.value) }
                 try settle(mediator)
             }
-            if mediators.contains(where: \.isWaiting) { try model() }
+            if mediators.contains(where: { $0.isWaiting }) { try model() }
         } catch let abort as Abort {
             throw cancelAll(after: abort.error)
         } catch is EarlyStop {
@@ -235,7 +235,7 @@ final class Interleaver {
         let inputInvokes = mediators.filter { $0.rows != nil }.count
         guard skips.count == inputInvokes else { throw NNsightError.incompleteSkip(path: path) }
         let ordered = skips.sorted { $0.mediator.rows!.lowerBound < $1.mediator.rows!.lowerBound }
-        return try Tensor.cat(ordered.map(\.value), dim: 0)
+        return try Tensor.cat(ordered.map { $0.value }, dim: 0)
     }
 }
 

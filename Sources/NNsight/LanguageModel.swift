@@ -87,7 +87,7 @@ public final class LanguageModel: InterleavedModel {
 
     /// `[batch, longest]` ids, left-padded, and the mask (nil when no row needs padding).
     func leftPadded(_ sequences: [[Int]]) throws -> (ids: Tensor, mask: Tensor?) {
-        let length = sequences.map(\.count).max() ?? 0
+        let length = sequences.map { $0.count }.max() ?? 0
         let pad = padTokenId
         let ids = sequences.flatMap { Array(repeating: pad, count: length - $0.count) + $0 }
         let idTensor = try Tensor(ids, shape: [sequences.count, length])

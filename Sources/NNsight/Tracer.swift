@@ -81,7 +81,7 @@ public final class Tracer<Model: InterleavedModel> {
     /// Runs the model once over the invokes' batch, with their closures interleaved.
     func run() throws {
         if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
-        let inputs = invokes.compactMap(\.input)
+        let inputs = invokes.compactMap { $0.input }
         let withInput = invokes.filter { $0.input != nil }.count
         guard withInput > 0 else { throw NNsightError.noInput }
         model.envoys.runLock.lock()
