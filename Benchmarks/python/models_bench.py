@@ -5,6 +5,7 @@ Loads one causal LM with Hugging Face transformers and measures, in eval mode un
 torch.inference_mode(), after a warm-up, best of --repeats:
 
   prefill_ms              one forward pass over a [batch, --tokens] prompt (use_cache=True)
+  prefill_last_ms         the same with logits_to_keep=1 (last position's logits only, as generate does)
   decode_ms_per_token     greedy decoding with the KV cache, one [batch, 1] step per token, averaged
                           over --new-tokens steps; prefill excluded (a plain loop over model(...))
   generate_ms             model.generate(do_sample=False, max_new_tokens=--new-tokens) on the batch,
@@ -141,8 +142,12 @@ def main():
             out = model.generate(input_ids=ids, attention_mask=mask, generation_config=gen_config)
             assert out.shape[1] == args.tokens + args.new_tokens
 
+        def prefill_last():
+            model(input_ids=ids, attention_mask=mask, use_cache=True, logits_to_keep=1)
+
         prefill_s = best_time(prefill, args.repeats, args.warmup)
         print(f"prefill {prefill_s * 1e3:.2f} ms", file=sys.stderr)
+        prefill_last_s = best_time(prefill_last, args.repeats, args.warmup)
         decode_s = best_time(decode, args.repeats, args.warmup)
         print(f"decode {decode_s * 1e3 / args.new_tokens:.2f} ms/token", file=sys.stderr)
         generate_s = best_time(generate, args.repeats, args.warmup)
@@ -168,6 +173,7 @@ def main():
         "rss_before_load_mib": round(rss_imports, 1),
         "rss_after_load_mib": round(rss_load, 1),
         "prefill_ms": round(prefill_s * 1e3, 3),
+        "prefill_last_ms": round(prefill_last_s * 1e3, 3),
         "decode_ms_per_token": round(decode_s * 1e3 / args.new_tokens, 3),
         "generate_ms": round(generate_s * 1e3, 3),
         "generate_tokens_per_s": round(args.batch * args.new_tokens / generate_s, 2),
