@@ -18,6 +18,12 @@ final class Interleaver {
     let narrowing: Bool
     /// The context of the call whose input is being served (for `.inputs`).
     private(set) var currentContext: ForwardContext?
+    /// True when the run generates several steps.
+    let isGeneration: Bool
+    /// The generation step running now (-1 before the first).
+    private var currentStep = -1
+    /// The run's result, once delivered.
+    private var result: Tensor?
 
     private var startedBaseline: [Int]
     private var completedBaseline: [Int]
@@ -25,9 +31,10 @@ final class Interleaver {
     private var postHooked = Set<Int>()
     private var handles: [HookHandle] = []
 
-    init(tree: EnvoyTree, batchSize: Int, inputInvokes: Int) {
+    init(tree: EnvoyTree, batchSize: Int, inputInvokes: Int, isGeneration: Bool) {
         self.tree = tree
         self.batchSize = batchSize
+        self.isGeneration = isGeneration
         narrowing = inputInvokes >= 2
         startedBaseline = tree.all.map { $0.module.callCount }
         completedBaseline = tree.all.map { $0.module.completedCallCount }
@@ -64,6 +71,8 @@ final class Interleaver {
         for mediator in mediators {
             while mediator.isWaiting {
                 switch mediator.event {
+                case .request(let request) where request.key == .step:
+                    mediator.respond(.ended)
                 case .request(let request):
                     mediator.respond(.error(isPast(request) ? NNsightError.outOfOrder(requester: request.requester)
                                                             : NNsightError.missed(requester: request.requester)))
@@ -93,23 +102,30 @@ final class Interleaver {
 
     // MARK: Requests (called on a worker thread, which holds the turn)
 
-    /// Checks that `request` can still be served and installs the hook that will serve it.
-    func prepare(_ request: Mediator.Request, for mediator: Mediator) throws {
+    /// Checks that `request` can still be served and installs the hook that will serve it, or
+    /// answers it at once when it is about now (the step running, a delivered result).
+    func prepare(_ request: Mediator.Request, for mediator: Mediator) throws -> Mediator.Response? {
         if isPast(request) { throw NNsightError.outOfOrder(requester: request.requester) }
         let index = request.envoy.index
         let module = request.envoy.module
         switch request.key {
+        case .step:
+            // Outside generation a step only pins the occurrence later requests address.
+            return !isGeneration || request.occurrence == currentStep ? .done : nil
+        case .result:
+            return try result.map { .value(try narrow($0, for: mediator)) }
         case .output:
-            guard postHooked.insert(index).inserted else { return }
+            guard postHooked.insert(index).inserted else { return nil }
             handles.append(module.registerForwardHook { [unowned self] module, _, output in
                 try self.serveOutput(index: index, module: module, output: output)
             })
         case .input, .skip:
-            guard preHooked.insert(index).inserted else { return }
+            guard preHooked.insert(index).inserted else { return nil }
             handles.append(module.registerForwardPreHook { [unowned self] module, input, context in
                 try self.serveInput(index: index, module: module, input: input, context: context)
             })
         }
+        return nil
     }
 
     /// True when the model already went past the value `request` asks for.
@@ -119,6 +135,26 @@ final class Interleaver {
         switch request.key {
         case .output: return module.completedCallCount - completedBaseline[index] > request.occurrence
         case .input, .skip: return module.callCount - startedBaseline[index] > request.occurrence
+        case .step: return isGeneration && currentStep > request.occurrence
+        case .result: return false
+        }
+    }
+
+    // MARK: Run events (called on the model's thread)
+
+    /// Generation step `step` begins: invokes waiting for it continue, in invoke order.
+    func serveStep(_ step: Int) throws {
+        currentStep = step
+        while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: step, where: { $0 == .step }) {
+            try serve(mediator, .done)
+        }
+    }
+
+    /// The run's result: invokes waiting for it receive their rows.
+    func serveResult(_ value: Tensor) throws {
+        result = value
+        while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: 0, where: { $0 == .result }) {
+            try serve(mediator, .value(try narrow(value, for: mediator)))
         }
     }
 
@@ -154,7 +190,7 @@ final class Interleaver {
         var value = input
         var replaced = false
         var skips: [(mediator: Mediator, value: Tensor)] = []
-        while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 != .output }) {
+        while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .input || $0 == .skip }) {
             switch (request.key, request.kind) {
             case (.skip, .write(let replacement)):
                 skips.append((mediator, replacement))

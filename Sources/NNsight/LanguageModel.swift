@@ -68,6 +68,18 @@ public final class LanguageModel: InterleavedModel {
 
     /// Left-pads the rows of all invokes to one batch `[batch, longest]` with its attention mask.
     public func batch(_ inputs: [any PromptConvertible]) throws -> PreparedBatch {
+        let (rows, ids, mask) = try encode(inputs)
+        try dispatch()
+        let network = self.network
+        return PreparedBatch(rows: rows) { events in
+            let context = ForwardContext()
+            if let mask { context[.attentionMask] = mask }
+            try events.deliver(result: try network(ids, context))
+        }
+    }
+
+    /// The rows of each input, and all their token rows left-padded into one batch.
+    func encode(_ inputs: [any PromptConvertible]) throws -> (rows: [Range<Int>], ids: Tensor, mask: Tensor?) {
         var rows: [Range<Int>] = []
         var sequences: [[Int]] = []
         for input in inputs {
@@ -76,13 +88,7 @@ public final class LanguageModel: InterleavedModel {
             sequences += tokens
         }
         let (ids, mask) = try leftPadded(sequences)
-        try dispatch()
-        let network = self.network
-        return PreparedBatch(rows: rows) {
-            let context = ForwardContext()
-            if let mask { context[.attentionMask] = mask }
-            _ = try network(ids, context)
-        }
+        return (rows, ids, mask)
     }
 
     /// `[batch, longest]` ids, left-padded, and the mask (nil when no row needs padding).

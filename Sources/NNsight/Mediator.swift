@@ -4,6 +4,10 @@ import Torch
 /// Which value of a module a request is about.
 enum ValueKey: String, Sendable {
     case input, output, skip
+    /// The beginning of a generation step (the occurrence is the step).
+    case step
+    /// The run's result (the generated ids), delivered after the model returned.
+    case result
 }
 
 /// One invoke's side of a trace: its closure runs on a pooled worker thread, strictly in turn
@@ -40,6 +44,8 @@ final class Mediator: @unchecked Sendable {
     enum Response {
         case value(Tensor)
         case done
+        /// The run ended before the awaited generation step began.
+        case ended
         case error(any Error)
     }
 
@@ -102,6 +108,23 @@ final class Mediator: @unchecked Sendable {
         iteration += count
     }
 
+    /// Waits until generation step `step` begins, then addresses every later request to it.
+    /// Returns false when the run ended first. Python: one turn of `for s in tracer.iter[...]`.
+    func begin(step: Int) throws -> Bool {
+        let answer = try request(Request(envoy: interleaver.tree.root, key: .step, occurrence: step, kind: .read))
+        if case .ended = answer { return false }
+        iteration = step
+        return true
+    }
+
+    /// The run's result for this invoke's rows (the generated ids). Python: `tracer.result`.
+    func result() throws -> Tensor {
+        guard case .value(let value) = try request(Request(envoy: interleaver.tree.root, key: .result, occurrence: 0, kind: .read)) else {
+            preconditionFailure("a result read was answered without a value")
+        }
+        return value
+    }
+
     /// Moves later requests on `envoy` on to its following call. Python: `envoy.next()`.
     func advance(_ envoy: Envoy, by count: Int) throws {
         try raisePending()
@@ -122,7 +145,7 @@ final class Mediator: @unchecked Sendable {
 
     private func request(_ request: Request) throws -> Response {
         try raisePending()
-        try interleaver.prepare(request, for: self)
+        if let immediate = try interleaver.prepare(request, for: self) { return immediate }
         event = .request(request)
         worker.baton.handOff(from: .worker, to: .model)
         switch response {

@@ -35,6 +35,6 @@ public final class NNsight<Root: Module>: InterleavedModel {
         }
         let combined = inputs.count == 1 ? inputs[0] : try Tensor.cat(inputs, dim: 0)
         let module = self.module
-        return PreparedBatch(rows: rows) { _ = try module(combined) }
+        return PreparedBatch(rows: rows) { events in try events.deliver(result: try module(combined)) }
     }
 }

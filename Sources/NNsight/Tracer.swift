@@ -19,13 +19,33 @@ public protocol InterleavedModel: AnyObject {
 public struct PreparedBatch {
     /// The rows of each input invoke, in order.
     public var rows: [Range<Int>]
-    /// Runs the model once over the whole batch (its root module through its hooked call path).
-    public var run: () throws -> Void
+    /// True when `run` generates several steps and reports them through its `RunEvents`.
+    public var isGeneration: Bool
+    /// Runs the model over the whole batch (its root module through its hooked call path),
+    /// reporting generation steps and the result through the events.
+    public var run: (RunEvents) throws -> Void
 
-    public init(rows: [Range<Int>], run: @escaping () throws -> Void) {
+    public init(rows: [Range<Int>], isGeneration: Bool = false, run: @escaping (RunEvents) throws -> Void) {
         self.rows = rows
+        self.isGeneration = isGeneration
         self.run = run
     }
+}
+
+/// What a running model tells the engine besides module calls: where generation steps begin,
+/// and the run's result (the logits of a forward pass, the ids of a generation).
+public final class RunEvents {
+    private let interleaver: Interleaver
+
+    init(_ interleaver: Interleaver) {
+        self.interleaver = interleaver
+    }
+
+    /// Generation step `step` is about to run the model (step 0 is the prompt).
+    public func stepWillBegin(_ step: Int) throws { try interleaver.serveStep(step) }
+
+    /// The run's result, read by `tracer.result()`.
+    public func deliver(result: Tensor) throws { try interleaver.serveResult(result) }
 }
 
 /// Collects the invokes of a trace and offers the operations of its closures.
@@ -38,10 +58,12 @@ public final class Tracer<Model: InterleavedModel> {
 
     let model: Model
     var invokes: [Invoke] = []
-    private var registrationError: (any Error)?
+    /// Turns the inputs into the batch to run (the model's forward pass unless told otherwise).
+    private let prepare: ([Model.Input]) throws -> PreparedBatch
 
-    init(model: Model) {
+    init(model: Model, prepare: (([Model.Input]) throws -> PreparedBatch)? = nil) {
         self.model = model
+        self.prepare = prepare ?? { try model.batch($0) }
     }
 
     /// Adds an invoke over `input`: its rows join the batch, and `body` sees only them.
@@ -80,13 +102,15 @@ public final class Tracer<Model: InterleavedModel> {
 
     /// Runs the model once over the invokes' batch, with their closures interleaved.
     func run() throws {
+        // The invokes' closures capture this tracer; dropping them ends that cycle.
+        defer { invokes.removeAll() }
         if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
         let inputs = invokes.compactMap { $0.input }
         let withInput = invokes.filter { $0.input != nil }.count
         guard withInput > 0 else { throw NNsightError.noInput }
         model.envoys.runLock.lock()
         defer { model.envoys.runLock.unlock() }
-        let batch = try model.batch(inputs)
+        let batch = try prepare(inputs)
         var rowIterator = batch.rows.makeIterator()
         let root = model.envoys.root!
         let bodies: [(rows: Range<Int>?, body: () throws -> Void)] = invokes.map { invoke in
@@ -94,8 +118,10 @@ public final class Tracer<Model: InterleavedModel> {
             return (rows, { try invoke.body(root) })
         }
         let size = batch.rows.last?.upperBound ?? 0
-        let interleaver = Interleaver(tree: model.envoys, batchSize: size, inputInvokes: withInput)
-        try interleaver.run(invokes: bodies, model: batch.run)
+        let interleaver = Interleaver(tree: model.envoys, batchSize: size, inputInvokes: withInput,
+                                      isGeneration: batch.isGeneration)
+        let events = RunEvents(interleaver)
+        try interleaver.run(invokes: bodies) { try batch.run(events) }
     }
 }
 
@@ -113,6 +139,17 @@ extension InterleavedModel {
             var result: T?
             let tracer = Tracer(model: self)
             tracer.invoke(input) { result = try body($0) }
+            try tracer.run()
+            return result!
+        }
+    }
+
+    /// Like ``trace(_:_:)-(Input,_)``, with the tracer for `stop()`, `cache(...)`, `result()`.
+    public func trace<T>(_ input: Input, _ body: (Envoy, Tracer<Self>) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            var result: T?
+            let tracer = Tracer(model: self)
+            tracer.invoke(input) { result = try body($0, tracer) }
             try tracer.run()
             return result!
         }

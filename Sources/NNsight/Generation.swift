@@ -1,0 +1,58 @@
+import Models
+import NN
+import Torch
+
+extension LanguageModel {
+    /// Generates up to `maxNewTokens` tokens after `input`, with `body` as the single invoke, and
+    /// returns what `body` returns. Without `iter`, requests address the first step (the
+    /// prompt's forward pass); `tracer.iter(...)` and `tracer.all()` follow later steps, and
+    /// `tracer.result()` is the generated ids. Python: `with model.generate(input, max_new_tokens=…)`.
+    ///
+    /// ```swift
+    /// let ids = try model.generate("The capital of France is", maxNewTokens: 5) { m, t in
+    ///     for _ in t.all() { try m.model.layers[3].mlp.output[.all] = 0 }
+    ///     return try t.result()
+    /// }
+    /// ```
+    public func generate<T>(_ input: any PromptConvertible, maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy,
+                            stopAtEOS: Bool = true, _ body: (Envoy, Tracer<LanguageModel>) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            var result: T?
+            let tracer = generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS)
+            tracer.invoke(input) { result = try body($0, tracer) }
+            try tracer.run()
+            return result!
+        }
+    }
+
+    /// Generates over the invokes `body` opens (their prompts batched, left-padded).
+    /// Python: `with model.generate(max_new_tokens=…) as tracer: with tracer.invoke(...)`.
+    @discardableResult
+    public func generate<T>(maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy, stopAtEOS: Bool = true,
+                            _ body: (Tracer<LanguageModel>) throws -> T) throws -> T {
+        if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
+        let tracer = generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS)
+        let result = try body(tracer)
+        try tracer.run()
+        return result
+    }
+
+    private func generationTracer(maxNewTokens: Int, sampling: SamplingOptions, stopAtEOS: Bool) -> Tracer<LanguageModel> {
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
+                                        eosTokenIds: stopAtEOS ? checkpoint.eosTokenIds : [], padTokenId: padTokenId)
+        return Tracer(model: self) { [unowned self] inputs in try self.generationBatch(inputs, options: options) }
+    }
+
+    /// The batch of a generation: the prompts left-padded, run through the model's generation
+    /// loop, which reports each step and the generated ids.
+    func generationBatch(_ inputs: [any PromptConvertible], options: GenerationOptions) throws -> PreparedBatch {
+        let (rows, ids, mask) = try encode(inputs)
+        try dispatch()
+        let network = self.network
+        return PreparedBatch(rows: rows, isGeneration: true) { events in
+            let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) })
+            let sequences = try Models.generate(network, inputIds: ids, attentionMask: mask, options: options, observer: observer)
+            try events.deliver(result: sequences)
+        }
+    }
+}
