@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "Torch", "Tokenizers", "Models",
+                "Torch", "Tokenizers", "Models", "NNsight",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
