@@ -30,6 +30,8 @@ final class Interleaver {
     private var preHooked = Set<Int>()
     private var postHooked = Set<Int>()
     private var handles: [HookHandle] = []
+    /// The caches recording each module (by envoy index), with the invoke they belong to.
+    private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
 
     init(tree: EnvoyTree, batchSize: Int, inputInvokes: Int, isGeneration: Bool) {
         self.tree = tree
@@ -54,7 +56,7 @@ final class Interleaver {
                 mediator.worker.start { mediator.run(body.value) }
                 try settle(mediator)
             }
-            if mediators.contains(where: { $0.isWaiting }) { try model() }
+            try model()
         } catch let abort as Abort {
             throw cancelAll(after: abort.error)
         } catch is EarlyStop {
@@ -115,17 +117,48 @@ final class Interleaver {
         case .result:
             return try result.map { .value(try narrow($0, for: mediator)) }
         case .output:
-            guard postHooked.insert(index).inserted else { return nil }
-            handles.append(module.registerForwardHook { [unowned self] module, _, output in
-                try self.serveOutput(index: index, module: module, output: output)
-            })
+            installOutputHook(on: request.envoy)
         case .input, .skip:
-            guard preHooked.insert(index).inserted else { return nil }
-            handles.append(module.registerForwardPreHook { [unowned self] module, input, context in
-                try self.serveInput(index: index, module: module, input: input, context: context)
-            })
+            installInputHook(on: request.envoy)
         }
         return nil
+    }
+
+    /// Starts recording `modules` into `cache` for `mediator`'s rows.
+    func add(_ cache: Cache, modules: [Envoy], for mediator: Mediator) throws {
+        try mediator.raisePending()
+        for envoy in modules {
+            caches[envoy.index, default: []].append((cache, mediator))
+            if cache.includesOutputs { installOutputHook(on: envoy) }
+            if cache.includesInputs { installInputHook(on: envoy) }
+        }
+    }
+
+    private func installOutputHook(on envoy: Envoy) {
+        let index = envoy.index
+        guard postHooked.insert(index).inserted else { return }
+        handles.append(envoy.module.registerForwardHook { [unowned self] module, _, output in
+            try self.serveOutput(index: index, module: module, output: output)
+        })
+    }
+
+    private func installInputHook(on envoy: Envoy) {
+        let index = envoy.index
+        guard preHooked.insert(index).inserted else { return }
+        handles.append(envoy.module.registerForwardPreHook { [unowned self] module, input, context in
+            try self.serveInput(index: index, module: module, input: input, context: context)
+        })
+    }
+
+    /// Records the value a module continues with into the caches that follow it (after every
+    /// intervention on it).
+    private func recordCaches(index: Int, output: Tensor?, input: Tensor?) throws {
+        guard let registrations = caches[index] else { return }
+        let path = tree.all[index].path
+        for (cache, mediator) in registrations {
+            if let output, cache.includesOutputs { cache.record(output: try narrow(output, for: mediator).detach(), at: path) }
+            if let input, cache.includesInputs { cache.record(input: try narrow(input, for: mediator).detach(), at: path) }
+        }
     }
 
     /// True when the model already went past the value `request` asks for.
@@ -178,6 +211,7 @@ final class Interleaver {
                 }
             }
         }
+        try recordCaches(index: index, output: value, input: nil)
         return replaced ? value : nil
     }
 
@@ -207,6 +241,7 @@ final class Interleaver {
                 }
             }
         }
+        try recordCaches(index: index, output: nil, input: value)
         if !skips.isEmpty { return .skip(output: try combineSkips(skips, path: tree.all[index].path)) }
         return replaced ? .replaceInput(value) : .proceed
     }

@@ -24,6 +24,8 @@ public enum NNsightError: Error, CustomStringConvertible, Equatable {
     case incompleteSkip(path: String)
     /// A barrier that not every participant reached.
     case barrierNeverReached(expected: Int, arrived: Int)
+    /// A cache lookup for a module (or value) that was not recorded.
+    case notCached(path: String)
     /// Raised into an invoke's closure when another invoke failed and the trace is unwinding.
     case cancelled
 
@@ -51,6 +53,8 @@ public enum NNsightError: Error, CustomStringConvertible, Equatable {
             return "Every input invoke must skip \(path) (or one prompt-less invoke must skip it for the whole batch); otherwise the batch would lose rows."
         case .barrierNeverReached(let expected, let arrived):
             return "A barrier waiting for \(expected) invokes was reached by only \(arrived); check the count it was created with."
+        case .notCached(let path):
+            return "'\(path)' was not cached (was the cache created before that module ran, with that module and value?)"
         case .cancelled:
             return "The trace was cancelled because another invoke failed."
         }

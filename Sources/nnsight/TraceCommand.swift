@@ -43,7 +43,7 @@ struct TraceCommand: ParsableCommand {
             return (output, try m.lm_head.output[0, -1], lens)
         }
         print("\(envoy.path): \(envoy.module.typeName), output shape \(output.shape), dtype \(output.dtype)")
-        let last = try output.rank >= 2 ? output[0, -1] : output
+        let last = output.rank >= 2 ? output[0, -1] : output
         print(String(format: "  last position: mean %.4f, std %.4f, norm %.4f",
                      try last.to(.float32).mean().item(Double.self), try last.to(.float32).std().item(Double.self),
                      try last.to(.float32).norm().item(Double.self)))
