@@ -14,7 +14,7 @@ import Torch
 /// let model = try LanguageModel(path: ".models/SmolLM2-135M-Instruct.Q4_1.gguf")
 /// let logits = try model.trace("The capital of France is") { m in try m.lm_head.output }
 /// ```
-public final class LanguageModel: InterleavedModel {
+public final class LanguageModel: EditableModel {
     public typealias Input = any PromptConvertible
 
     public let checkpoint: Checkpoint
@@ -24,8 +24,16 @@ public final class LanguageModel: InterleavedModel {
     public let envoys: EnvoyTree
     /// The dtype the weights are loaded in.
     public let dtype: DType
+    public let edits: Edits
+    /// Whether the weights are loaded, shared by every handle on this network.
+    private let loaded: LoadState
+
+    final class LoadState {
+        var isDispatched = false
+    }
+
     /// True once the weights are loaded. Python: `model.dispatched`.
-    public private(set) var isDispatched = false
+    public var isDispatched: Bool { loaded.isDispatched }
 
     /// Opens `path`; `dispatch: true` loads the weights now instead of at the first trace.
     /// `rename` adds envoy aliases (`["model.layers": "h"]`, `["self_attn": "attn"]`).
@@ -38,14 +46,28 @@ public final class LanguageModel: InterleavedModel {
         self.dtype = dtype
         network = try checkpoint.makeModel(device: .meta)
         envoys = EnvoyTree(module: network, rename: rename)
+        edits = Edits()
+        loaded = LoadState()
         if dispatch { try self.dispatch() }
     }
 
+    private init(sharing other: LanguageModel, edits: Edits) {
+        checkpoint = other.checkpoint
+        network = other.network
+        tokenizer = other.tokenizer
+        envoys = other.envoys
+        dtype = other.dtype
+        loaded = other.loaded
+        self.edits = edits
+    }
+
+    public func sharing(edits: Edits) -> LanguageModel { LanguageModel(sharing: self, edits: edits) }
+
     /// Loads the weights into the module tree. Python: `model.dispatch()`.
     public func dispatch() throws {
-        guard !isDispatched else { return }
+        guard !loaded.isDispatched else { return }
         try checkpoint.loadWeights(into: network, dtype: dtype)
-        isDispatched = true
+        loaded.isDispatched = true
     }
 
     /// The root envoy (`model`), for walking and printing the tree outside a trace.

@@ -9,18 +9,28 @@ import Torch
 /// let model = NNsight(net)
 /// let hidden = try model.trace(x) { m in try m.layer1.output }
 /// ```
-public final class NNsight<Root: Module>: InterleavedModel {
+public final class NNsight<Root: Module>: EditableModel {
     public typealias Input = Tensor
 
     /// The wrapped module.
     public let module: Root
     public let envoys: EnvoyTree
+    public let edits: Edits
 
     /// Wraps `module`; `rename` adds aliases (`["layer1": "first"]`, or dotted paths).
     public init(_ module: Root, rename: [String: String] = [:]) {
         self.module = module
         envoys = EnvoyTree(module: module, rename: rename)
+        edits = Edits()
     }
+
+    private init(module: Root, envoys: EnvoyTree, edits: Edits) {
+        self.module = module
+        self.envoys = envoys
+        self.edits = edits
+    }
+
+    public func sharing(edits: Edits) -> NNsight<Root> { NNsight(module: module, envoys: envoys, edits: edits) }
 
     /// The root envoy, for walking the tree outside a trace. Python: the wrapper itself.
     public var root: Envoy { envoys.root }

@@ -113,10 +113,13 @@ public final class Tracer<Model: InterleavedModel> {
         let batch = try prepare(inputs)
         var rowIterator = batch.rows.makeIterator()
         let root = model.envoys.root!
-        let bodies: [(rows: Range<Int>?, body: () throws -> Void)] = invokes.map { invoke in
-            let rows = invoke.input == nil ? nil : rowIterator.next()
-            return (rows, { try invoke.body(root) })
-        }
+        // Edits run first, as prompt-less invokes over the whole batch.
+        let edits = (model as? any EditableModel)?.edits.bodies ?? []
+        let bodies: [(rows: Range<Int>?, body: () throws -> Void)] = edits.map { edit in (nil, { try edit(root) }) }
+            + invokes.map { invoke in
+                let rows = invoke.input == nil ? nil : rowIterator.next()
+                return (rows, { try invoke.body(root) })
+            }
         let size = batch.rows.last?.upperBound ?? 0
         let interleaver = Interleaver(tree: model.envoys, batchSize: size, inputInvokes: withInput,
                                       isGeneration: batch.isGeneration)
