@@ -1,5 +1,6 @@
 // Errors, library settings, handles, queries, creation and conversion.
 #include "boundary.hpp"
+#include "meta.hpp"
 
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
@@ -284,21 +285,29 @@ ctorch_status ctorch_to_device(ctorch_tensor a, ctorch_device d, ctorch_tensor *
     return guarded([&] { *out = wrap(tensor(a).to(device(d))); });
 }
 ctorch_status ctorch_item_double(ctorch_tensor a, double *out) {
-    return guarded([&] { *out = tensor(a).item<double>(); });
+    return guarded([&] {
+        meta::refuse("item (a value)", tensor(a));
+        *out = tensor(a).item<double>();
+    });
 }
 ctorch_status ctorch_item_int64(ctorch_tensor a, int64_t *out) {
-    return guarded([&] { *out = tensor(a).item<int64_t>(); });
+    return guarded([&] {
+        meta::refuse("item (a value)", tensor(a));
+        *out = tensor(a).item<int64_t>();
+    });
 }
 ctorch_status ctorch_item_bool(ctorch_tensor a, bool *out) {
-    return guarded([&] { *out = tensor(a).item<bool>(); });
+    return guarded([&] {
+        meta::refuse("item (a value)", tensor(a));
+        *out = tensor(a).item<bool>();
+    });
 }
 
 ctorch_status ctorch_copy_to_buffer(ctorch_tensor a, ctorch_dtype d, void *buffer, size_t capacity) {
     return guarded([&] {
         const auto &x = tensor(a);
         TORCH_CHECK_VALUE(x.defined(), "cannot read an undefined tensor");
-        TORCH_CHECK_VALUE(x.device().type() != at::kMeta, "cannot read the values of a meta tensor (shape ",
-                          x.sizes(), " only)");
+        meta::refuse("reading values", x);
         auto cpu = x.detach().to(at::kCPU, scalar_type(d)).contiguous();
         TORCH_CHECK_VALUE(cpu.nbytes() <= capacity, "buffer of ", capacity, " bytes is too small for ",
                           cpu.nbytes());

@@ -1,6 +1,7 @@
 // Elementwise, reduction, shape, indexing and neural-network ops. Most functions come from the
 // declarative lists in ctorch.h; each entry maps to the libtorch function of the same name.
 #include "boundary.hpp"
+#include "meta.hpp"
 
 using namespace ctorch;
 
@@ -10,6 +11,28 @@ using namespace at;
 inline Tensor contiguous(const Tensor &a) { return a.contiguous(); }
 inline Tensor gelu_tanh(const Tensor &a) { return at::gelu(a, "tanh"); }
 inline Tensor gelu(const Tensor &a) { return at::gelu(a); }
+// Entries without a meta kernel in libtorch for every input (meta.hpp has their shape rules).
+inline Tensor isnan(const Tensor &a) { return meta::any(a) ? meta::predicate(a) : at::isnan(a); }
+inline Tensor isinf(const Tensor &a) { return meta::any(a) ? meta::predicate(a) : at::isinf(a); }
+inline Tensor logical_not(const Tensor &a) { return meta::any(a) ? meta::predicate(a) : at::logical_not(a); }
+inline Tensor abs(const Tensor &a) { return meta::any(a) ? meta::same("abs", a) : at::abs(a); }
+inline Tensor relu(const Tensor &a) { return meta::any(a) ? meta::same("relu", a) : at::relu(a); }
+inline Tensor matmul(const Tensor &a, const Tensor &b) { return meta::any(a, b) ? meta::matmul(a, b) : at::matmul(a, b); }
+inline Tensor logical_and(const Tensor &a, const Tensor &b) {
+    return meta::any(a, b) ? meta::logical(a, b) : at::logical_and(a, b);
+}
+inline Tensor logical_or(const Tensor &a, const Tensor &b) {
+    return meta::any(a, b) ? meta::logical(a, b) : at::logical_or(a, b);
+}
+inline Tensor logical_xor(const Tensor &a, const Tensor &b) {
+    return meta::any(a, b) ? meta::logical(a, b) : at::logical_xor(a, b);
+}
+inline Tensor floor_divide(const Tensor &a, const Tensor &b) {
+    return meta::any(a, b) ? meta::floor_divide(a, b) : at::floor_divide(a, b);
+}
+inline Tensor floor_divide(const Tensor &a, const Scalar &b) {
+    return meta::any(a) ? meta::floor_divide(a, b) : at::floor_divide(a, b);
+}
 } // namespace ctorch::ops
 
 namespace {
@@ -65,11 +88,11 @@ extern "C" {
     }
 #define CTORCH_DEFINE_BINARY(name)                                                                  \
     ctorch_status ctorch_##name(ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) {             \
-        return guarded([&] { *out = wrap(at::name(tensor(a), tensor(b))); });                       \
+        return guarded([&] { *out = wrap(ops::name(tensor(a), tensor(b))); });                      \
     }
 #define CTORCH_DEFINE_SCALAR(name)                                                                  \
     ctorch_status ctorch_##name##_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {    \
-        return guarded([&] { *out = wrap(at::name(tensor(a), scalar(s))); });                       \
+        return guarded([&] { *out = wrap(ops::name(tensor(a), scalar(s))); });                      \
     }
 #define CTORCH_DEFINE_INPLACE(name)                                                                 \
     ctorch_status ctorch_##name##_(ctorch_tensor a, ctorch_tensor b) {                              \
@@ -111,13 +134,22 @@ ctorch_status ctorch_clamp_(ctorch_tensor a, bool has_min, ctorch_scalar min, bo
     });
 }
 ctorch_status ctorch_where(ctorch_tensor condition, ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(at::where(tensor(condition), tensor(a), tensor(b))); });
+    return guarded([&] {
+        const auto &c = tensor(condition), &x = tensor(a), &y = tensor(b);
+        *out = wrap(meta::any(c, x, y) ? meta::where(c, x, y) : at::where(c, x, y));
+    });
 }
 ctorch_status ctorch_allclose(ctorch_tensor a, ctorch_tensor b, double rtol, double atol, bool *out) {
-    return guarded([&] { *out = at::allclose(tensor(a), tensor(b), rtol, atol); });
+    return guarded([&] {
+        meta::refuse("allclose", tensor(a), tensor(b));
+        *out = at::allclose(tensor(a), tensor(b), rtol, atol);
+    });
 }
 ctorch_status ctorch_equal(ctorch_tensor a, ctorch_tensor b, bool *out) {
-    return guarded([&] { *out = at::equal(tensor(a), tensor(b)); });
+    return guarded([&] {
+        meta::refuse("equal", tensor(a), tensor(b));
+        *out = at::equal(tensor(a), tensor(b));
+    });
 }
 
 // ---- In place ----
@@ -157,7 +189,10 @@ ctorch_status ctorch_mean(ctorch_tensor a, const int64_t *dims, size_t ndims, bo
     });
 }
 ctorch_status ctorch_prod(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(has_dim ? at::prod(tensor(a), dim, keepdim) : at::prod(tensor(a))); });
+    return guarded([&] {
+        const auto &x = tensor(a);
+        *out = wrap(has_dim ? at::prod(x, dim, keepdim) : meta::any(x) ? meta::prod(x) : at::prod(x));
+    });
 }
 ctorch_status ctorch_amax(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
     return guarded([&] { *out = wrap(at::amax(tensor(a), dims ? ints(dims, ndims) : at::IntArrayRef{}, keepdim)); });
@@ -168,19 +203,25 @@ ctorch_status ctorch_amin(ctorch_tensor a, const int64_t *dims, size_t ndims, bo
 ctorch_status ctorch_var(ctorch_tensor a, const int64_t *dims, size_t ndims, double correction, bool keepdim,
                          ctorch_tensor *out) {
     return guarded([&] {
-        *out = wrap(at::var(tensor(a), optional_dims(dims, ndims), at::Scalar(correction), keepdim));
+        const auto &x = tensor(a);
+        auto d = optional_dims(dims, ndims);
+        *out = wrap(meta::any(x) ? meta::var(x, d, keepdim) : at::var(x, d, at::Scalar(correction), keepdim));
     });
 }
 ctorch_status ctorch_std(ctorch_tensor a, const int64_t *dims, size_t ndims, double correction, bool keepdim,
                          ctorch_tensor *out) {
     return guarded([&] {
-        *out = wrap(at::std(tensor(a), optional_dims(dims, ndims), at::Scalar(correction), keepdim));
+        const auto &x = tensor(a);
+        auto d = optional_dims(dims, ndims);
+        *out = wrap(meta::any(x) ? meta::var(x, d, keepdim) : at::std(x, d, at::Scalar(correction), keepdim));
     });
 }
 ctorch_status ctorch_logsumexp(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
     return guarded([&] {
-        auto every = all_dims(tensor(a));
-        *out = wrap(at::logsumexp(tensor(a), dims ? ints(dims, ndims) : at::IntArrayRef(every), keepdim));
+        const auto &x = tensor(a);
+        auto every = all_dims(x);
+        auto d = dims ? ints(dims, ndims) : at::IntArrayRef(every);
+        *out = wrap(meta::any(x) ? meta::logsumexp(x, d, keepdim) : at::logsumexp(x, d, keepdim));
     });
 }
 ctorch_status ctorch_norm(ctorch_tensor a, double p, const int64_t *dims, size_t ndims, bool keepdim,
@@ -279,7 +320,10 @@ ctorch_status ctorch_gather(ctorch_tensor a, int64_t dim, ctorch_tensor index, c
     return guarded([&] { *out = wrap(at::gather(tensor(a), dim, tensor(index))); });
 }
 ctorch_status ctorch_index_select(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(at::index_select(tensor(a), dim, tensor(index))); });
+    return guarded([&] {
+        const auto &x = tensor(a), &i = tensor(index);
+        *out = wrap(meta::any(x, i) ? meta::index_select(x, dim, i) : at::index_select(x, dim, i));
+    });
 }
 ctorch_status ctorch_masked_fill(ctorch_tensor a, ctorch_tensor mask, ctorch_tensor value, ctorch_tensor *out) {
     return guarded([&] { *out = wrap(at::masked_fill(tensor(a), tensor(mask), tensor(value))); });
@@ -305,7 +349,10 @@ ctorch_status ctorch_argsort(ctorch_tensor a, int64_t dim, bool descending, ctor
 }
 ctorch_status ctorch_multinomial(ctorch_tensor probabilities, int64_t samples, bool replacement, ctorch_generator g,
                                  ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(at::multinomial(tensor(probabilities), samples, replacement, generator(g))); });
+    return guarded([&] {
+        meta::refuse("multinomial (its samples are values)", tensor(probabilities));
+        *out = wrap(at::multinomial(tensor(probabilities), samples, replacement, generator(g)));
+    });
 }
 ctorch_status ctorch_tril(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out) {
     return guarded([&] { *out = wrap(at::tril(tensor(a), diagonal)); });
@@ -317,7 +364,15 @@ ctorch_status ctorch_triu(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out)
 // ---- Indexing ----
 
 ctorch_status ctorch_index(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n, ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(tensor(a).index(index_list(indices, n))); });
+    return guarded([&] {
+        for (size_t i = 0; i < n; ++i)
+            if (indices[i].kind == CTORCH_INDEX_TENSOR && tensor(indices[i].tensor).defined() &&
+                (tensor(indices[i].tensor).scalar_type() == at::kBool ||
+                 tensor(indices[i].tensor).scalar_type() == at::kByte))
+                meta::refuse("indexing with a boolean mask (its result's shape depends on values)", tensor(a),
+                             tensor(indices[i].tensor));
+        *out = wrap(tensor(a).index(index_list(indices, n)));
+    });
 }
 
 ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n, ctorch_tensor value) {
@@ -336,12 +391,18 @@ ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor
     return guarded([&] { *out = wrap(at::linear(tensor(x), tensor(weight), optional_tensor(bias))); });
 }
 ctorch_status ctorch_embedding(ctorch_tensor weight, ctorch_tensor indices, ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(at::embedding(tensor(weight), tensor(indices))); });
+    return guarded([&] {
+        const auto &w = tensor(weight), &i = tensor(indices);
+        *out = wrap(meta::any(w, i) ? meta::embedding(w, i) : at::embedding(w, i));
+    });
 }
 ctorch_status ctorch_layer_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight,
                                 ctorch_tensor bias, double eps, ctorch_tensor *out) {
     return guarded([&] {
-        *out = wrap(at::layer_norm(tensor(x), ints(shape, n), optional_tensor(weight), optional_tensor(bias), eps));
+        const auto &h = tensor(x);
+        auto w = optional_tensor(weight), b = optional_tensor(bias);
+        *out = wrap(meta::any(h, w, b) ? meta::layer_norm(h, ints(shape, n), w, b)
+                                       : at::layer_norm(h, ints(shape, n), w, b, eps));
     });
 }
 ctorch_status ctorch_rms_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight, bool has_eps,
@@ -359,18 +420,23 @@ ctorch_status ctorch_scaled_dot_product_attention(ctorch_tensor q, ctorch_tensor
                                                   bool has_scale, double scale, bool enable_gqa,
                                                   ctorch_tensor *out) {
     return guarded([&] {
-        *out = wrap(at::scaled_dot_product_attention(tensor(q), tensor(k), tensor(v), optional_tensor(mask),
-                                                     dropout_p, is_causal,
-                                                     has_scale ? std::optional<double>(scale) : std::nullopt,
-                                                     enable_gqa));
+        const auto &query = tensor(q), &key = tensor(k), &value = tensor(v);
+        auto m = optional_tensor(mask);
+        *out = wrap(meta::any(query, key, value, m)
+                        ? meta::scaled_dot_product_attention(query, key, value, m, is_causal, enable_gqa)
+                        : at::scaled_dot_product_attention(query, key, value, m, dropout_p, is_causal,
+                                                           has_scale ? std::optional<double>(scale) : std::nullopt,
+                                                           enable_gqa));
     });
 }
 ctorch_status ctorch_cross_entropy(ctorch_tensor logits, ctorch_tensor target, int32_t reduction,
                                    int64_t ignore_index, double label_smoothing, ctorch_tensor *out) {
     return guarded([&] {
         TORCH_CHECK_VALUE(reduction >= 0 && reduction <= 2, "unknown reduction code ", reduction);
-        *out = wrap(at::cross_entropy_loss(tensor(logits), tensor(target), std::nullopt, reduction, ignore_index,
-                                           label_smoothing));
+        const auto &x = tensor(logits), &t = tensor(target);
+        *out = wrap(meta::any(x, t) ? meta::cross_entropy(x, t, reduction, ignore_index, label_smoothing)
+                                    : at::cross_entropy_loss(x, t, std::nullopt, reduction, ignore_index,
+                                                             label_smoothing));
     });
 }
 

@@ -56,12 +56,16 @@ extension Tensor {
 
     // In place, as Python's `x += y`: the storage every holder sees changes.
     public static func += (a: Tensor, b: Tensor) throws(TorchError) { try a.add_(b) }
+    public static func += (a: Tensor, b: Int) throws(TorchError) { try a.add_(b) }
     public static func += (a: Tensor, b: Double) throws(TorchError) { try a.add_(b) }
     public static func -= (a: Tensor, b: Tensor) throws(TorchError) { try a.sub_(b) }
+    public static func -= (a: Tensor, b: Int) throws(TorchError) { try a.sub_(b) }
     public static func -= (a: Tensor, b: Double) throws(TorchError) { try a.sub_(b) }
     public static func *= (a: Tensor, b: Tensor) throws(TorchError) { try a.mul_(b) }
+    public static func *= (a: Tensor, b: Int) throws(TorchError) { try a.mul_(b) }
     public static func *= (a: Tensor, b: Double) throws(TorchError) { try a.mul_(b) }
     public static func /= (a: Tensor, b: Tensor) throws(TorchError) { try a.div_(b) }
+    public static func /= (a: Tensor, b: Int) throws(TorchError) { try a.div_(b) }
     public static func /= (a: Tensor, b: Double) throws(TorchError) { try a.div_(b) }
 }
 
@@ -168,15 +172,21 @@ extension Tensor {
 // MARK: - In place
 
 extension Tensor {
-    /// Python: `x.add_(y)`. Returns `self` for chaining.
+    /// Python: `x.add_(y)`. Returns `self` for chaining. An `Int` stays integral (`x.add_(10)` on an
+    /// int64 tensor), as Python's `int`; a `Double` is a Python `float`.
     @discardableResult public func add_(_ other: Tensor) throws(TorchError) -> Tensor { try check(ctorch_add_(handle, other.handle)); return self }
+    @discardableResult public func add_(_ value: Int) throws(TorchError) -> Tensor { try check(ctorch_add_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func add_(_ value: Double) throws(TorchError) -> Tensor { try check(ctorch_add_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func sub_(_ other: Tensor) throws(TorchError) -> Tensor { try check(ctorch_sub_(handle, other.handle)); return self }
+    @discardableResult public func sub_(_ value: Int) throws(TorchError) -> Tensor { try check(ctorch_sub_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func sub_(_ value: Double) throws(TorchError) -> Tensor { try check(ctorch_sub_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func mul_(_ other: Tensor) throws(TorchError) -> Tensor { try check(ctorch_mul_(handle, other.handle)); return self }
+    @discardableResult public func mul_(_ value: Int) throws(TorchError) -> Tensor { try check(ctorch_mul_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func mul_(_ value: Double) throws(TorchError) -> Tensor { try check(ctorch_mul_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func div_(_ other: Tensor) throws(TorchError) -> Tensor { try check(ctorch_div_(handle, other.handle)); return self }
+    @discardableResult public func div_(_ value: Int) throws(TorchError) -> Tensor { try check(ctorch_div_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func div_(_ value: Double) throws(TorchError) -> Tensor { try check(ctorch_div_scalar_(handle, value.scalar.raw)); return self }
+    @discardableResult public func pow_(_ value: Int) throws(TorchError) -> Tensor { try check(ctorch_pow_scalar_(handle, value.scalar.raw)); return self }
     @discardableResult public func pow_(_ value: Double) throws(TorchError) -> Tensor { try check(ctorch_pow_scalar_(handle, value.scalar.raw)); return self }
     /// Python: `x.zero_()`.
     @discardableResult public func zero_() throws(TorchError) -> Tensor { try check(ctorch_zero_(handle)); return self }

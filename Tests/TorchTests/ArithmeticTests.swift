@@ -185,4 +185,29 @@ struct ArithmeticTests {
         try t.index([0]).sub_(1.0)
         #expect(try x.toArray(Float.self) == [-2, 2, 6, 8])
     }
+
+    /// `x.add_(10)` with an integer literal: an `Int` (Python's `int`), which keeps an integer
+    /// tensor integral; a `Double` literal is Python's `float`, which an integer tensor cannot hold.
+    @Test func inPlaceOpsWithIntegerLiterals() throws {
+        let i = try Tensor([1, 2, 3] as [Int64])
+        try i.add_(10).sub_(1).mul_(2)
+        #expect(i.dtype == .int64)
+        #expect(try i.toArray(Int64.self) == [20, 22, 24])
+        try i.pow_(2)
+        #expect(try i.toArray(Int64.self) == [400, 484, 576])
+        try i += 1
+        try i -= 2
+        try i *= 3
+        #expect(try i.toArray(Int64.self) == [1197, 1449, 1725])
+        #expect(i.dtype == .int64)
+        #expect(throws: TorchError.self) { try i.add_(1.5) }  // float into an int64 tensor, as in Python
+        #expect(throws: TorchError.self) { try i.div_(2) }    // true division gives floats
+        let f = try Tensor([1, 2, 4] as [Float])
+        try f.add_(10).sub_(1).mul_(2).div_(4)
+        #expect(try f.toArray(Float.self) == [5, 5.5, 6.5])
+        try f /= 2
+        try f += 1
+        #expect(try f.toArray(Float.self) == [3.5, 3.75, 4.25])
+        #expect(f.dtype == .float32)
+    }
 }
