@@ -27,6 +27,12 @@ public final class LanguageModel: EditableModel {
     public let edits: Edits
     /// Whether the weights are loaded, shared by every handle on this network.
     private let loaded: LoadState
+    /// The aliases given at construction.
+    private let rename: [String: String]
+    /// True for the meta-device twin that `scan` runs: it never loads weights.
+    private let isMetaTwin: Bool
+    /// The meta-device twin of this network, built at the first `scan`.
+    private lazy var metaTwin: Result<LanguageModel, any Error> = Result { try LanguageModel(metaTwinOf: self) }
 
     final class LoadState {
         var isDispatched = false
@@ -48,6 +54,8 @@ public final class LanguageModel: EditableModel {
         envoys = EnvoyTree(module: network, rename: rename)
         edits = Edits()
         loaded = LoadState()
+        self.rename = rename
+        isMetaTwin = false
         if dispatch { try self.dispatch() }
     }
 
@@ -58,14 +66,38 @@ public final class LanguageModel: EditableModel {
         envoys = other.envoys
         dtype = other.dtype
         loaded = other.loaded
+        rename = other.rename
+        isMetaTwin = other.isMetaTwin
         self.edits = edits
+    }
+
+    /// A second network of the same architecture on the meta device, with the same aliases.
+    private init(metaTwinOf other: LanguageModel) throws {
+        checkpoint = other.checkpoint
+        network = try other.checkpoint.makeModel(device: .meta)
+        if other.dtype != .float32 { try network.to(other.dtype) }
+        tokenizer = other.tokenizer
+        envoys = EnvoyTree(module: network, rename: other.rename)
+        dtype = other.dtype
+        loaded = LoadState()
+        rename = other.rename
+        isMetaTwin = true
+        edits = Edits()
+    }
+
+    /// Runs `body` over `input` on the meta device: every value has its real shape and dtype but
+    /// no data, nothing is computed and no weight is loaded; an intervention with a wrong shape or
+    /// index fails with the same `TorchError` it would raise for real. The handle's edits apply.
+    /// Python: `with model.scan(input):`.
+    public func scan<T>(_ input: any PromptConvertible, _ body: (Envoy) throws -> T) throws -> T {
+        try metaTwin.get().sharing(edits: edits).trace(input, body)
     }
 
     public func sharing(edits: Edits) -> LanguageModel { LanguageModel(sharing: self, edits: edits) }
 
     /// Loads the weights into the module tree. Python: `model.dispatch()`.
     public func dispatch() throws {
-        guard !loaded.isDispatched else { return }
+        guard !loaded.isDispatched, !isMetaTwin else { return }
         try checkpoint.loadWeights(into: network, dtype: dtype)
         loaded.isDispatched = true
     }
@@ -110,7 +142,8 @@ public final class LanguageModel: EditableModel {
             sequences += tokens
         }
         let (ids, mask) = try leftPadded(sequences)
-        return (rows, ids, mask)
+        guard isMetaTwin else { return (rows, ids, mask) }
+        return (rows, try ids.to(device: .meta), try mask?.to(device: .meta))
     }
 
     /// `[batch, longest]` ids, left-padded, and the mask (nil when no row needs padding).
