@@ -38,10 +38,17 @@ let package = Package(
             name: "nnsight",
             dependencies: ["NNsight", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Benchmark support: the same small ops called from C++, the floor of per-op overhead.
+        .target(
+            name: "TorchBaseline",
+            dependencies: ["CLibTorch"],
+            path: "Benchmarks/TorchBaseline",
+            cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
+        ),
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "Torch", "Tokenizers", "Models", "NNsight",
+                "Torch", "Tokenizers", "Models", "NNsight", "TorchBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
