@@ -27,8 +27,10 @@ let package = Package(
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
-        .target(name: "SafeTensors"),
-        .target(name: "GGUF"),
+        // Memory-mapped checkpoint files, shared by the two pure-Swift readers.
+        .target(name: "MappedFile"),
+        .target(name: "SafeTensors", dependencies: ["MappedFile"]),
+        .target(name: "GGUF", dependencies: ["MappedFile"]),
         .target(name: "Tokenizers"),
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Models", dependencies: ["NN", "SafeTensors", "GGUF", "Tokenizers"]),

@@ -40,7 +40,7 @@ public final class GGUFFile: Sendable {
     /// Memory-maps and parses the GGUF file at `url`.
     public convenience init(contentsOf url: URL) throws(GGUFError) {
         let path = url.path
-        try self.init(storage: GGUFStorage(mapping: url), path: path)
+        try self.init(storage: .gguf(mapping: url), path: path)
     }
 
     /// Parses GGUF bytes held in memory (they are copied once).

@@ -1,91 +1,16 @@
 import Foundation
+import MappedFile
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+/// The bytes of one GGUF file (see `MappedFile` for the lifetime rules).
+public typealias GGUFStorage = MappedFile
 
-/// The bytes of one GGUF file, memory-mapped read-only from disk (or copied from memory).
-///
-/// Lifetime: the mapping lives exactly as long as this object. `GGUFFile` and every
-/// `GGUFTensorData` view hold a strong reference to it, so a pointer obtained from a view stays
-/// valid while that view (or the file object) is alive; the mapping is unmapped in `deinit`.
-/// The bytes are never written, so the object is safe to share between threads.
-public final class GGUFStorage: @unchecked Sendable {
-    /// Start of the bytes; nil only when `count` is 0.
-    let base: UnsafeRawPointer?
-    /// Number of bytes.
-    let count: Int
-    private let release: Release
-
-    private enum Release {
-        case unmap
-        case free
-        case none
-    }
-
-    /// Maps the file at `url` read-only into memory.
-    init(mapping url: URL) throws(GGUFError) {
-        let path = url.path
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw GGUFError(.cannotOpen(reason: String(cString: strerror(errno))), file: path)
+extension MappedFile {
+    /// Maps a GGUF file, reporting failure as a `GGUFError` naming the file.
+    static func gguf(mapping url: URL) throws(GGUFError) -> MappedFile {
+        do {
+            return try MappedFile(mapping: url)
+        } catch {
+            throw GGUFError(.cannotOpen(reason: error.reason), file: url.path)
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            throw GGUFError(.cannotOpen(reason: String(cString: strerror(errno))), file: path)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw GGUFError(.cannotOpen(reason: "not a regular file"), file: path)
-        }
-        let size = Int(info.st_size)
-        if size == 0 {
-            base = nil
-            count = 0
-            release = .none
-            return
-        }
-        // MAP_PRIVATE: pages come straight from the page cache, no copy is made. Writable, so that a
-        // tensor viewing the mapping can be written in place (copy-on-write, never to the file).
-        guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw GGUFError(.cannotOpen(reason: "mmap failed: " + String(cString: strerror(errno))), file: path)
-        }
-        base = UnsafeRawPointer(mapped)
-        count = size
-        release = .unmap
-    }
-
-    /// Copies `data` into storage owned by this object (for bytes that are not in a file).
-    init(copying data: Data) {
-        count = data.count
-        if data.isEmpty {
-            base = nil
-            release = .none
-            return
-        }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: data.count, alignment: 64)
-        data.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        base = UnsafeRawPointer(buffer)
-        release = .free
-    }
-
-    deinit {
-        guard let base else { return }
-        switch release {
-        case .unmap: munmap(UnsafeMutableRawPointer(mutating: base), count)
-        case .free: UnsafeMutableRawPointer(mutating: base).deallocate()
-        case .none: break
-        }
-    }
-
-    /// The bytes in `offset ..< offset + length`; the caller has checked the bounds.
-    func slice(offset: Int, length: Int) -> UnsafeRawBufferPointer {
-        precondition(offset >= 0 && length >= 0 && offset <= count && length <= count - offset)
-        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(start: base + offset, count: length)
     }
 }

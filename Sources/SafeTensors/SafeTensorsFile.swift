@@ -25,7 +25,7 @@ public final class SafeTensorsFile: Sendable {
 
     /// Memory-maps and validates the safetensors file at `url`.
     public convenience init(contentsOf url: URL) throws(SafeTensorsError) {
-        try self.init(storage: SafeTensorsStorage(mapping: url), path: url.path)
+        try self.init(storage: .safeTensors(mapping: url), path: url.path)
     }
 
     /// Validates safetensors bytes held in memory (they are copied once).
