@@ -198,18 +198,7 @@ final class Interleaver {
         var value = output
         var replaced = false
         while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .output }) {
-            switch request.kind {
-            case .read:
-                try serve(mediator, .value(try narrow(value, for: mediator)))
-            case .write(let replacement):
-                do {
-                    value = try splice(replacement, into: value, for: mediator)
-                    replaced = true
-                    try serve(mediator, .done)
-                } catch let error as TorchError {
-                    try serve(mediator, .error(error))
-                }
-            }
+            try serve(request, of: &value, replaced: &replaced, for: mediator)
         }
         try recordCaches(index: index, output: value, input: nil)
         return replaced ? value : nil
@@ -229,21 +218,33 @@ final class Interleaver {
             case (.skip, .write(let replacement)):
                 skips.append((mediator, replacement))
                 try serve(mediator, .done)
-            case (_, .read):
-                try serve(mediator, .value(try narrow(value, for: mediator)))
-            case (_, .write(let replacement)):
-                do {
-                    value = try splice(replacement, into: value, for: mediator)
-                    replaced = true
-                    try serve(mediator, .done)
-                } catch let error as TorchError {
-                    try serve(mediator, .error(error))
-                }
+            default:
+                try serve(request, of: &value, replaced: &replaced, for: mediator)
             }
         }
         try recordCaches(index: index, output: nil, input: value)
         if !skips.isEmpty { return .skip(output: try combineSkips(skips, path: tree.all[index].path)) }
         return replaced ? .replaceInput(value) : .proceed
+    }
+
+    /// Serves a read of `value`, or a write that replaces it (in the invoke's rows). A write
+    /// that does not fit (a wrong shape) is answered with its error, at the invoke's `set` call.
+    private func serve(_ request: Mediator.Request, of value: inout Tensor, replaced: inout Bool,
+                       for mediator: Mediator) throws {
+        switch request.kind {
+        case .read:
+            try serve(mediator, .value(try narrow(value, for: mediator)))
+        case .write(let replacement):
+            let spliced: Tensor
+            do {
+                spliced = try splice(replacement, into: value, for: mediator)
+            } catch let error as TorchError {
+                return try serve(mediator, .error(error))
+            }
+            value = spliced
+            replaced = true
+            try serve(mediator, .done)
+        }
     }
 
     /// The first invoke (in invoke order) waiting for this module's value at `occurrence`.
