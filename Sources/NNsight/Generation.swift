@@ -56,3 +56,39 @@ extension LanguageModel {
         }
     }
 }
+
+extension NNsight where Root: CausalLanguageModel {
+    /// Generates up to `maxNewTokens` tokens after `inputIds` `[batch, sequence]` with `body` as the
+    /// single invoke, and returns what `body` returns: `generate` for a wrapped causal language
+    /// model without a tokenizer. Iteration works as in ``LanguageModel/generate(_:maxNewTokens:sampling:stopAtEOS:_:)``;
+    /// `tracer.result()` is the prompt followed by the new ids. Generation stops early only when
+    /// every row has produced one of `eosTokenIds` (none by default).
+    /// Python: `with NNsight(model).generate(input_ids, max_new_tokens=…)`.
+    ///
+    /// ```swift
+    /// let model = NNsight(try GPT2LMHeadModel(GPT2Config()))
+    /// let lastBlock = try model.generate(ids, maxNewTokens: 20) { m, t in
+    ///     try t.all().map { _ in try m.transformer.h[-1].output }
+    /// }
+    /// ```
+    public func generate<T>(_ inputIds: Tensor, maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy,
+                            eosTokenIds: [Int] = [], padTokenId: Int = 0,
+                            _ body: (Envoy, Tracer<NNsight<Root>>) throws -> T) throws -> T {
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, eosTokenIds: eosTokenIds,
+                                        padTokenId: padTokenId)
+        return try withoutActuallyEscaping(body) { body in
+            var result: T?
+            let tracer = Tracer(model: self) { [unowned self] inputs in
+                let (rows, ids) = try self.concatenated(inputs)
+                let network = self.module
+                return PreparedBatch(rows: rows, isGeneration: true) { events in
+                    let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) })
+                    try events.deliver(result: try Models.generate(network, inputIds: ids, options: options, observer: observer))
+                }
+            }
+            tracer.invoke(inputIds) { result = try body($0, tracer) }
+            try tracer.run()
+            return result!
+        }
+    }
+}

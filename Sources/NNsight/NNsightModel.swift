@@ -36,6 +36,13 @@ public final class NNsight<Root: Module>: EditableModel {
     public var root: Envoy { envoys.root }
 
     public func batch(_ inputs: [Tensor]) throws -> PreparedBatch {
+        let (rows, combined) = try concatenated(inputs)
+        let module = self.module
+        return PreparedBatch(rows: rows) { events in try events.deliver(result: try module(combined)) }
+    }
+
+    /// The inputs joined along the batch dimension, and the rows each covers.
+    func concatenated(_ inputs: [Tensor]) throws -> (rows: [Range<Int>], combined: Tensor) {
         var rows: [Range<Int>] = []
         var start = 0
         for input in inputs {
@@ -43,8 +50,6 @@ public final class NNsight<Root: Module>: EditableModel {
             rows.append(start..<(start + count))
             start += count
         }
-        let combined = inputs.count == 1 ? inputs[0] : try Tensor.cat(inputs, dim: 0)
-        let module = self.module
-        return PreparedBatch(rows: rows) { events in try events.deliver(result: try module(combined)) }
+        return (rows, inputs.count == 1 ? inputs[0] : try Tensor.cat(inputs, dim: 0))
     }
 }
