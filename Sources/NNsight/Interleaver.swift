@@ -108,8 +108,6 @@ final class Interleaver {
     /// answers it at once when it is about now (the step running, a delivered result).
     func prepare(_ request: Mediator.Request, for mediator: Mediator) throws -> Mediator.Response? {
         if isPast(request) { throw NNsightError.outOfOrder(requester: request.requester) }
-        let index = request.envoy.index
-        let module = request.envoy.module
         switch request.key {
         case .step:
             // Outside generation a step only pins the occurrence later requests address.
