@@ -9,6 +9,9 @@ public final class Edits {
         self.bodies = bodies
     }
 
+    /// The empty list of a model that cannot be edited.
+    nonisolated(unsafe) static let none = Edits()
+
     /// How many edits apply.
     public var count: Int { bodies.count }
 
@@ -18,8 +21,6 @@ public final class Edits {
 
 /// A model whose handles can carry edits.
 public protocol EditableModel: InterleavedModel {
-    /// The edits that apply to this handle's traces.
-    var edits: Edits { get }
     /// A handle on the same modules, envoys and weights, with `edits`.
     func sharing(edits: Edits) -> Self
 }

@@ -10,6 +10,10 @@ public protocol InterleavedModel: AnyObject {
     /// The envoys of the wrapped model.
     var envoys: EnvoyTree { get }
 
+    /// The edits that run first in every trace of this handle (none unless the model is an
+    /// ``EditableModel``).
+    var edits: Edits { get }
+
     /// Combines the inputs of the input invokes (in order) into one batch: the rows each
     /// covers, and how to run the model on the batch.
     func batch(_ inputs: [Input]) throws -> PreparedBatch
@@ -51,13 +55,12 @@ public final class RunEvents {
 /// Collects the invokes of a trace and offers the operations of its closures.
 /// Python: the object of `with model.trace() as tracer:`.
 public final class Tracer<Model: InterleavedModel> {
-    struct Invoke {
-        let input: Model.Input?
-        let body: (Envoy) throws -> Void
-    }
-
     let model: Model
-    var invokes: [Invoke] = []
+    /// The inputs of the input invokes, in order.
+    private var inputs: [Model.Input] = []
+    /// Every invoke's closure, in order, and whether it has an input. (Kept apart from the
+    /// inputs so that running a trace needs no generic code beyond `prepare`.)
+    private var bodies: [InvokeBody] = []
     /// Turns the inputs into the batch to run (the model's forward pass unless told otherwise).
     private let prepare: ([Model.Input]) throws -> PreparedBatch
 
@@ -69,23 +72,25 @@ public final class Tracer<Model: InterleavedModel> {
     /// Adds an invoke over `input`: its rows join the batch, and `body` sees only them.
     /// Python: `with tracer.invoke(input):`.
     public func invoke(_ input: Model.Input, _ body: @escaping (Envoy) throws -> Void) {
-        register(Invoke(input: input, body: body))
+        if register(InvokeBody(hasInput: true, body: body)) { inputs.append(input) }
     }
 
     /// Adds a prompt-less invoke: `body` sees and edits the whole batch.
     /// Python: `with tracer.invoke():`.
     public func invoke(_ body: @escaping (Envoy) throws -> Void) {
-        register(Invoke(input: nil, body: body))
+        register(InvokeBody(hasInput: false, body: body))
     }
 
-    private func register(_ invoke: Invoke) {
+    @discardableResult
+    private func register(_ invoke: InvokeBody) -> Bool {
         if let running = Mediator.current {
             // Swift cannot throw from here without a `try` at every call site; the misuse
             // surfaces at the invoke's next envoy access.
             running.deferredError = NNsightError.invokeDuringExecution
-            return
+            return false
         }
-        invokes.append(invoke)
+        bodies.append(invoke)
+        return true
     }
 
     /// Ends the model run here: later modules do not run; values taken so far are kept.
@@ -103,32 +108,46 @@ public final class Tracer<Model: InterleavedModel> {
     /// Runs the model once over the invokes' batch, with their closures interleaved.
     func run() throws {
         // The invokes' closures capture this tracer; dropping them ends that cycle.
-        defer { invokes.removeAll() }
+        defer {
+            bodies.removeAll()
+            inputs.removeAll()
+        }
         if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
-        let inputs = invokes.compactMap { $0.input }
-        let withInput = invokes.filter { $0.input != nil }.count
-        guard withInput > 0 else { throw NNsightError.noInput }
-        model.envoys.runLock.lock()
-        defer { model.envoys.runLock.unlock() }
-        let batch = try prepare(inputs)
-        var rowIterator = batch.rows.makeIterator()
-        let root = model.envoys.root!
-        // Edits run first, as prompt-less invokes over the whole batch.
-        let edits = (model as? any EditableModel)?.edits.bodies ?? []
-        let bodies: [(rows: Range<Int>?, body: () throws -> Void)] = edits.map { edit in (nil, { try edit(root) }) }
-            + invokes.map { invoke in
-                let rows = invoke.input == nil ? nil : rowIterator.next()
-                return (rows, { try invoke.body(root) })
-            }
-        let size = batch.rows.last?.upperBound ?? 0
-        let interleaver = Interleaver(tree: model.envoys, batchSize: size, inputInvokes: withInput,
-                                      isGeneration: batch.isGeneration)
-        let events = RunEvents(interleaver)
-        try interleaver.run(invokes: bodies) { try batch.run(events) }
+        guard !inputs.isEmpty else { throw NNsightError.noInput }
+        let tree = model.envoys
+        tree.runLock.lock()
+        defer { tree.runLock.unlock() }
+        try runInterleaved(tree: tree, edits: model.edits.bodies, invokes: bodies, batch: try prepare(inputs))
     }
 }
 
+/// One invoke's closure, and whether the invoke has an input (rows of its own).
+struct InvokeBody {
+    let hasInput: Bool
+    let body: (Envoy) throws -> Void
+}
+
+/// Runs `batch` with the edits and then the invokes interleaved, each on its rows.
+private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], invokes: [InvokeBody],
+                            batch: PreparedBatch) throws {
+    let root = tree.root!
+    var rows = batch.rows.makeIterator()
+    // Edits run first, as prompt-less invokes over the whole batch.
+    var bodies: [(rows: Range<Int>?, body: () throws -> Void)] = []
+    bodies.reserveCapacity(edits.count + invokes.count)
+    for edit in edits { bodies.append((nil, { try edit(root) })) }
+    for invoke in invokes {
+        bodies.append((invoke.hasInput ? rows.next() : nil, { try invoke.body(root) }))
+    }
+    let interleaver = Interleaver(tree: tree, batchSize: batch.rows.last?.upperBound ?? 0,
+                                  inputInvokes: batch.rows.count, isGeneration: batch.isGeneration)
+    let events = RunEvents(interleaver)
+    try interleaver.run(invokes: bodies) { try batch.run(events) }
+}
+
 extension InterleavedModel {
+    public var edits: Edits { Edits.none }
+
     /// Runs the model on `input` with `body` as the single invoke, and returns what `body`
     /// returns. Python: `with model.trace(input): ...`.
     ///

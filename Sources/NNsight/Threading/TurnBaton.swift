@@ -23,7 +23,7 @@ final class TurnBaton: @unchecked Sendable {
     private let spinLimit: Int
     private let yieldLimit: Int
 
-    init(spinLimit: Int = 2_000, yieldLimit: Int = 200) {
+    init(spinLimit: Int = 30_000, yieldLimit: Int = 200) {
         self.spinLimit = spinLimit
         self.yieldLimit = yieldLimit
         pthread_mutex_init(&mutex, nil)
