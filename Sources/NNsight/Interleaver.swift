@@ -27,8 +27,9 @@ final class Interleaver {
 
     private var startedBaseline: [Int]
     private var completedBaseline: [Int]
-    private var preHooked = Set<Int>()
-    private var postHooked = Set<Int>()
+    /// Whether this run installed its input / output hook on each module (by envoy index).
+    private var preHooked: [Bool]
+    private var postHooked: [Bool]
     private var handles: [HookHandle] = []
     /// The caches recording each module (by envoy index), with the invoke they belong to.
     private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
@@ -40,6 +41,8 @@ final class Interleaver {
         narrowing = inputInvokes >= 2
         startedBaseline = tree.all.map { $0.module.callCount }
         completedBaseline = tree.all.map { $0.module.completedCallCount }
+        preHooked = Array(repeating: false, count: tree.all.count)
+        postHooked = preHooked
     }
 
     // MARK: Running
@@ -134,7 +137,8 @@ final class Interleaver {
 
     private func installOutputHook(on envoy: Envoy) {
         let index = envoy.index
-        guard postHooked.insert(index).inserted else { return }
+        guard !postHooked[index] else { return }
+        postHooked[index] = true
         handles.append(envoy.module.registerForwardHook { [unowned self] module, _, output in
             try self.serveOutput(index: index, module: module, output: output)
         })
@@ -142,7 +146,8 @@ final class Interleaver {
 
     private func installInputHook(on envoy: Envoy) {
         let index = envoy.index
-        guard preHooked.insert(index).inserted else { return }
+        guard !preHooked[index] else { return }
+        preHooked[index] = true
         handles.append(envoy.module.registerForwardPreHook { [unowned self] module, input, context in
             try self.serveInput(index: index, module: module, input: input, context: context)
         })
@@ -151,7 +156,7 @@ final class Interleaver {
     /// Records the value a module continues with into the caches that follow it (after every
     /// intervention on it).
     private func recordCaches(index: Int, output: Tensor?, input: Tensor?) throws {
-        guard let registrations = caches[index] else { return }
+        guard !caches.isEmpty, let registrations = caches[index] else { return }
         let path = tree.all[index].path
         for (cache, mediator) in registrations {
             if let output, cache.includesOutputs { cache.record(output: try narrow(output, for: mediator).detach(), at: path) }
