@@ -16,13 +16,7 @@ extension LanguageModel {
     /// ```
     public func generate<T>(_ input: any PromptConvertible, maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy,
                             stopAtEOS: Bool = true, _ body: (Envoy, Tracer<LanguageModel>) throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
-            var result: T?
-            let tracer = generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS)
-            tracer.invoke(input) { result = try body($0, tracer) }
-            try tracer.run()
-            return result!
-        }
+        try generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS).runSingle(input, body)
     }
 
     /// Generates over the invokes `body` opens (their prompts batched, left-padded).
@@ -30,11 +24,7 @@ extension LanguageModel {
     @discardableResult
     public func generate<T>(maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy, stopAtEOS: Bool = true,
                             _ body: (Tracer<LanguageModel>) throws -> T) throws -> T {
-        if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
-        let tracer = generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS)
-        let result = try body(tracer)
-        try tracer.run()
-        return result
+        try generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS).runOpen(body)
     }
 
     private func generationTracer(maxNewTokens: Int, sampling: SamplingOptions, stopAtEOS: Bool) -> Tracer<LanguageModel> {
@@ -76,19 +66,14 @@ extension NNsight where Root: CausalLanguageModel {
                             _ body: (Envoy, Tracer<NNsight<Root>>) throws -> T) throws -> T {
         let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, eosTokenIds: eosTokenIds,
                                         padTokenId: padTokenId)
-        return try withoutActuallyEscaping(body) { body in
-            var result: T?
-            let tracer = Tracer(model: self) { [unowned self] inputs in
-                let (rows, ids) = try self.concatenated(inputs)
-                let network = self.module
-                return PreparedBatch(rows: rows, isGeneration: true) { events in
-                    let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) })
-                    try events.deliver(result: try Models.generate(network, inputIds: ids, options: options, observer: observer))
-                }
+        let tracer = Tracer(model: self) { [unowned self] inputs in
+            let (rows, ids) = try self.concatenated(inputs)
+            let network = self.module
+            return PreparedBatch(rows: rows, isGeneration: true) { events in
+                let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) })
+                try events.deliver(result: try Models.generate(network, inputIds: ids, options: options, observer: observer))
             }
-            tracer.invoke(inputIds) { result = try body($0, tracer) }
-            try tracer.run()
-            return result!
         }
+        return try tracer.runSingle(inputIds, body)
     }
 }

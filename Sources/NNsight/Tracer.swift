@@ -105,6 +105,24 @@ public final class Tracer<Model: InterleavedModel> {
         print(items.map { "\($0)" }.joined(separator: " "))
     }
 
+    /// Runs `body` as the only invoke, over `input`, and returns its value.
+    func runSingle<T>(_ input: Model.Input, _ body: (Envoy, Tracer<Model>) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            var result: T?
+            invoke(input) { [unowned self] in result = try body($0, self) }
+            try run()
+            return result!
+        }
+    }
+
+    /// Lets `body` open the invokes, then runs them; returns what `body` returned.
+    func runOpen<T>(_ body: (Tracer<Model>) throws -> T) throws -> T {
+        if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
+        let result = try body(self)
+        try run()
+        return result
+    }
+
     /// Runs the model once over the invokes' batch, with their closures interleaved.
     func run() throws {
         // The invokes' closures capture this tracer; dropping them ends that cycle.
@@ -157,24 +175,12 @@ extension InterleavedModel {
     /// }
     /// ```
     public func trace<T>(_ input: Input, _ body: (Envoy) throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
-            var result: T?
-            let tracer = Tracer(model: self)
-            tracer.invoke(input) { result = try body($0) }
-            try tracer.run()
-            return result!
-        }
+        try Tracer(model: self).runSingle(input) { m, _ in try body(m) }
     }
 
     /// Like ``trace(_:_:)-(Input,_)``, with the tracer for `stop()`, `cache(...)`, `result()`.
     public func trace<T>(_ input: Input, _ body: (Envoy, Tracer<Self>) throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
-            var result: T?
-            let tracer = Tracer(model: self)
-            tracer.invoke(input) { result = try body($0, tracer) }
-            try tracer.run()
-            return result!
-        }
+        try Tracer(model: self).runSingle(input, body)
     }
 
     /// Runs the model once over the invokes that `body` opens, then returns what `body`
@@ -188,10 +194,6 @@ extension InterleavedModel {
     /// ```
     @discardableResult
     public func trace<T>(_ body: (Tracer<Self>) throws -> T) throws -> T {
-        if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
-        let tracer = Tracer(model: self)
-        let result = try body(tracer)
-        try tracer.run()
-        return result
+        try Tracer(model: self).runOpen(body)
     }
 }
