@@ -159,7 +159,7 @@ public final class LanguageModel: EditableModel {
 }
 
 /// What a language model accepts as a prompt: a string, several strings, token ids, several
-/// lists of ids, or a tensor of ids (`[sequence]` or `[batch, sequence]`).
+/// lists of ids, tokenized encodings, or a tensor of ids (`[sequence]` or `[batch, sequence]`).
 public protocol PromptConvertible {
     /// The token ids of each row.
     func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]]
@@ -173,6 +173,14 @@ extension Array: PromptConvertible where Element: PromptConvertible {
     public func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]] {
         if let ids = self as? [Int] { return [ids] }
         return try flatMap { try $0.tokenRows(tokenizer) }
+    }
+}
+
+/// A tokenized prompt (`tokenizer.encode(...)`, or a padded batch from `encodeBatch`): its
+/// real tokens (where the attention mask is 1); the batch is re-padded on the left.
+extension Encoding: PromptConvertible {
+    public func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]] {
+        [zip(ids, attentionMask).filter { $0.1 != 0 }.map { $0.0 }]
     }
 }
 

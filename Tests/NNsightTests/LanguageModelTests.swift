@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 import Testing
 import Torch
 @testable import NNsight
@@ -115,6 +116,15 @@ struct LanguageModelTests {
         let fromString = try model.trace(p1) { m in try m.lm_head.output[0, -1] }
         #expect(try fromIds.equal(fromString))
         #expect(try maxAbsDifference(fromIds, try scenario("input_ids_tensor", "last_logits")) < 1e-4)
+    }
+
+    @Test func testTokenizedBatchInput() throws {
+        let model = try tinyGPT2()
+        let padding = PaddingOptions(direction: .right, padId: 0)
+        let encodings = model.tokenizer.encodeBatch(["Hi", "A B C"], padding: padding)
+        let fromEncodings = try model.trace(encodings) { m in try m.lm_head.output[.all, -1] }
+        let fromStrings = try model.trace(["Hi", "A B C"]) { m in try m.lm_head.output[.all, -1] }
+        #expect(try fromEncodings.equal(fromStrings))
     }
 
     @Test func testEmptyPromptErrorMessage() throws {
