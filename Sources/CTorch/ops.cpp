@@ -3,6 +3,9 @@
 #include "boundary.hpp"
 #include "meta.hpp"
 
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/core/GradMode.h>
+
 using namespace ctorch;
 
 namespace ctorch::ops {
@@ -77,6 +80,39 @@ std::vector<at::indexing::TensorIndex> index_list(const ctorch_tensor_index *ind
         }
     }
     return list;
+}
+} // namespace
+
+namespace {
+/// Whether `x Wᵀ + b` may run on libtorch's oneDNN inner product (`mkldnn::_linear_pointwise`,
+/// the kernel torch.compile uses for CPU linear layers) instead of `at::linear`'s MKL sgemm:
+/// float32 CPU tensors that autograd need not record (the op has no derivative), except for
+/// one or two rows against a transposed weight (GPT-2's `Conv1D`), where MKL's GEMV is faster.
+/// The same float32 arithmetic in another summation order. Measured on this machine (AMD Zen 4,
+/// one thread, weights streamed from memory): 1.2–1.9× faster than MKL for 4–128 rows (GPT-2's
+/// 50257-wide `lm_head`: 16 rows 22 ms against 34 ms, 8 rows 16 against 26 ms, 1 row 9.8
+/// against 11.4 ms); for one row against a transposed weight MKL is up to 2× faster.
+bool use_onednn_linear(const at::Tensor &x, const at::Tensor &w, const std::optional<at::Tensor> &b) {
+    static const bool available = at::hasMKLDNN() &&
+        c10::Dispatcher::singleton().findSchema({"mkldnn::_linear_pointwise", ""}).has_value();
+    auto plain = [](const at::Tensor &t) {
+        return t.device().is_cpu() && t.layout() == at::kStrided && t.scalar_type() == at::kFloat;
+    };
+    if (!available || x.dim() < 2 || w.dim() != 2 || !plain(x) || !plain(w) || x.size(-1) != w.size(1)) return false;
+    if (b && b->defined() && (!plain(*b) || b->dim() != 1 || b->size(0) != w.size(0))) return false;
+    bool records = c10::GradMode::is_enabled() &&
+        (x.requires_grad() || w.requires_grad() || (b && b->defined() && b->requires_grad()));
+    if (records) return false;
+    bool transposed = !w.is_contiguous() && w.t().is_contiguous();
+    return !(transposed && x.numel() <= 2 * x.size(-1));
+}
+
+at::Tensor onednn_linear(const at::Tensor &x, const at::Tensor &w, const std::optional<at::Tensor> &b) {
+    static const auto op = c10::Dispatcher::singleton()
+        .findSchemaOrThrow("mkldnn::_linear_pointwise", "")
+        .typed<at::Tensor(const at::Tensor &, const at::Tensor &, const std::optional<at::Tensor> &,
+                          std::string_view, c10::List<std::optional<at::Scalar>>, std::optional<std::string_view>)>();
+    return op.call(x, w, b, "none", c10::List<std::optional<at::Scalar>>(), std::nullopt);
 }
 } // namespace
 
@@ -388,7 +424,11 @@ ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indi
 // ---- Neural-network functions ----
 
 ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor *out) {
-    return guarded([&] { *out = wrap(at::linear(tensor(x), tensor(weight), optional_tensor(bias))); });
+    return guarded([&] {
+        const auto &a = tensor(x), &w = tensor(weight);
+        auto b = optional_tensor(bias);
+        *out = wrap(use_onednn_linear(a, w, b) ? onednn_linear(a, w, b) : at::linear(a, w, b));
+    });
 }
 ctorch_status ctorch_embedding(ctorch_tensor weight, ctorch_tensor indices, ctorch_tensor *out) {
     return guarded([&] {
