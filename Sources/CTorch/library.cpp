@@ -165,6 +165,10 @@ ctorch_device ctorch_device_of(ctorch_tensor t) {
 
 bool ctorch_is_contiguous(ctorch_tensor t) { return tensor(t).defined() && tensor(t).is_contiguous(); }
 bool ctorch_requires_grad(ctorch_tensor t) { return tensor(t).defined() && tensor(t).requires_grad(); }
+int64_t ctorch_version(ctorch_tensor t) {
+    const auto &a = tensor(t);
+    return a.defined() && !a.is_inference() ? static_cast<int64_t>(a._version()) : 0;
+}
 bool ctorch_is_leaf(ctorch_tensor t) { return !tensor(t).defined() || tensor(t).is_leaf(); }
 
 bool ctorch_same_storage(ctorch_tensor a, ctorch_tensor b) {

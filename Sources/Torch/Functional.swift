@@ -15,6 +15,26 @@ public enum Functional {
         }
     }
 
+    /// A copy of the float32 CPU linear weight `[out, in]` in oneDNN's blocked layout, for
+    /// `linear(_:weight:packed:bias:)`; nil where that layout is unavailable (other dtypes and
+    /// devices). It costs a second copy of the weight and makes few-row products of a large
+    /// weight faster (see `Linear.packsWeight`).
+    public static func packLinearWeight(_ weight: Tensor) throws(TorchError) -> Tensor? {
+        var out: ctorch_tensor?
+        let status = ctorch_linear_pack_weight(weight.handle, &out)
+        guard status == CTORCH_OK else { throw TorchError.last(status) }
+        return out.map { Tensor(owning: $0) }
+    }
+
+    /// `linear(x, weight:, bias:)` that multiplies by `packed` (`packLinearWeight(weight)`, made
+    /// from the weight's current value) where the packed kernel applies, and by `weight` elsewhere
+    /// (recording autograd, other dtypes and devices).
+    public static func linear(_ x: Tensor, weight: Tensor, packed: Tensor, bias: Tensor? = nil) throws(TorchError) -> Tensor {
+        try withExtendedLifetime(bias) { () throws(TorchError) in
+            try produce { ctorch_linear_packed(x.handle, weight.handle, packed.handle, bias?.handle, $0) }
+        }
+    }
+
     /// Python: `F.embedding(indices, weight)`.
     public static func embedding(_ indices: Tensor, weight: Tensor) throws(TorchError) -> Tensor {
         try produce { ctorch_embedding(weight.handle, indices.handle, $0) }

@@ -44,6 +44,11 @@ private final class GradHookBody {
 }
 
 extension Tensor {
+    /// Python: `tensor._version`: bumped by every in-place change of this tensor or of a view of
+    /// its storage, so that data derived from it can tell when it is stale (0 for tensors made in
+    /// inference mode, which keep no counter).
+    public var version: Int { Int(ctorch_version(handle)) }
+
     /// Python: `x.requires_grad`. Setting it on a tensor that cannot require gradients (an
     /// integer tensor, a non-leaf) reports to the error sink; see ``requiresGrad_(_:)``.
     public var requiresGrad: Bool {

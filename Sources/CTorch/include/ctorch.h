@@ -124,6 +124,9 @@ ctorch_dtype ctorch_dtype_of(ctorch_tensor t);
 ctorch_device ctorch_device_of(ctorch_tensor t);
 bool ctorch_is_contiguous(ctorch_tensor t);
 bool ctorch_requires_grad(ctorch_tensor t);
+/** The version counter, which every in-place change of the tensor or a view of it bumps (0 for
+ * inference tensors, which keep none). */
+int64_t ctorch_version(ctorch_tensor t);
 bool ctorch_is_leaf(ctorch_tensor t);
 /** True when the two handles view the same storage. */
 bool ctorch_same_storage(ctorch_tensor a, ctorch_tensor b);
@@ -326,6 +329,13 @@ ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indi
 
 /** `bias` may be NULL. y = x W^T + b. */
 ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor *out);
+/** A copy of the float32 CPU linear weight `[out, in]` in oneDNN's blocked layout, for
+ * ctorch_linear_packed; *out = NULL (with CTORCH_OK) where that layout is unavailable. */
+ctorch_status ctorch_linear_pack_weight(ctorch_tensor weight, ctorch_tensor *out);
+/** ctorch_linear that multiplies by `packed` (ctorch_linear_pack_weight(weight)) wherever the oneDNN
+ * path applies, and by `weight` elsewhere (autograd, other dtypes and devices). */
+ctorch_status ctorch_linear_packed(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor packed, ctorch_tensor bias,
+                                   ctorch_tensor *out);
 ctorch_status ctorch_embedding(ctorch_tensor weight, ctorch_tensor indices, ctorch_tensor *out);
 /** `weight`, `bias` may be NULL. Normalises over the last `n` dims given in `shape`. */
 ctorch_status ctorch_layer_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight,

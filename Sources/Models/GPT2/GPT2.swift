@@ -113,6 +113,9 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
         lm_head = config.tieWordEmbeddings
             ? Linear(sharing: transformer.wte.weight)
             : try Linear(config.nEmbd, config.vocabSize, bias: false, device: device)
+        // The vocabulary projection meets few rows per call (one per sequence while generating):
+        // a packed copy of its weight (float32 on CPU) makes those calls up to 1.6× faster.
+        lm_head.packsWeight = true
     }
 
     public var vocabularySize: Int { config.vocabSize }
