@@ -30,16 +30,9 @@ public struct GGUFTensorData: Sendable {
         try withExtendedLifetime(storage) { () throws(E) -> R in try body(bytes) }
     }
 
-    /// The raw stored bytes as `Data` without copying; the `Data` keeps the mapping alive.
-    /// Do not mutate it: it aliases the read-only mapping.
-    public var data: Data {
-        let slice = bytes
-        guard let base = slice.baseAddress, slice.count > 0 else { return Data() }
-        let owner = storage
-        return Data(
-            bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: slice.count,
-            deallocator: .custom { _, _ in withExtendedLifetime(owner) {} })
-    }
+    /// The raw bytes as `Data` without copying; the `Data` keeps the mapping alive.
+    /// Do not mutate it: it aliases the mapping.
+    public var data: Data { storage.data(offset: absoluteOffset, length: info.byteCount) }
 
     /// The raw bytes of an F32, F16 or BF16 tensor, for callers that want to keep the stored
     /// precision (for example to build an f16 tensor without widening). Throws for other types.

@@ -88,6 +88,15 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// The bytes in `offset ..< offset + length` as `Data` without copying; the `Data` keeps the
+    /// mapping alive. Do not mutate it: it aliases the mapping. The caller has checked the bounds.
+    public func data(offset: Int, length: Int) -> Data {
+        let bytes = slice(offset: offset, length: length)
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return Data() }
+        return Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
+                    deallocator: .custom { _, _ in withExtendedLifetime(self) {} })
+    }
+
     /// The bytes in `offset ..< offset + length`; the caller has checked the bounds.
     public func slice(offset: Int, length: Int) -> UnsafeRawBufferPointer {
         precondition(offset >= 0 && length >= 0 && offset <= count && length <= count - offset)

@@ -42,14 +42,7 @@ public struct SafeTensor: Sendable {
 
     /// The raw bytes as `Data` without copying; the `Data` keeps the mapping alive.
     /// Do not mutate it: it aliases the mapping.
-    public var data: Data {
-        let slice = bytes
-        guard let base = slice.baseAddress, slice.count > 0 else { return Data() }
-        let owner = storage
-        return Data(
-            bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: slice.count,
-            deallocator: .custom { _, _ in withExtendedLifetime(owner) {} })
-    }
+    public var data: Data { storage.data(offset: absoluteOffset, length: info.byteCount) }
 
     /// Copies the elements out as `[T]`; `T` must be exactly the tensor's dtype
     /// (`Float` for F32, `Int64` for I64, `Bool` for BOOL, …).
