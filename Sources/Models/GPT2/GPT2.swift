@@ -110,12 +110,8 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
         try config.validate()
         self.config = config
         transformer = try GPT2Model(config, device: device)
-        lm_head = config.tieWordEmbeddings
-            ? Linear(sharing: transformer.wte.weight)
-            : try Linear(config.nEmbd, config.vocabSize, bias: false, device: device)
-        // The vocabulary projection meets few rows per call (one per sequence while generating):
-        // a packed copy of its weight (float32 on CPU) makes those calls up to 1.6× faster.
-        lm_head.packsWeight = true
+        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? transformer.wte.weight : nil,
+                                        hidden: config.nEmbd, vocabulary: config.vocabSize, device: device)
     }
 
     public var vocabularySize: Int { config.vocabSize }

@@ -158,12 +158,8 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
         try config.validate()
         self.config = config
         model = try LlamaModel(config, device: device)
-        lm_head = config.tieWordEmbeddings
-            ? Linear(sharing: model.embed_tokens.weight)
-            : try Linear(config.hiddenSize, config.vocabSize, bias: false, device: device)
-        // The vocabulary projection meets few rows per call (one per sequence while generating):
-        // a packed copy of its weight (float32 on CPU) makes those calls up to 1.6× faster.
-        lm_head.packsWeight = true
+        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
+                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
     }
 
     public override var typeName: String { config.classPrefix + "ForCausalLM" }
