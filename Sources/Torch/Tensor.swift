@@ -73,7 +73,4 @@ public final class Tensor: @unchecked Sendable {
     /// True when both tensors view the same storage (Python: `a.untyped_storage().data_ptr() ==
     /// b.untyped_storage().data_ptr()`).
     public func sharesStorage(with other: Tensor) -> Bool { ctorch_same_storage(handle, other.handle) }
-
-    /// A second reference to the same tensor (not a copy). Python: plain assignment.
-    func alias() -> Tensor { Tensor(owning: ctorch_tensor_retain(handle)!) }
 }
