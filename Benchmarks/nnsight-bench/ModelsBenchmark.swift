@@ -121,11 +121,17 @@ struct ModelsBenchmark: ParsableCommand {
                 print(String(format: "  bf16 vs fp32 last logits: max |Δ| %.4f (logit scale %.1f, %.2f%%), same top token: %@",
                              difference, scale, 100 * difference / scale, sameTop ? "yes" : "NO"))
                 let weightsMB = Double(weightBytes(smol.fp32)) / 1e6
-                print(String(format: "  load (fp32): %.2f s; file %.1f MB, fp32 weights %.1f MB; peak RSS %.0f → %.0f MiB "
-                             + "(+%.0f MiB = %.2f× fp32 weights + file)",
-                             smol.loadSeconds, Double(smol.fileBytes) / 1e6, weightsMB, smol.rssBefore, smol.rssAfter,
-                             smol.rssAfter - smol.rssBefore,
-                             (smol.rssAfter - smol.rssBefore) * 1_048_576 / (weightsMB * 1e6 + Double(smol.fileBytes))))
+                // A tied lm_head keeps a packed copy of the embedding beside the plain one the
+                // embedding reads (Module.packLinearWeights); every other weight is held once.
+                let tiedCopyMB = (smol.fp32 as? LlamaForCausalLM).map { model in
+                    model.config.tieWordEmbeddings ? Double(model.lm_head.weight.count * 4) / 1e6 : 0
+                } ?? 0
+                print(String(format: "  load (fp32): %.2f s; file %.1f MB, fp32 weights %.1f MB + packed lm_head copy of the "
+                             + "tied embedding %.1f MB; peak RSS %.0f → %.0f MiB (+%.0f MiB = %.2f× weights + copy + file)",
+                             smol.loadSeconds, Double(smol.fileBytes) / 1e6, weightsMB, tiedCopyMB, smol.rssBefore,
+                             smol.rssAfter, smol.rssAfter - smol.rssBefore,
+                             (smol.rssAfter - smol.rssBefore) * 1_048_576
+                                 / ((weightsMB + tiedCopyMB) * 1e6 + Double(smol.fileBytes))))
                 print(String(format: "  transformers load: peak RSS %.0f → %.0f MiB (+%.0f MiB)", python1.rss_before_load_mib,
                              python1.rss_after_load_mib, python1.rss_after_load_mib - python1.rss_before_load_mib))
             default:
@@ -229,7 +235,7 @@ struct ModelsBenchmark: ParsableCommand {
     // MARK: Report
 
     func weightBytes(_ model: any CausalLanguageModel) -> Int {
-        model.namedParameters().reduce(0) { $0 + $1.parameter.value.count * $1.parameter.value.dtype.byteCount }
+        model.namedParameters().reduce(0) { $0 + $1.parameter.count * $1.parameter.dtype.byteCount }
     }
 
     func row(_ label: String, _ swift: Double, _ python: Double, target: String, lowerIsBetter: Bool = false) -> String {
@@ -239,7 +245,7 @@ struct ModelsBenchmark: ParsableCommand {
 
     func report(title: String, model: any CausalLanguageModel, swift: Figures, python1: PythonResult,
                 python8: PythonResult, bandwidth: Double) {
-        let parameters = model.namedParameters().reduce(0) { $0 + $1.parameter.value.count }
+        let parameters = model.namedParameters().reduce(0) { $0 + $1.parameter.count }
         let bytes = weightBytes(model)
         print(String(format: "%@: %.1fM parameters (transformers %.1fM), fp32 weights %.1f MB; transformers %@, attention %@",
                      title, Double(parameters) / 1e6, Double(python1.parameters) / 1e6, Double(bytes) / 1e6,

@@ -73,10 +73,6 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 }
 
 /// The vocabulary projection `lm_head`: sharing the embedding's weight when tied, else its own.
-/// It meets few rows per call (one per sequence while generating), so it multiplies by a packed
-/// copy of its weight (float32 on CPU), which makes those calls up to 1.6× faster.
 func languageModelHead(tiedTo embedding: Parameter?, hidden: Int, vocabulary: Int, device: Device) throws -> Linear {
-    let head = try embedding.map { Linear(sharing: $0) } ?? Linear(hidden, vocabulary, bias: false, device: device)
-    head.packsWeight = true
-    return head
+    try embedding.map { Linear(sharing: $0) } ?? Linear(hidden, vocabulary, bias: false, device: device)
 }

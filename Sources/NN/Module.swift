@@ -177,22 +177,28 @@ open class Module {
     public func eval() -> Self { train(false) }
 
     /// Converts floating-point parameters and buffers to `dtype`. Python: `module.to(dtype)`.
+    /// Packed linear weights (``packLinearWeights()``) are packed again in the new dtype.
     @discardableResult
     public func to(_ dtype: DType) throws -> Self {
-        for (_, parameter) in namedParameters() where parameter.value.dtype.isFloatingPoint {
+        let packed = namedParameters().contains { $0.parameter.isPacked }
+        for (_, parameter) in namedParameters() where parameter.dtype.isFloatingPoint {
             parameter.value = try parameter.value.to(dtype)
         }
         for (_, buffer) in namedBuffers() where buffer.value.dtype.isFloatingPoint {
             buffer.value = try buffer.value.to(dtype)
         }
+        if packed { try packLinearWeights() }
         return self
     }
 
-    /// Moves parameters and buffers to `device`. Python: `module.to(device)`.
+    /// Moves parameters and buffers to `device`. Python: `module.to(device)`. Packed linear
+    /// weights are packed again where the device has a packed form.
     @discardableResult
     public func to(device: Device) throws -> Self {
+        let packed = namedParameters().contains { $0.parameter.isPacked }
         for (_, parameter) in namedParameters() { parameter.value = try parameter.value.to(device: device) }
         for (_, buffer) in namedBuffers() { buffer.value = try buffer.value.to(device: device) }
+        if packed { try packLinearWeights() }
         return self
     }
 

@@ -12,11 +12,13 @@ extension Module {
     ///
     /// Throws ``ModuleError/stateDictMismatch(missing:unexpected:shapes:)`` naming every missing
     /// key and unexpected key (when `strict`) and every shape mismatch (always); on error nothing
-    /// is changed.
+    /// is changed. Packed linear weights (``packLinearWeights()``) are packed again from the new
+    /// values.
     public func load(stateDict: [String: Tensor], strict: Bool = true) throws {
+        let packed = namedParameters().contains { $0.parameter.isPacked }
         var targets: [(name: String, shape: [Int], assign: (Tensor) -> Void)] = []
         for (name, parameter) in namedParameters() {
-            targets.append((name, parameter.value.shape, { parameter.value = $0 }))
+            targets.append((name, parameter.shape, { parameter.value = $0 }))
         }
         for (name, buffer) in namedBuffers() where buffer.persistent {
             targets.append((name, buffer.value.shape, { buffer.value = $0 }))
@@ -35,5 +37,6 @@ extension Module {
         for target in targets {
             if let tensor = stateDict[target.name] { target.assign(tensor) }
         }
+        if packed { try packLinearWeights() }
     }
 }

@@ -100,26 +100,3 @@ extension Sequential {
         try #require(module(at: name) as? Linear)
     }
 }
-
-@Suite struct PackedLinearTests {
-    /// `packsWeight` changes the kernel, not the layer: the same outputs as the plain weight, a
-    /// new packing after the weight changes in place or is replaced, gradients where recorded.
-    @Test func packedWeightFollowsTheParameter() throws {
-        let generator = Generator(seed: 3)   // not the global one, which GlobalSeedTests seeds
-        let plain = Linear(sharing: Parameter(try Tensor.randn([300, 48], generator: generator)),
-                           bias: Parameter(try Tensor.randn([300], generator: generator)))
-        let packed = Linear(sharing: plain.weight, bias: plain.bias)
-        packed.packsWeight = true
-        let x = try Tensor.randn([2, 5, 48], generator: generator)
-        #expect(try maxAbsDifference(packed(x), plain(x)) < 1e-5)
-        try Torch.noGrad { try plain.weight.value.mul_(2) }
-        #expect(try maxAbsDifference(packed(x), plain(x)) < 1e-5)
-        plain.weight.value = try Tensor.randn([300, 48], generator: generator)
-        #expect(try maxAbsDifference(packed(x), plain(x)) < 1e-5)
-        plain.weight.value.requiresGrad = true
-        let y = try packed(x).sum()
-        try y.backward()
-        #expect(plain.weight.value.grad != nil)
-        #expect(try Torch.noGrad { try maxAbsDifference(packed(x), plain(x)) } < 1e-5)
-    }
-}

@@ -329,13 +329,15 @@ ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indi
 
 /** `bias` may be NULL. y = x W^T + b. */
 ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor *out);
-/** A copy of the float32 CPU linear weight `[out, in]` in oneDNN's blocked layout, for
- * ctorch_linear_packed; *out = NULL (with CTORCH_OK) where that layout is unavailable. */
+/** The large float32 or bfloat16 CPU linear weight `[out, in]` in oneDNN's blocked layout, for
+ * ctorch_linear_packed; *out = NULL (with CTORCH_OK) where that layout is unavailable or not worth
+ * it (other dtypes and devices, small weights). */
 ctorch_status ctorch_linear_pack_weight(ctorch_tensor weight, ctorch_tensor *out);
-/** ctorch_linear that multiplies by `packed` (ctorch_linear_pack_weight(weight)) wherever the oneDNN
- * path applies, and by `weight` elsewhere (autograd, other dtypes and devices). */
-ctorch_status ctorch_linear_packed(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor packed, ctorch_tensor bias,
-                                   ctorch_tensor *out);
+/** The plain `[out, in]` weight back from its packed form (a new tensor, equal to the original). */
+ctorch_status ctorch_linear_unpack_weight(ctorch_tensor packed, ctorch_tensor *out);
+/** ctorch_linear with the weight in its packed form: the oneDNN kernel wherever it applies, else
+ * (autograd recording, another input dtype) the plain product with the weight unpacked for the call. */
+ctorch_status ctorch_linear_packed(ctorch_tensor x, ctorch_tensor packed, ctorch_tensor bias, ctorch_tensor *out);
 ctorch_status ctorch_embedding(ctorch_tensor weight, ctorch_tensor indices, ctorch_tensor *out);
 /** `weight`, `bias` may be NULL. Normalises over the last `n` dims given in `shape`. */
 ctorch_status ctorch_layer_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight,

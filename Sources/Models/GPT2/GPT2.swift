@@ -100,7 +100,8 @@ public final class GPT2Model: Module {
     }
 }
 
-/// Python: `GPT2LMHeadModel`. `lm_head` shares `transformer.wte`'s weight when tied.
+/// Python: `GPT2LMHeadModel`. `lm_head` shares `transformer.wte`'s weight when tied. Made on the
+/// CPU, its linear weights are held packed (`packLinearWeights()`).
 public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     public let transformer: GPT2Model
     public let lm_head: Linear
@@ -112,6 +113,8 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
         transformer = try GPT2Model(config, device: device)
         lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? transformer.wte.weight : nil,
                                         hidden: config.nEmbd, vocabulary: config.vocabSize, device: device)
+        super.init()
+        try packLinearWeights()
     }
 
     public var vocabularySize: Int { config.vocabSize }

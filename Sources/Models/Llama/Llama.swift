@@ -148,7 +148,8 @@ public final class LlamaModel: Module {
     }
 }
 
-/// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`).
+/// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`). Made on the CPU, its
+/// linear weights are held packed (`packLinearWeights()`).
 public final class LlamaForCausalLM: Module, CausalLanguageModel {
     public let model: LlamaModel
     public let lm_head: Linear
@@ -160,6 +161,8 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
         model = try LlamaModel(config, device: device)
         lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
                                         hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        super.init()
+        try packLinearWeights()
     }
 
     public override var typeName: String { config.classPrefix + "ForCausalLM" }

@@ -101,21 +101,27 @@ public final class Checkpoint {
     /// Replaces every parameter of `model` (made by ``makeModel(device:)``) with the checkpoint's
     /// weights in `dtype` (floating-point tensors only), on the CPU. The `Module` objects stay the
     /// same. Safetensors weights already in `dtype` view the memory-mapped file (no copy); others
-    /// are converted one tensor at a time.
+    /// are converted one tensor at a time. Linear weights are then held packed
+    /// (`packLinearWeights()`).
     ///
     /// Throws ``ModelError/missingFile(_:)`` when the weights file is absent and
     /// `ModuleError.stateDictMismatch` naming every missing, unexpected or misshapen tensor (the
     /// model is then unchanged).
     public func loadWeights(into model: any CausalLanguageModel, dtype: DType = .float32) throws {
-        let weights: [String: Tensor]
+        try model.load(stateDict: readWeights(for: model, dtype: dtype))
+        // After the state dict is gone, so that each plain weight is freed as it is packed.
+        try model.packLinearWeights()
+    }
+
+    /// The checkpoint's tensors in `dtype` by the names of `model`'s state dict.
+    private func readWeights(for model: any CausalLanguageModel, dtype: DType) throws -> [String: Tensor] {
         switch format {
         case .safeTensors(let folder):
-            weights = sanitize(try readSafeTensors(folder: folder, dtype: dtype), for: model)
+            return sanitize(try readSafeTensors(folder: folder, dtype: dtype), for: model)
         case .gguf(let file):
             guard let ggufFile, case .llama(let config) = configuration else { throw ModelError.missingFile(file.path) }
-            weights = try readGGUFTensors(ggufFile, config: config, dtype: dtype)
+            return try readGGUFTensors(ggufFile, config: config, dtype: dtype)
         }
-        try model.load(stateDict: weights)
     }
 
     /// The checkpoint's tokenizer: `tokenizer.json` of a folder (nil if it has none), or the GGUF
