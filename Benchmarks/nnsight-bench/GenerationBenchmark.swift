@@ -29,7 +29,6 @@ struct GenerationBenchmark: ParsableCommand {
 
     /// The fields of nnsight_generation_bench.py's JSON that are compared.
     private struct PythonResult: Decodable {
-        struct Timing: Decodable { let best: Double; let median: Double }
         struct Generation: Decodable {
             let raw_generate_ms: Timing
             let nnsight_generate_ms: Timing
@@ -74,7 +73,7 @@ struct GenerationBenchmark: ParsableCommand {
               try tracedIds.equal(rawGenerate()), tracedIds.shape == [1, 16 + Self.newTokens] else {
             throw ReferenceError(message: "traced generation disagrees with raw generation")
         }
-        let generation = try interleavedMilliseconds(repeats: repeats, warmup: 2, [
+        let generation = try interleavedTimes(rounds: repeats, warmup: 2, unitNanoseconds: 1e6, [
             { _ = try rawGenerate() },
             { _ = try tracedGenerate() },
         ])
@@ -94,7 +93,7 @@ struct GenerationBenchmark: ParsableCommand {
         // Cache of every module over a 16-token forward.
         let cacheAll = { try model.trace(ids) { _, t in try t.cache() } }
         let rssBefore = peakRSSMiB()
-        let forward = try interleavedMilliseconds(repeats: cacheRepeats, warmup: 3, [
+        let forward = try interleavedTimes(rounds: cacheRepeats, warmup: 3, unitNanoseconds: 1e6, [
             { _ = try gpt2(ids) },
             { _ = try cacheAll() },
         ])
@@ -158,10 +157,9 @@ struct GenerationBenchmark: ParsableCommand {
             + "Swift/Python".leftPadded(14)
     }
 
-    private func row(_ name: String, _ swift: Timing, _ python: PythonResult.Timing?) -> String {
-        let format = { (best: Double, median: Double) in String(format: "%.1f (%.1f)", best, median) }
-        return name.padding(toLength: 34, withPad: " ", startingAt: 0) + format(swift.best, swift.median).leftPadded(17)
-            + (python.map { format($0.best, $0.median) } ?? "-").leftPadded(17)
+    private func row(_ name: String, _ swift: Timing, _ python: Timing?) -> String {
+        name.padding(toLength: 34, withPad: " ", startingAt: 0) + swift.formatted(digits: 1).leftPadded(17)
+            + (python?.formatted(digits: 1) ?? "-").leftPadded(17)
             + (python.map { String(format: "%.3f", swift.best / $0.best) } ?? "-").leftPadded(14)
     }
 
@@ -171,37 +169,7 @@ struct GenerationBenchmark: ParsableCommand {
                       target, best <= target ? "met" : "not met")
     }
 
-    private func ratioLine(_ name: String, _ a: Timing, _ b: PythonResult.Timing) -> String {
+    private func ratioLine(_ name: String, _ a: Timing, _ b: Timing) -> String {
         String(format: "  %@: %.3f best, %.3f median", name, a.best / b.best, a.median / b.median)
-    }
-
-    private func ratioLine(_ name: String, _ a: PythonResult.Timing, _ b: PythonResult.Timing) -> String {
-        String(format: "  %@: %.3f best, %.3f median", name, a.best / b.best, a.median / b.median)
-    }
-}
-
-/// Best and median milliseconds of one case.
-struct Timing {
-    let best: Double
-    let median: Double
-}
-
-/// Times the cases round-robin (one sample of each per round, after `warmup` untimed rounds), so
-/// load from other processes on a shared machine hits them alike.
-func interleavedMilliseconds(repeats: Int, warmup: Int, _ cases: [() throws -> Void]) throws -> [Timing] {
-    for _ in 0..<warmup { for body in cases { try body() } }
-    var samples = Array(repeating: [Double](), count: cases.count)
-    for _ in 0..<repeats {
-        for (index, body) in cases.enumerated() {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try body()
-            samples[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-    }
-    return samples.map { values in
-        let sorted = values.sorted()
-        let middle = sorted.count / 2
-        let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-        return Timing(best: sorted.first ?? .nan, median: median)
     }
 }

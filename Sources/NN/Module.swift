@@ -77,7 +77,7 @@ open class Module {
     public func registerForwardPreHook(_ hook: @escaping ForwardPreHook) -> HookHandle {
         nextHookID += 1
         hooks.pre.append((nextHookID, hook))
-        return HookHandle(module: self, id: nextHookID)
+        return HookHandle(module: self, id: nextHookID, isPre: true)
     }
 
     /// Registers a hook that runs after `forward`. Python: `register_forward_hook`.
@@ -85,12 +85,15 @@ open class Module {
     public func registerForwardHook(_ hook: @escaping ForwardHook) -> HookHandle {
         nextHookID += 1
         hooks.post.append((nextHookID, hook))
-        return HookHandle(module: self, id: nextHookID)
+        return HookHandle(module: self, id: nextHookID, isPre: false)
     }
 
-    func removeHook(id: Int) {
-        hooks.pre.removeAll { $0.id == id }
-        hooks.post.removeAll { $0.id == id }
+    func removeHook(id: Int, isPre: Bool) {
+        if isPre {
+            if let index = hooks.pre.firstIndex(where: { $0.id == id }) { hooks.pre.remove(at: index) }
+        } else {
+            if let index = hooks.post.firstIndex(where: { $0.id == id }) { hooks.post.remove(at: index) }
+        }
     }
 
     /// The number of hooks registered on this module (not its children).

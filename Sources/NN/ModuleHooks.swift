@@ -20,17 +20,20 @@ public typealias ForwardPreHook = (_ module: Module, _ input: Tensor, _ context:
 public typealias ForwardHook = (_ module: Module, _ input: Tensor, _ output: Tensor) throws -> Tensor?
 
 /// A registered hook; `remove()` unregisters it. Python: `RemovableHandle`.
-public final class HookHandle: @unchecked Sendable {
+public struct HookHandle: @unchecked Sendable {
     private weak var module: Module?
     let id: Int
+    /// Whether the hook runs before `forward` (else after).
+    let isPre: Bool
 
-    init(module: Module, id: Int) {
+    init(module: Module, id: Int, isPre: Bool) {
         self.module = module
         self.id = id
+        self.isPre = isPre
     }
 
     /// Unregisters the hook; removing twice is harmless.
-    public func remove() { module?.removeHook(id: id) }
+    public func remove() { module?.removeHook(id: id, isPre: isPre) }
 }
 
 /// The hooks of one module, in registration order.
