@@ -13,6 +13,9 @@ public final class EnvoyTree {
     private let pathAliases: [String: String]
     /// Held while a trace runs the model: traces of one model from several threads take turns.
     let runLock = NSLock()
+    /// Whether an invoke's worker waited long for a module in the last trace (long enough to park):
+    /// the next trace then rouses its workers ahead of each awaited module from the start.
+    var workersWaitLong = false
 
     /// Builds the tree over `module`. `rename` maps real names or dotted paths to aliases
     /// (Python: `NNsight(model, rename={...})`); a leading dot is ignored.

@@ -30,6 +30,7 @@ final class Interleaver {
     /// Whether this run installed its input / output hook on each module (by envoy index).
     private var preHooked: [Bool]
     private var postHooked: [Bool]
+    private var rouseHooked: [Bool]
     private var handles: [HookHandle] = []
     /// The caches recording each module (by envoy index), with the invoke they belong to.
     private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
@@ -43,6 +44,7 @@ final class Interleaver {
         completedBaseline = tree.all.map { $0.module.completedCallCount }
         preHooked = Array(repeating: false, count: tree.all.count)
         postHooked = preHooked
+        rouseHooked = preHooked
     }
 
     // MARK: Running
@@ -54,6 +56,7 @@ final class Interleaver {
         do {
             for (order, invoke) in invokes.enumerated() {
                 let mediator = Mediator(interleaver: self, worker: WorkerPool.shared.acquire(), rows: invoke.rows, order: order)
+                mediator.worker.baton.clearWorkerWaitedLong()
                 mediators.append(mediator)
                 let body = UncheckedSendable(invoke.body)
                 mediator.worker.start { mediator.run(body.value) }
@@ -102,6 +105,7 @@ final class Interleaver {
     private func cleanUp() {
         for handle in handles { handle.remove() }
         handles.removeAll()
+        tree.workersWaitLong = mediators.contains { $0.worker.baton.workerHasWaitedLong }
         for mediator in mediators { WorkerPool.shared.release(mediator.worker) }
     }
 
@@ -119,6 +123,9 @@ final class Interleaver {
             return try result.map { .value(try narrow($0, for: mediator)) }
         case .output:
             installOutputHook(on: request.envoy)
+            // Only where waits are long enough to park; short waits poll anyway, and a rouse hook
+            // per module would add to their cost.
+            if tree.workersWaitLong || mediator.worker.baton.workerHasWaitedLong { installRouseHook(on: request.envoy) }
         case .input, .skip:
             installInputHook(on: request.envoy)
         }
@@ -141,6 +148,21 @@ final class Interleaver {
         postHooked[index] = true
         handles.append(envoy.module.registerForwardHook { [unowned self] module, _, output in
             try self.serveOutput(index: index, module: module, output: output)
+        })
+    }
+
+    /// When a module whose output an invoke waits for starts, its worker is told to poll through
+    /// that module instead of parking (or woken, if parked), so that the handoff at the module's
+    /// end costs no wake-up (50–300 µs on this machine) for the model's thread.
+    private func installRouseHook(on envoy: Envoy) {
+        let index = envoy.index
+        guard !rouseHooked[index] else { return }
+        rouseHooked[index] = true
+        handles.append(envoy.module.registerForwardPreHook { [unowned self] _, _, _ in
+            for mediator in mediators where mediator.pendingRequest?.envoy.index == index {
+                mediator.worker.baton.rouse()
+            }
+            return .proceed
         })
     }
 

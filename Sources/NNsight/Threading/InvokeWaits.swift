@@ -1,0 +1,79 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How long the model's thread waited for invoke closures: the closures' own code between two
+/// envoy accesses, the handoffs, and any wake-up of a parked worker. The overhead a trace adds to
+/// the model's forward pass, measured directly rather than as the difference of two noisy wall
+/// times.
+///
+/// ```swift
+/// let (hidden, waits) = try InvokeWaits.measuring {
+///     try model.trace(ids) { m in try m.transformer.h[5].output }
+/// }
+/// print(waits.total, waits.count)
+/// ```
+public struct InvokeWaits: Sendable {
+    /// Waits of the model's thread.
+    public var count: Int
+    /// Their total duration.
+    public var total: Duration
+    /// Waits over 50 µs (wake-ups of a parked worker, or long computations in a closure).
+    public var longCount: Int
+    public var longTotal: Duration
+
+    /// Runs `body` and returns what it returned with the waits of the traces that `body` ran on
+    /// this thread. One measurement at a time in the process (a second one, from another thread,
+    /// waits); measuring costs two clock reads per wait.
+    public static func measuring<T>(_ body: () throws -> T) rethrows -> (result: T, waits: InvokeWaits) {
+        measurement.lock()
+        defer { measurement.unlock() }
+        counters.withLock { $0 = Counters() }
+        measuredThread.store(currentThreadID(), ordering: .sequentiallyConsistent)
+        defer { measuredThread.store(0, ordering: .sequentiallyConsistent) }
+        let result = try body()
+        let counted = counters.withLock { $0 }
+        return (result, InvokeWaits(count: counted.count, total: .nanoseconds(counted.nanoseconds),
+                                    longCount: counted.longCount, longTotal: .nanoseconds(counted.longNanoseconds)))
+    }
+
+    private struct Counters {
+        var count = 0, nanoseconds: Int64 = 0, longCount = 0, longNanoseconds: Int64 = 0
+    }
+
+    private static let measurement = NSLock()
+    /// The thread whose traces are measured (0: none).
+    private static let measuredThread = Atomic<UInt>(0)
+    private static let counters = Mutex(Counters())
+
+    /// Whether waits of the model's thread are measured now, on this thread.
+    static var isMeasuring: Bool {
+        let measured = measuredThread.load(ordering: .relaxed)
+        return measured != 0 && measured == currentThreadID()
+    }
+
+    private static func currentThreadID() -> UInt {
+        #if canImport(Darwin)
+        UInt(bitPattern: pthread_self())
+        #else
+        UInt(pthread_self())
+        #endif
+    }
+
+    static func record(_ wait: Duration) {
+        let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
+        counters.withLock { counters in
+            counters.count += 1
+            counters.nanoseconds += nanoseconds
+            if nanoseconds > 50_000 {
+                counters.longCount += 1
+                counters.longNanoseconds += nanoseconds
+            }
+        }
+    }
+}
