@@ -63,33 +63,44 @@ public final class Parameter: @unchecked Sendable {
     /// Whether the weight is held in its packed form (alone or beside its plain value).
     public var isPacked: Bool { state.withLock { $0.packed != nil } }
 
-    /// Makes the packed form of the value for `F.linear(_:packed:bias:)` where one exists (large
-    /// float32 and bfloat16 CPU weights); then drops the plain value unless `keepingValue` (a
-    /// weight another module also reads, such as tied embeddings). Does nothing for values that
-    /// have no packed form or are already packed.
+    /// Makes the packed form of the value for `F.linear(_:packed:plain:bias:)` where one exists
+    /// (large float32 and bfloat16 CPU weights); then drops the plain value, unless
+    /// `keepingValue` (a weight another module also reads, such as tied embeddings): that one is
+    /// kept, laid out transposed (`value` has the same shape and elements, and `value.t()` is
+    /// contiguous), the layout in which one-row products are fastest. Does nothing for values
+    /// that have no packed form or are already packed.
     public func packForLinear(keepingValue: Bool) throws {
         try state.withLock { state in
             guard state.packed == nil, let plain = state.plain, !plain.requiresGrad,
                   let packed = try F.packLinearWeight(plain) else { return }
             state.packed = packed
-            state.packedVersion = plain.version
-            if !keepingValue { state.plain = nil }
+            if keepingValue {
+                let transposed = plain.isContiguous ? try plain.t().contiguous().t() : plain
+                state.plain = transposed
+                state.packedVersion = transposed.version
+            } else {
+                state.plain = nil
+            }
         }
     }
 
-    /// The packed form to multiply by, packed again first if the plain value was changed in place
-    /// since; nil when there is none, or when the value requires a gradient (autograd needs the
-    /// plain product).
-    public func packedForLinear() throws -> Tensor? {
+    /// The forms to multiply by: the packed one (packed again first if the plain value was
+    /// changed in place since) and the plain value if it is held; nil when there is no packed
+    /// form, or when the value requires a gradient (autograd needs the plain product).
+    public func linearForms() throws -> (packed: Tensor, plain: Tensor?)? {
         try state.withLock { state in
             guard let packed = state.packed else { return nil }
-            guard let plain = state.plain else { return packed }
+            guard let plain = state.plain else { return (packed, nil) }
             if plain.requiresGrad { return nil }
             let version = plain.version
-            if version == state.packedVersion { return packed }
-            state.packed = try F.packLinearWeight(plain)
+            if version == state.packedVersion { return (packed, plain) }
+            guard let repacked = try F.packLinearWeight(plain) else {
+                state.packed = nil
+                return nil
+            }
+            state.packed = repacked
             state.packedVersion = version
-            return state.packed
+            return (repacked, plain)
         }
     }
 }

@@ -34,12 +34,17 @@ public enum Functional {
         try produce { ctorch_linear_unpack_weight(packed.handle, $0) }
     }
 
-    /// `linear(x, weight:, bias:)` with the weight in its packed form (`packLinearWeight(_:)`):
-    /// oneDNN's inner product where it applies, else (autograd recording, an input of another
-    /// dtype) the plain product with the weight unpacked for this call.
-    public static func linear(_ x: Tensor, packed: Tensor, bias: Tensor? = nil) throws(TorchError) -> Tensor {
-        try withExtendedLifetime(bias) { () throws(TorchError) in
-            try produce { ctorch_linear_packed(x.handle, packed.handle, bias?.handle, $0) }
+    /// `linear(x, weight:, bias:)` with the weight in its packed form (`packLinearWeight(_:)`), and
+    /// its plain form where the caller holds it: one or two rows against a plain weight stored
+    /// transposed (`w.t()` contiguous) run MKL's GEMV on it, which is faster there; otherwise
+    /// oneDNN's inner product on the packed form where it applies, else (autograd recording, an
+    /// input of another dtype) the plain product, with the weight unpacked for this call if
+    /// `plain` is nil.
+    public static func linear(_ x: Tensor, packed: Tensor, plain: Tensor? = nil, bias: Tensor? = nil) throws(TorchError)
+        -> Tensor
+    {
+        try withExtendedLifetime((plain, bias)) { () throws(TorchError) in
+            try produce { ctorch_linear_packed(x.handle, packed.handle, plain?.handle, bias?.handle, $0) }
         }
     }
 

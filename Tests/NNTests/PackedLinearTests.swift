@@ -66,16 +66,24 @@ import Torch
         #expect(try maxAbsDifference(weightGrad, x.detach().sum(dim: 0).unsqueeze(0).expand([1536, 48])) < 1e-3)
     }
 
-    @Test func tiedWeightsKeepTheirPlainValue() throws {
+    @Test func tiedWeightsKeepAPlainValueLaidOutTransposed() throws {
         let embedding = try Embedding(1536, 48)
         let head = Linear(sharing: embedding.weight)
         let model = Sequential([embedding, head])
-        let value = embedding.weight.value
+        let original = try embedding.weight.value.clone()
         try model.packLinearWeights()
         #expect(head.weight.isPacked)
-        #expect(embedding.weight.value === value)
-        let h = try Tensor.randn([2, 48], generator: generator)
-        #expect(try maxAbsDifference(head(h), F.linear(h, weight: value)) < 1e-4)
+        // The embedding still reads a plain value: the same elements, stored transposed.
+        let value = embedding.weight.value
+        #expect(try value.equal(original))
+        #expect(try !value.isContiguous && value.t().isContiguous)
+        let ids = try Tensor([Int64(3), 1535, 0])
+        #expect(try embedding(ids).equal(F.embedding(ids, weight: original)))
+        // One row runs on the transposed plain weight, several on the packed one: the same products.
+        for rows in [1, 2, 5] {
+            let h = try Tensor.randn([rows, 48], generator: generator)
+            #expect(try maxAbsDifference(head(h), F.linear(h, weight: original)) < 1e-4)
+        }
     }
 
     @Test func conversionsAndLoadingPackAgain() throws {

@@ -112,7 +112,7 @@ struct AutogradTests {
         #expect(Torch.isGradEnabled)
         #expect(!inside.requiresGrad && inside.gradFunctionName == nil && inside.isLeaf)
         // In-place update of a leaf inside no_grad, as an optimizer step does.
-        try Torch.noGrad { () throws(TorchError) in try a.sub_(1.0) }
+        _ = try Torch.noGrad { () throws(TorchError) in try a.sub_(1.0) }
         #expect(try a.toArray(Float.self) == [0, 1])
         #expect(a.requiresGrad)
         let outside = try a * 2

@@ -26,8 +26,8 @@ public final class Linear: Module {
 
     /// Multiplies by the weight's packed form when it has one (``Module/packLinearWeights()``).
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        if let packed = try weight.packedForLinear() {
-            return try F.linear(input, packed: packed, bias: bias?.value)
+        if let forms = try weight.linearForms() {
+            return try F.linear(input, packed: forms.packed, plain: forms.plain, bias: bias?.value)
         }
         return try F.linear(input, weight: weight.value, bias: bias?.value)
     }
@@ -42,7 +42,8 @@ extension Module {
     /// (float32 and bfloat16 CPU weights of at least 65,536 elements), so that products read the
     /// weight as stored instead of repacking it on every call: 1.2–1.6× faster linear layers for
     /// 1–128 rows on this machine. The plain weight is dropped (one copy in memory) unless another
-    /// module also reads it (tied embeddings keep both); reading `weight.value` unpacks it again.
+    /// module also reads it (tied embeddings keep both, the plain one laid out transposed, which
+    /// one-row products then use); reading `weight.value` unpacks it again.
     /// `Models.load` and `Checkpoint.loadWeights` call it; a new value for a weight (loading,
     /// `to(_:)`) drops its packed form until this is called again.
     public func packLinearWeights() throws {
