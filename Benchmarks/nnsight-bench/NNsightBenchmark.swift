@@ -113,8 +113,7 @@ struct NNsightBenchmark: ParsableCommand {
         let (_, waits) = try InvokeWaits.measuring {
             for _ in 0..<traces { _ = try wrapped.trace(ids) { m in try (0..<12).map { try m.transformer.h[$0].output } } }
         }
-        let perTrace = Double(waits.total.components.attoseconds) / 1e15 / Double(traces)
-            + Double(waits.total.components.seconds) * 1e3 / Double(traces)
+        let perTrace = (waits.total / traces).milliseconds
         print(String(format: "  model thread waiting for the invoke: %.3f ms per trace = %.2f%% of the best raw forward "
                      + "(%.1f waits per trace, %.1f over 50 µs)", perTrace, 100 * perTrace / times[0].best,
                      Double(waits.count) / Double(traces), Double(waits.longCount) / Double(traces)))
@@ -134,4 +133,8 @@ extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1e3 + Double(components.attoseconds) / 1e15 }
 }

@@ -20,12 +20,12 @@ import Darwin
 /// ```
 public struct InvokeWaits: Sendable {
     /// Waits of the model's thread.
-    public var count: Int
+    public var count = 0
     /// Their total duration.
-    public var total: Duration
+    public var total = Duration.zero
     /// Waits over 50 µs (wake-ups of a parked worker, or long computations in a closure).
-    public var longCount: Int
-    public var longTotal: Duration
+    public var longCount = 0
+    public var longTotal = Duration.zero
 
     /// Runs `body` and returns what it returned with the waits of the traces that `body` ran on
     /// this thread. One measurement at a time in the process (a second one, from another thread,
@@ -33,23 +33,17 @@ public struct InvokeWaits: Sendable {
     public static func measuring<T>(_ body: () throws -> T) rethrows -> (result: T, waits: InvokeWaits) {
         measurement.lock()
         defer { measurement.unlock() }
-        counters.withLock { $0 = Counters() }
+        counted.withLock { $0 = InvokeWaits() }
         measuredThread.store(currentThreadID(), ordering: .sequentiallyConsistent)
         defer { measuredThread.store(0, ordering: .sequentiallyConsistent) }
         let result = try body()
-        let counted = counters.withLock { $0 }
-        return (result, InvokeWaits(count: counted.count, total: .nanoseconds(counted.nanoseconds),
-                                    longCount: counted.longCount, longTotal: .nanoseconds(counted.longNanoseconds)))
-    }
-
-    private struct Counters {
-        var count = 0, nanoseconds: Int64 = 0, longCount = 0, longNanoseconds: Int64 = 0
+        return (result, counted.withLock { $0 })
     }
 
     private static let measurement = NSLock()
     /// The thread whose traces are measured (0: none).
     private static let measuredThread = Atomic<UInt>(0)
-    private static let counters = Mutex(Counters())
+    private static let counted = Mutex(InvokeWaits())
 
     /// Whether waits of the model's thread are measured now, on this thread.
     static var isMeasuring: Bool {
@@ -66,13 +60,12 @@ public struct InvokeWaits: Sendable {
     }
 
     static func record(_ wait: Duration) {
-        let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
-        counters.withLock { counters in
-            counters.count += 1
-            counters.nanoseconds += nanoseconds
-            if nanoseconds > 50_000 {
-                counters.longCount += 1
-                counters.longNanoseconds += nanoseconds
+        counted.withLock { waits in
+            waits.count += 1
+            waits.total += wait
+            if wait > .microseconds(50) {
+                waits.longCount += 1
+                waits.longTotal += wait
             }
         }
     }
