@@ -67,7 +67,7 @@ public final class Parameter: @unchecked Sendable {
     /// (large float32 and bfloat16 CPU weights); then drops the plain value, unless
     /// `keepingValue` (a weight another module also reads, such as tied embeddings): that one is
     /// kept, laid out transposed (`value` has the same shape and elements, and `value.t()` is
-    /// contiguous), the layout in which one-row products are fastest. Does nothing for values
+    /// contiguous), the layout in which one-row float32 products are fastest. Does nothing for values
     /// that have no packed form or are already packed.
     public func packForLinear(keepingValue: Bool) throws {
         try state.withLock { state in

@@ -35,8 +35,8 @@ public enum Functional {
     }
 
     /// `linear(x, weight:, bias:)` with the weight in its packed form (`packLinearWeight(_:)`), and
-    /// its plain form where the caller holds it: one or two rows against a plain weight stored
-    /// transposed (`w.t()` contiguous) run MKL's GEMV on it, which is faster there; otherwise
+    /// its plain form where the caller holds it: one float32 row against a plain weight stored
+    /// transposed (`w.t()` contiguous) runs MKL's GEMV on it, which is faster there; otherwise
     /// oneDNN's inner product on the packed form where it applies, else (autograd recording, an
     /// input of another dtype) the plain product, with the weight unpacked for this call if
     /// `plain` is nil.

@@ -335,8 +335,8 @@ ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor
 ctorch_status ctorch_linear_pack_weight(ctorch_tensor weight, ctorch_tensor *out);
 /** The plain `[out, in]` weight back from its packed form (a new tensor, equal to the original). */
 ctorch_status ctorch_linear_unpack_weight(ctorch_tensor packed, ctorch_tensor *out);
-/** ctorch_linear with the weight in its packed form, and optionally its plain form too: one or two
- * rows against a plain weight stored transposed run MKL's GEMV on it (faster there), others the
+/** ctorch_linear with the weight in its packed form, and optionally its plain form too: one float32
+ * row against a plain weight stored transposed runs MKL's GEMV on it (faster there), others the
  * oneDNN kernel on the packed form wherever it applies, else (autograd recording, another input
  * dtype) the plain product, with the weight unpacked for the call when `plain` is NULL. */
 ctorch_status ctorch_linear_packed(ctorch_tensor x, ctorch_tensor packed, ctorch_tensor plain, ctorch_tensor bias,

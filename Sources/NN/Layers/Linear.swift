@@ -43,7 +43,7 @@ extension Module {
     /// weight as stored instead of repacking it on every call: 1.2–1.6× faster linear layers for
     /// 1–128 rows on this machine. The plain weight is dropped (one copy in memory) unless another
     /// module also reads it (tied embeddings keep both, the plain one laid out transposed, which
-    /// one-row products then use); reading `weight.value` unpacks it again.
+    /// one-row float32 products then use); reading `weight.value` unpacks it again.
     /// `Models.load` and `Checkpoint.loadWeights` call it; a new value for a weight (loading,
     /// `to(_:)`) drops its packed form until this is called again.
     public func packLinearWeights() throws {
