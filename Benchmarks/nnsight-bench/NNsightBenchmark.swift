@@ -13,9 +13,6 @@ struct NNsightBenchmark: ParsableCommand {
     @Option(help: "Timed rounds (tiny and marginal scenarios); each round times every case once.")
     var rounds = 2000
 
-    @Option(help: "Back-to-back calls per timed sample (tiny and marginal scenarios).")
-    var inner = 10
-
     @Option(help: "Timed rounds of the GPT-2-small-shaped forward.")
     var gpt2Repeats = 20
 
@@ -46,7 +43,8 @@ struct NNsightBenchmark: ParsableCommand {
         let python = swiftOnly ? nil : try Reference.run(
             "nnsight_bench.py", arguments: only.count == 1 ? ["--only", only[0].replacingOccurrences(of: "-", with: "_")] : [],
             as: PythonResult.self)
-        print("µs or ms per call: best sample (median) over interleaved rounds, the same rule on both sides")
+        print("µs or ms per call: best sample (median) over interleaved rounds, the rule of nnsight_bench.py on both "
+            + "sides: a trace sample is one call, a raw-forward sample the mean of 10 calls")
         if only.contains("tiny") { try tiny(python?.tiny) }
         if only.contains("marginal") { try marginal(python?.marginal) }
         if only.contains("gpt2-small") { try gpt2Small(python?.gpt2_small) }
@@ -59,11 +57,14 @@ struct NNsightBenchmark: ParsableCommand {
     private func tiny(_ python: PythonResult.Tiny?) throws {
         let tiny = NNsight(Sequential(named: [("layer1", try Linear(5, 10)), ("layer2", try Linear(10, 2))]))
         let x = try Tensor.rand([1, 5])
-        let times = try interleavedTimes(rounds: rounds, warmup: rounds / 10, inner: inner, unitNanoseconds: 1e3, [
+        let raw = try interleavedTimes(rounds: rounds, warmup: rounds / 10, inner: 10, unitNanoseconds: 1e3, [
             { _ = try tiny.module(x) },
+        ])[0]
+        let traced = try interleavedTimes(rounds: rounds, warmup: rounds / 10, unitNanoseconds: 1e3, [
             { _ = try tiny.trace(x) { m in try m.layer1.output } },
-        ])
-        print("\nTiny model (Linear 5→10→2), µs per call (\(rounds) rounds of \(inner) calls)")
+        ])[0]
+        let times = [raw, traced]
+        print("\nTiny model (Linear 5→10→2), µs per call (\(rounds) rounds)")
         print(row("", "Swift", "Python", "Swift/Python"))
         print(row("raw forward", times[0], python?.raw_forward_us))
         print(row("trace reading layer1.output", times[1], python?.trace_save_us))
@@ -75,7 +76,7 @@ struct NNsightBenchmark: ParsableCommand {
         let stack = NNsight(Sequential(try (0..<12).map { _ in try Linear(8, 8) }))
         let input = try Tensor.rand([1, 8])
         let ks = [1, 2, 4, 8, 12]
-        let times = try interleavedTimes(rounds: rounds, warmup: rounds / 10, inner: inner, unitNanoseconds: 1e3, ks.map { k in
+        let times = try interleavedTimes(rounds: rounds, warmup: rounds / 10, unitNanoseconds: 1e3, ks.map { k in
             { _ = try stack.trace(input) { m in try (0..<k).map { try m[$0].output } } }
         })
         let swift = Dictionary(uniqueKeysWithValues: zip(ks, times))
@@ -86,6 +87,17 @@ struct NNsightBenchmark: ParsableCommand {
         let pythonMarginal = reads.flatMap { reads in reads["12"].flatMap { last in reads["1"].map { last - $0 } } }
         print(row("marginal µs per read (k 1 → 12)", (swift[12]! - swift[1]!).scaled(by: 1.0 / 11),
                   pythonMarginal?.scaled(by: 1.0 / 11)))
+        // nnsight_bench.py's own figure: the least-squares slope of the medians over k.
+        let slope = { (medians: [Double]) -> Double in
+            let meanK = Double(ks.reduce(0, +)) / Double(ks.count), meanT = medians.reduce(0, +) / Double(ks.count)
+            let covariance = zip(ks, medians).reduce(0) { $0 + (Double($1.0) - meanK) * ($1.1 - meanT) }
+            return covariance / ks.reduce(0) { $0 + (Double($1) - meanK) * (Double($1) - meanK) }
+        }
+        let swiftSlope = slope(ks.map { swift[$0]!.median })
+        let pythonSlope = reads.map { reads in slope(ks.map { reads[String($0)]?.median ?? .nan }) }
+        print(row("marginal µs/read, slope of medians", String(format: "%.2f", swiftSlope),
+                  pythonSlope.map { String(format: "%.2f", $0) } ?? "-",
+                  pythonSlope.map { String(format: "%.3f", swiftSlope / $0) } ?? "-"))
     }
 
     /// A GPT-2-small-shaped forward saving every block's output.
