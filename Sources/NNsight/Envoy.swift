@@ -21,6 +21,8 @@ public final class Envoy: CustomStringConvertible {
     let index: Int
     /// The tree this envoy belongs to (owned by the model wrapper).
     weak var tree: EnvoyTree?
+    /// The tree's identity, compared on every access without loading the weak reference.
+    let treeIdentity: ObjectIdentifier
     /// Direct children in declaration order, by their module names.
     public let children: [(name: String, envoy: Envoy)]
 
@@ -28,6 +30,7 @@ public final class Envoy: CustomStringConvertible {
         self.path = path
         self.module = module
         self.tree = tree
+        treeIdentity = ObjectIdentifier(tree)
         self.children = children
         self.index = index
     }

@@ -146,7 +146,7 @@ final class Interleaver {
         let index = envoy.index
         guard !postHooked[index] else { return }
         postHooked[index] = true
-        handles.append(envoy.module.registerForwardHook { [unowned self] module, _, output in
+        handles.append(envoy.module.registerForwardHook { [unowned(unsafe) self] module, _, output in
             try self.serveOutput(index: index, module: module, output: output)
         })
     }
@@ -158,7 +158,7 @@ final class Interleaver {
         let index = envoy.index
         guard !rouseHooked[index] else { return }
         rouseHooked[index] = true
-        handles.append(envoy.module.registerForwardPreHook { [unowned self] _, _, _ in
+        handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] _, _, _ in
             for mediator in mediators where mediator.pendingRequest?.envoy.index == index {
                 mediator.worker.baton.rouse()
             }
@@ -170,7 +170,7 @@ final class Interleaver {
         let index = envoy.index
         guard !preHooked[index] else { return }
         preHooked[index] = true
-        handles.append(envoy.module.registerForwardPreHook { [unowned self] module, input, context in
+        handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] module, input, context in
             try self.serveInput(index: index, module: module, input: input, context: context)
         })
     }

@@ -51,8 +51,13 @@ final class Mediator: @unchecked Sendable {
 
     @TaskLocal static var current: Mediator?
 
-    unowned let interleaver: Interleaver
+    /// Unowned without reference counting: the interleaver outlives every use of its mediators
+    /// (they run only inside its `run`), and this reference is read on every envoy access, from
+    /// the worker's thread, where counting would move the interleaver's count between cores.
+    unowned(unsafe) let interleaver: Interleaver
     let worker: Worker
+    /// The identity of the envoy tree of the trace (checked on every access).
+    let treeIdentity: ObjectIdentifier
     /// This invoke's rows of the batch; nil for a prompt-less invoke (the whole batch).
     let rows: Range<Int>?
     /// The position of this invoke among the trace's invokes (service order).
@@ -74,6 +79,7 @@ final class Mediator: @unchecked Sendable {
 
     init(interleaver: Interleaver, worker: Worker, rows: Range<Int>?, order: Int) {
         self.interleaver = interleaver
+        treeIdentity = ObjectIdentifier(interleaver.tree)
         self.worker = worker
         self.rows = rows
         self.order = order
@@ -81,7 +87,7 @@ final class Mediator: @unchecked Sendable {
 
     /// The mediator of the invoke running on this thread, or the error for `envoy`'s `key`.
     static func requireCurrent(for envoy: Envoy, key: ValueKey, action: String) throws -> Mediator {
-        guard let mediator = current, mediator.interleaver.tree === envoy.tree else {
+        guard let mediator = current, mediator.treeIdentity == envoy.treeIdentity else {
             throw NNsightError.outsideInterleaving(requester: "\(envoy.path).\(key.rawValue)", action: action)
         }
         return mediator
