@@ -122,10 +122,10 @@ at::Tensor onednn_linear(const at::Tensor &x, const at::Tensor &w, const std::op
 /// (`mkldnn::_reorder_linear_weight`, an opaque `Mkldnn`-layout tensor); undefined where
 /// unavailable or where `use_onednn_linear` would keep the plain weight on MKL (small weights).
 /// The inner product then reads the weight as stored instead of repacking it on every call.
-/// Measured on this machine with the same two ops from PyTorch (one thread, SmolLM2's 210 layer
-/// weights, each read once from memory per pass): 1 row 34 against 41 ms,
-/// 8 rows 36 against 56 ms, 16 rows 46 against 73 ms, 128 rows 264 against 307 ms; bfloat16 at
-/// one row 19.6 against 23.1 ms.
+/// Measured on this machine with the same ops from PyTorch (Benchmarks/python/linear_layouts.py:
+/// one thread, SmolLM2's 210 layer weights, each read once from memory per pass): 1 row 35
+/// against 38 ms, 8 rows 38 against 59 ms, 16 rows 51 against 71 ms; bfloat16 at one row 19
+/// against 23 ms.
 at::Tensor onednn_pack_weight(const at::Tensor &w) {
     static const auto op = [] {
         auto schema = c10::Dispatcher::singleton().findSchema({"mkldnn::_reorder_linear_weight", ""});
@@ -493,8 +493,9 @@ ctorch_status ctorch_linear_packed(ctorch_tensor x, ctorch_tensor packed, ctorch
                           " cannot be multiplied by a weight of shape ", p.sizes(), " (", a.size(-1), " != ",
                           p.size(1), ")");
         // One float32 row against a transposed plain weight: MKL's GEMV reads it faster than the
-        // inner product reads the packed form (SmolLM2's tied lm_head: 5.1 against 7.8 ms; at two
-        // rows 10.4 against 9.3, and in bfloat16 the packed form wins at any row count).
+        // inner product reads the packed form (SmolLM2's lm_head: 5.5 against 7.5 ms; at two rows
+        // 10.1 against 9.0, and in bfloat16 the packed form wins at any row count;
+        // Benchmarks/python/linear_layouts.py).
         bool one_row = a.numel() == a.size(-1) && a.scalar_type() == at::kFloat;
         bool transposed = w && !w->is_contiguous() && w->t().is_contiguous();
         if (one_row && transposed) {
