@@ -63,7 +63,7 @@ struct ModelsBenchmark: ParsableCommand {
 
     func run() throws {
         try Torch.setNumThreads(threads)
-        let smolPath = Reference.root.appendingPathComponent(".models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        let smolPath = Reference.smolLM2Path
 
         // Loading first, so that peak RSS measures the checkpoint alone.
         var smol: (fp32: any CausalLanguageModel, bf16: any CausalLanguageModel, fileBytes: Int,

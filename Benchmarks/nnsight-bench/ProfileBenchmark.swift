@@ -32,8 +32,7 @@ struct ProfileBenchmark: ParsableCommand {
 
     func run() throws {
         try Torch.setNumThreads(1)
-        let path = Reference.root.appendingPathComponent(".models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        let model = try Models.load(path: path, dtype: dtype == "bfloat16" ? .bfloat16 : .float32).model
+        let model = try Models.load(path: Reference.smolLM2Path, dtype: dtype == "bfloat16" ? .bfloat16 : .float32).model
         if plain {
             for (_, parameter) in model.namedParameters() where parameter.isPacked { parameter.value = parameter.value }
         }
@@ -102,7 +101,7 @@ struct ProfileBenchmark: ParsableCommand {
         print(String(format: "SmolLM2 %@, batch %d, %d new tokens after %d cached: %.2f ms per forward (%.2f ms with the "
                      + "profiling hooks)", dtype, batch, try ids.size(1), past, Double(plainWall) / Double(repeats) / 1e6,
                      Double(hookedWall) / Double(repeats) / 1e6))
-        for (name, entry) in byType.sorted(by: { $0.value.nanoseconds > $1.value.nanoseconds }) {
+        for (name, entry) in byType.sorted(by: { $0.value.nanoseconds > $1.value.nanoseconds }) where entry.calls > 0 {
             print(String(format: "  %-28@ %8.3f ms  %5.1f%%  %5d calls  %7.1f µs/call", name as NSString,
                          Double(entry.nanoseconds) / Double(repeats) / 1e6, 100 * Double(entry.nanoseconds) / Double(total),
                          entry.calls / repeats, Double(entry.nanoseconds) / Double(entry.calls) / 1e3))

@@ -6,6 +6,8 @@ enum Reference {
     /// The package root, found from this file's location.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
+    /// The default model, unpacked by scripts/setup.
+    static let smolLM2Path = root.appendingPathComponent(".models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
     static func run<T: Decodable>(_ script: String, arguments: [String] = [], as type: T.Type) throws -> T {
         let process = Process()

@@ -183,14 +183,14 @@ open class Module {
     /// Packed linear weights (``packLinearWeights()``) are packed again in the new dtype.
     @discardableResult
     public func to(_ dtype: DType) throws -> Self {
-        let packed = namedParameters().contains { $0.parameter.isPacked }
-        for (_, parameter) in namedParameters() where parameter.dtype.isFloatingPoint {
-            parameter.value = try parameter.value.to(dtype)
+        try keepingLinearWeightsPacked {
+            for (_, parameter) in namedParameters() where parameter.dtype.isFloatingPoint {
+                parameter.value = try parameter.value.to(dtype)
+            }
+            for (_, buffer) in namedBuffers() where buffer.value.dtype.isFloatingPoint {
+                buffer.value = try buffer.value.to(dtype)
+            }
         }
-        for (_, buffer) in namedBuffers() where buffer.value.dtype.isFloatingPoint {
-            buffer.value = try buffer.value.to(dtype)
-        }
-        if packed { try packLinearWeights() }
         return self
     }
 
@@ -198,10 +198,10 @@ open class Module {
     /// weights are packed again where the device has a packed form.
     @discardableResult
     public func to(device: Device) throws -> Self {
-        let packed = namedParameters().contains { $0.parameter.isPacked }
-        for (_, parameter) in namedParameters() { parameter.value = try parameter.value.to(device: device) }
-        for (_, buffer) in namedBuffers() { buffer.value = try buffer.value.to(device: device) }
-        if packed { try packLinearWeights() }
+        try keepingLinearWeightsPacked {
+            for (_, parameter) in namedParameters() { parameter.value = try parameter.value.to(device: device) }
+            for (_, buffer) in namedBuffers() { buffer.value = try buffer.value.to(device: device) }
+        }
         return self
     }
 

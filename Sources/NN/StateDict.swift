@@ -15,7 +15,6 @@ extension Module {
     /// is changed. Packed linear weights (``packLinearWeights()``) are packed again from the new
     /// values.
     public func load(stateDict: [String: Tensor], strict: Bool = true) throws {
-        let packed = namedParameters().contains { $0.parameter.isPacked }
         var targets: [(name: String, shape: [Int], assign: (Tensor) -> Void)] = []
         for (name, parameter) in namedParameters() {
             targets.append((name, parameter.shape, { parameter.value = $0 }))
@@ -34,9 +33,10 @@ extension Module {
             throw ModuleError.stateDictMismatch(missing: strict ? missing : [], unexpected: strict ? unexpected : [],
                                                 shapes: shapes)
         }
-        for target in targets {
-            if let tensor = stateDict[target.name] { target.assign(tensor) }
+        try keepingLinearWeightsPacked {
+            for target in targets {
+                if let tensor = stateDict[target.name] { target.assign(tensor) }
+            }
         }
-        if packed { try packLinearWeights() }
     }
 }

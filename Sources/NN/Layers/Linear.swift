@@ -56,6 +56,14 @@ extension Module {
             try linear.weight.packForLinear(keepingValue: owners[ObjectIdentifier(linear.weight), default: 0] > 1)
         }
     }
+
+    /// Runs `body`, which gives parameters new values (dropping their packed forms), then packs
+    /// the linear weights again if any was packed before.
+    func keepingLinearWeightsPacked(_ body: () throws -> Void) throws {
+        let packed = namedParameters().contains { $0.parameter.isPacked }
+        try body()
+        if packed { try packLinearWeights() }
+    }
 }
 
 /// GPT-2's linear layer with a transposed weight: `y = x W + b`, `weight` is `[nx, nf]`.
