@@ -1,67 +1,76 @@
 // swift-tools-version: 6.1
 // swift-nnsight: nnsight for Swift. One target per layer; see DESIGN.md in the shared folder.
+//
+// Every module is prefixed "NNsight" (C modules "CNNsight"), so none collides with another
+// package's module (swift-transformers has `Tokenizers` and `Models`) or differs from another
+// only in case, and no type shadows its module (`Torch` is an enum in `NNsightTorch`).
 import PackageDescription
 
 let package = Package(
     name: "swift-nnsight",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "Torch", targets: ["Torch"]),
-        .library(name: "Tokenizers", targets: ["Tokenizers"]),
-        .library(name: "SafeTensors", targets: ["SafeTensors"]),
-        .library(name: "GGUF", targets: ["GGUF"]),
-        .library(name: "NN", targets: ["NN"]),
-        .library(name: "Models", targets: ["Models"]),
+        .library(name: "NNsightTorch", targets: ["NNsightTorch"]),
+        .library(name: "NNsightTokenizers", targets: ["NNsightTokenizers"]),
+        .library(name: "NNsightSafeTensors", targets: ["NNsightSafeTensors"]),
+        .library(name: "NNsightGGUF", targets: ["NNsightGGUF"]),
+        .library(name: "NNsightNN", targets: ["NNsightNN"]),
+        .library(name: "NNsightModels", targets: ["NNsightModels"]),
         .library(name: "NNsight", targets: ["NNsight"]),
+        .executable(name: "nnsight", targets: ["NNsightCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // libtorch, found through pkg-config (scripts/setup writes libtorch.pc).
-        .systemLibrary(name: "CLibTorch", pkgConfig: "libtorch"),
+        .systemLibrary(name: "CNNsightLibTorch", pkgConfig: "libtorch"),
         // The C ABI over libtorch: include/ctorch.h is pure C; the C++ stays behind it.
         .target(
-            name: "CTorch",
-            dependencies: ["CLibTorch"],
+            name: "CNNsightTorch",
+            dependencies: ["CNNsightLibTorch"],
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
         ),
-        .target(name: "Torch", dependencies: ["CTorch"]),
+        // The only importer of CNNsightTorch, and it imports it `internal`: no C type leaves it.
+        .target(name: "NNsightTorch", dependencies: ["CNNsightTorch"]),
         // Memory-mapped checkpoint files, shared by the two pure-Swift readers.
-        .target(name: "MappedFile"),
-        .target(name: "SafeTensors", dependencies: ["MappedFile"]),
-        .target(name: "GGUF", dependencies: ["MappedFile"]),
-        .target(name: "Tokenizers"),
-        .target(name: "NN", dependencies: ["Torch"]),
-        .target(name: "Models", dependencies: ["NN", "SafeTensors", "GGUF", "Tokenizers"]),
-        .target(name: "NNsight", dependencies: ["Models"]),
+        .target(name: "NNsightMappedFile"),
+        .target(name: "NNsightSafeTensors", dependencies: ["NNsightMappedFile"]),
+        .target(name: "NNsightGGUF", dependencies: ["NNsightMappedFile"]),
+        .target(name: "NNsightTokenizers"),
+        .target(name: "NNsightNN", dependencies: ["NNsightTorch"]),
+        .target(
+            name: "NNsightModels",
+            dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
+        ),
+        .target(name: "NNsight", dependencies: ["NNsightModels"]),
 
         .executableTarget(
-            name: "nnsight",
+            name: "NNsightCLI",
             dependencies: ["NNsight", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmark support: the same small ops called from C++, the floor of per-op overhead.
         .target(
-            name: "TorchBaseline",
-            dependencies: ["CLibTorch"],
-            path: "Benchmarks/TorchBaseline",
+            name: "NNsightTorchBaseline",
+            dependencies: ["CNNsightLibTorch"],
+            path: "Benchmarks/NNsightTorchBaseline",
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
         ),
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "Torch", "Tokenizers", "Models", "NNsight", "TorchBaseline",
+                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
         ),
 
-        .testTarget(name: "TorchTests", dependencies: ["Torch"]),
-        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "NNTests", dependencies: ["NN"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models"]),
+        .testTarget(name: "NNsightTorchTests", dependencies: ["NNsightTorch"]),
+        .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
+        .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
+        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
+        .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
+        .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
         .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
     ],
     swiftLanguageModes: [.v6],

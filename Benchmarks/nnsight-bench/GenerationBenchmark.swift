@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import Models
-import NN
+import NNsightModels
+import NNsightNN
 import NNsight
-import Torch
+import NNsightTorch
 
 /// Issue 6's performance items on a GPT-2-small-shaped model: generation that saves the last
 /// block's output at every step against our own raw generation (target ≤ 1.03×), and a trace that
@@ -55,12 +55,12 @@ struct GenerationBenchmark: ParsableCommand {
 
         let gpt2 = try GPT2LMHeadModel(GPT2Config())
         gpt2.eval()
-        let model = NNsight(gpt2)
+        let model = NNsightModel(gpt2)
         let ids = try Tensor.randint(0, 50257, [1, 16], generator: Generator(seed: 0))
 
         // Generation: 20 greedy tokens, no EOS, raw vs saving transformer.h[-1] at every step.
         let options = GenerationOptions(maxNewTokens: Self.newTokens)
-        let rawGenerate = { try Models.generate(gpt2, inputIds: ids, options: options) }
+        let rawGenerate = { try NNsightModels.generate(gpt2, inputIds: ids, options: options) }
         let tracedGenerate = {
             try model.generate(ids, maxNewTokens: Self.newTokens) { m, t in
                 var saved: [Tensor] = []

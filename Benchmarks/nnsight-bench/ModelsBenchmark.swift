@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Models
-import NN
-import Torch
+import NNsightModels
+import NNsightNN
+import NNsightTorch
 
 /// `nnsight-bench models`: prefill, decoding and batched generation of GPT-2-small-shaped and
 /// SmolLM2-135M models, Swift (`Models`) against transformers (PyTorch eager,
@@ -71,10 +71,10 @@ struct ModelsBenchmark: ParsableCommand {
         if shape.contains("smollm2") {
             let before = peakRSSMiB()
             let start = DispatchTime.now().uptimeNanoseconds
-            let fp32 = try Models.load(path: smolPath).model
+            let fp32 = try NNsightModels.load(path: smolPath).model
             let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let after = peakRSSMiB()
-            let bf16 = try Models.load(path: smolPath, dtype: .bfloat16).model
+            let bf16 = try NNsightModels.load(path: smolPath, dtype: .bfloat16).model
             let size = try FileManager.default.attributesOfItem(atPath: smolPath)[.size] as? Int ?? 0
             smol = (fp32, bf16, size, before, after, loadSeconds)
         }

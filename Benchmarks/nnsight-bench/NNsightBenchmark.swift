@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
-import Models
-import NN
+import NNsightModels
+import NNsightNN
 import NNsight
-import Torch
+import NNsightTorch
 
 /// The cost of tracing against Python nnsight 0.8.1 on the same models and thread count.
 struct NNsightBenchmark: ParsableCommand {
@@ -55,7 +55,7 @@ struct NNsightBenchmark: ParsableCommand {
 
     /// The fixed cost of a trace that reads one output of a tiny model.
     private func tiny(_ python: PythonResult.Tiny?) throws {
-        let tiny = NNsight(Sequential(named: [("layer1", try Linear(5, 10)), ("layer2", try Linear(10, 2))]))
+        let tiny = NNsightModel(Sequential(named: [("layer1", try Linear(5, 10)), ("layer2", try Linear(10, 2))]))
         let x = try Tensor.rand([1, 5])
         let raw = try interleavedTimes(rounds: rounds, warmup: rounds / 10, inner: 10, unitNanoseconds: 1e3, [
             { _ = try tiny.module(x) },
@@ -73,7 +73,7 @@ struct NNsightBenchmark: ParsableCommand {
 
     /// The marginal cost of each additional read.
     private func marginal(_ python: PythonResult.Marginal?) throws {
-        let stack = NNsight(Sequential(try (0..<12).map { _ in try Linear(8, 8) }))
+        let stack = NNsightModel(Sequential(try (0..<12).map { _ in try Linear(8, 8) }))
         let input = try Tensor.rand([1, 8])
         let ks = [1, 2, 4, 8, 12]
         let times = try interleavedTimes(rounds: rounds, warmup: rounds / 10, unitNanoseconds: 1e3, ks.map { k in
@@ -104,7 +104,7 @@ struct NNsightBenchmark: ParsableCommand {
     private func gpt2Small(_ python: PythonResult.GPT2?) throws {
         let gpt2 = try GPT2LMHeadModel(GPT2Config())
         gpt2.eval()
-        let wrapped = NNsight(gpt2)
+        let wrapped = NNsightModel(gpt2)
         let ids = try Tensor.randint(0, 50257, [1, 16], generator: Generator(seed: 0))
         let times = try interleavedTimes(rounds: gpt2Repeats, warmup: 2, unitNanoseconds: 1e6, [
             { _ = try gpt2(ids) },

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Torch
-import TorchBaseline
+import NNsightTorch
+import NNsightTorchBaseline
 
 /// Per-op overhead of small ops from Swift against the same ops from Python torch, in one run.
 struct OpsBenchmark: ParsableCommand {

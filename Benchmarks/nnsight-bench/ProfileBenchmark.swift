@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import Models
-import NN
-import Torch
+import NNsightModels
+import NNsightNN
+import NNsightTorch
 
 /// `nnsight-bench profile`: where one forward pass of a model spends its time, by module type
 /// (self time: a module's wall time minus its children's), measured with forward hooks. Swift
@@ -32,7 +32,7 @@ struct ProfileBenchmark: ParsableCommand {
 
     func run() throws {
         try Torch.setNumThreads(1)
-        let model = try Models.load(path: Reference.smolLM2Path, dtype: dtype == "bfloat16" ? .bfloat16 : .float32).model
+        let model = try NNsightModels.load(path: Reference.smolLM2Path, dtype: dtype == "bfloat16" ? .bfloat16 : .float32).model
         if plain {
             for (_, parameter) in model.namedParameters() where parameter.isPacked { parameter.value = parameter.value }
         }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Tokenizers
+import NNsightTokenizers
 
 /// `nnsight-bench tokenizers`: encode throughput of `Tokenizers` against Python `tokenizers`
 /// (the Rust library, single-threaded) on the same text, in one run.

@@ -1,4 +1,4 @@
-import Torch
+import NNsightTorch
 
 /// Access to gradients during a backward pass: `grad(of:)` waits until autograd computes the
 /// gradient flowing into a tensor taken earlier, `setGrad(of:_:)` replaces it (the change flows

@@ -1,4 +1,4 @@
-import Torch
+import NNsightTorch
 
 /// Every (or the chosen) module's outputs, and optionally inputs, recorded during a run, by
 /// path. Values are the ones the model continued with (after interventions), only the rows of

@@ -1,4 +1,4 @@
-import NN
+import NNsightNN
 
 /// The persistent interventions of a model handle: prompt-less invokes that run first, in order,
 /// in every trace, generation and scan of that handle. Python: the default mediators of `edit()`.

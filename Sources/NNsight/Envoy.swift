@@ -1,5 +1,5 @@
-import NN
-import Torch
+import NNsightNN
+import NNsightTorch
 
 /// A handle on one module of a wrapped model, for reading and changing its values while the
 /// model runs. Python: `nnsight.Envoy`.

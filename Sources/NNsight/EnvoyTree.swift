@@ -1,5 +1,5 @@
 import Foundation
-import NN
+import NNsightNN
 
 /// The envoys of one wrapped model, built once from its module tree, with its aliases.
 public final class EnvoyTree {

@@ -1,6 +1,6 @@
-import Models
-import NN
-import Torch
+import NNsightModels
+import NNsightNN
+import NNsightTorch
 
 extension LanguageModel {
     /// Generates up to `maxNewTokens` tokens after `input`, with `body` as the single invoke, and
@@ -41,13 +41,13 @@ extension LanguageModel {
         let network = self.network
         return PreparedBatch(rows: rows, isGeneration: true) { events in
             let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) })
-            let sequences = try Models.generate(network, inputIds: ids, attentionMask: mask, options: options, observer: observer)
+            let sequences = try NNsightModels.generate(network, inputIds: ids, attentionMask: mask, options: options, observer: observer)
             try events.deliver(result: sequences)
         }
     }
 }
 
-extension NNsight where Root: CausalLanguageModel {
+extension NNsightModel where Root: CausalLanguageModel {
     /// Generates up to `maxNewTokens` tokens after `inputIds` `[batch, sequence]` with `body` as the
     /// single invoke, and returns what `body` returns: `generate` for a wrapped causal language
     /// model without a tokenizer. Iteration works as in ``LanguageModel/generate(_:maxNewTokens:sampling:stopAtEOS:_:)``;
@@ -56,14 +56,14 @@ extension NNsight where Root: CausalLanguageModel {
     /// Python: `with NNsight(model).generate(input_ids, max_new_tokens=…)`.
     ///
     /// ```swift
-    /// let model = NNsight(try GPT2LMHeadModel(GPT2Config()))
+    /// let model = NNsightModel(try GPT2LMHeadModel(GPT2Config()))
     /// let lastBlock = try model.generate(ids, maxNewTokens: 20) { m, t in
     ///     try t.all().map { _ in try m.transformer.h[-1].output }
     /// }
     /// ```
     public func generate<T>(_ inputIds: Tensor, maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy,
                             eosTokenIds: [Int] = [], padTokenId: Int = 0,
-                            _ body: (Envoy, Tracer<NNsight<Root>>) throws -> T) throws -> T {
+                            _ body: (Envoy, Tracer<NNsightModel<Root>>) throws -> T) throws -> T {
         let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling, eosTokenIds: eosTokenIds,
                                         padTokenId: padTokenId)
         let tracer = Tracer(model: self) { [unowned self] inputs in
@@ -71,7 +71,7 @@ extension NNsight where Root: CausalLanguageModel {
             let network = self.module
             return PreparedBatch(rows: rows, isGeneration: true) { events in
                 let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) })
-                try events.deliver(result: try Models.generate(network, inputIds: ids, options: options, observer: observer))
+                try events.deliver(result: try NNsightModels.generate(network, inputIds: ids, options: options, observer: observer))
             }
         }
         return try tracer.runSingle(inputIds, body)

@@ -1,5 +1,5 @@
-import NN
-import Torch
+import NNsightNN
+import NNsightTorch
 
 /// The model's side of a trace: it starts each invoke's worker, installs hooks on the modules
 /// the workers ask for, serves their requests in invoke order when the model reaches those

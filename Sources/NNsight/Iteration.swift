@@ -1,4 +1,4 @@
-import Torch
+import NNsightTorch
 
 /// The generation steps an invoke follows: `for step in tracer.iter(1..<3) { … }`.
 ///

@@ -1,8 +1,8 @@
 import Foundation
-import Models
-import NN
-import Tokenizers
-import Torch
+import NNsightModels
+import NNsightNN
+import NNsightTokenizers
+import NNsightTorch
 
 /// A causal language model from a checkpoint (a Hugging Face folder or a GGUF file), with its
 /// tokenizer, wrapped for tracing. Python: `nnsight.LanguageModel`.

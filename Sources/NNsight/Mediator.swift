@@ -1,5 +1,5 @@
-import NN
-import Torch
+import NNsightNN
+import NNsightTorch
 
 /// Which value of a module a request is about.
 enum ValueKey: String, Sendable {

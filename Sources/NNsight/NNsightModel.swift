@@ -1,15 +1,15 @@
-import NN
-import Torch
+import NNsightNN
+import NNsightTorch
 
 /// Any model built from `NN` modules, wrapped for tracing. Its input is one tensor whose first
 /// dimension is the batch; the inputs of several invokes are concatenated along it.
 /// Python: `NNsight(module)`.
 ///
 /// ```swift
-/// let model = NNsight(net)
+/// let model = NNsightModel(net)
 /// let hidden = try model.trace(x) { m in try m.layer1.output }
 /// ```
-public final class NNsight<Root: Module>: EditableModel {
+public final class NNsightModel<Root: Module>: EditableModel {
     public typealias Input = Tensor
 
     /// The wrapped module.
@@ -30,7 +30,7 @@ public final class NNsight<Root: Module>: EditableModel {
         self.edits = edits
     }
 
-    public func sharing(edits: Edits) -> NNsight<Root> { NNsight(module: module, envoys: envoys, edits: edits) }
+    public func sharing(edits: Edits) -> NNsightModel<Root> { NNsightModel(module: module, envoys: envoys, edits: edits) }
 
     /// The root envoy, for walking the tree outside a trace. Python: the wrapper itself.
     public var root: Envoy { envoys.root }

@@ -1,5 +1,5 @@
-import NN
-import Torch
+import NNsightNN
+import NNsightTorch
 
 /// A model that the intervention engine can run: it turns the inputs of a trace's invokes into
 /// one batch and runs its forward pass over it.

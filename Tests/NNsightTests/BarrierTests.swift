@@ -1,6 +1,6 @@
-import NN
+import NNsightNN
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// `tracer.barrier(n)`: invokes exchange values mid-forward.

@@ -1,5 +1,5 @@
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// `tracer.cache(...)` (nnsight's cache scenarios) on the tiny GPT-2 checkpoint.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// The default model (SmolLM2-135M-Instruct from its GGUF) against Python nnsight 0.8.1 on

@@ -1,5 +1,5 @@
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// `edit`, `clearEdits` and `session` (nnsight's editing and session scenarios).

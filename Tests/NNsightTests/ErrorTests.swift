@@ -1,6 +1,6 @@
-import NN
+import NNsightNN
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Every misuse becomes a typed error out of `trace`, and the model stays usable.
@@ -37,7 +37,7 @@ struct ErrorTests {
     }
 
     @Test func testUnfiredBranchRaisesMissedProvider() throws {
-        let branched = NNsight(Branched())
+        let branched = NNsightModel(Branched())
         let positive = try Tensor.ones([1, 4])
         _ = try branched.trace(positive) { m in try m.sub_a.output }
         #expect(throws: NNsightError.missed(requester: "model.sub_b.output.i0")) {

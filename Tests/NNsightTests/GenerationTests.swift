@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Generation with interventions (nnsight's test_lm.py generation and iteration scenarios),
@@ -117,7 +117,7 @@ struct GenerationTests {
     }
 
     @Test func testIterOverCallsInATrace() throws {
-        let model = NNsight(RecurrentInner())
+        let model = NNsightModel(RecurrentInner())
         let x = try Tensor.rand([1, 4])
         let outputs = try model.trace(x) { m, t in try t.iter(0..<3).map { _ in try m.linear.output } }
         let linear = model.module.linear

@@ -1,5 +1,5 @@
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Gradients inside traces (nnsight's TestGradients scenarios). Plain autograd on the same

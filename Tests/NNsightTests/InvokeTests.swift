@@ -1,6 +1,6 @@
-import NN
+import NNsightNN
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Invokes, batching, call counts and renames.
@@ -87,7 +87,7 @@ struct InvokeTests {
     }
 
     @Test func testRecurrentModuleCallsAreAddressedByCount() throws {
-        let model = NNsight(RecurrentInner())
+        let model = NNsightModel(RecurrentInner())
         let x = try Tensor.rand([1, 4])
         let calls = try model.trace(x) { m in
             let first = try m.linear.output
@@ -108,13 +108,13 @@ struct InvokeTests {
 
     @Test func testRenameModuleAndPath() throws {
         let tiny = try makeTiny()
-        let model = NNsight(tiny.module, rename: ["layer1": "first", "layer2": "last"])
+        let model = NNsightModel(tiny.module, rename: ["layer1": "first", "layer2": "last"])
         let x = try Tensor.rand([1, 5])
         let (a, b) = try model.trace(x) { m in (try m.first.output, try m.last.output) }
         #expect(try a.equal(try tiny.layer1(x)) && b.equal(try tiny.module(x)))
         #expect(try model.root.first.path == "model.layer1")
         #expect(model.root.description.contains("(first/layer1): Linear(in_features=5, out_features=10, bias=True)"))
-        let inner = NNsight(RecurrentInner(), rename: ["linear": "cell"])
+        let inner = NNsightModel(RecurrentInner(), rename: ["linear": "cell"])
         #expect(try inner.root.cell.path == "model.linear")
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Goldens from Python nnsight 0.8.1 (scripts/fixtures/gen_nnsight.py) and the models they ran on.

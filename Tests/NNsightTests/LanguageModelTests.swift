@@ -1,7 +1,7 @@
 import Foundation
-import Tokenizers
+import NNsightTokenizers
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Ports of nnsight's test_lm.py scenarios on the tiny GPT-2 checkpoint, against Python nnsight 0.8.1.

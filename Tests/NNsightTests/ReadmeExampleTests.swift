@@ -1,5 +1,5 @@
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// The README's examples, run on the default model, so the documentation stays true.

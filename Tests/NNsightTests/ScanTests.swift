@@ -1,5 +1,5 @@
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// `scan`: shapes and dtypes on the meta device, without weights.

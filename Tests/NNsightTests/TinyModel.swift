@@ -1,15 +1,15 @@
-import NN
-import Torch
+import NNsightNN
+import NNsightTorch
 @testable import NNsight
 
 /// nnsight's tiny test model: Sequential(layer1=Linear(5, 10), layer2=Linear(10, 2)).
-func makeTiny() throws -> NNsight<Sequential> {
+func makeTiny() throws -> NNsightModel<Sequential> {
     try Torch.setNumThreads(1)
     try Torch.manualSeed(0)
-    return NNsight(Sequential(named: [("layer1", try Linear(5, 10)), ("layer2", try Linear(10, 2))]))
+    return NNsightModel(Sequential(named: [("layer1", try Linear(5, 10)), ("layer2", try Linear(10, 2))]))
 }
 
-extension NNsight where Root == Sequential {
+extension NNsightModel where Root == Sequential {
     var layer1: Linear { module.module(at: "layer1") as! Linear }
     var layer2: Linear { module.module(at: "layer2") as! Linear }
 }

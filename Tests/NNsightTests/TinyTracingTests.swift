@@ -1,6 +1,6 @@
-import NN
+import NNsightNN
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Ports of nnsight's tests/test_tiny.py scenarios (same names where they exist).

@@ -1,7 +1,7 @@
 import Foundation
-import NN
+import NNsightNN
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// Doubles its input after sleeping: a module long enough that a waiting worker parks.
@@ -17,7 +17,7 @@ final class SlowDoubling: Module {
 /// wake, never what they see.
 @Suite struct TurnTakingTests {
     @Test func longModulesGiveTheSameValuesAndLeaveNoHooks() throws {
-        let model = NNsight(Sequential((0..<4).map { _ in SlowDoubling() }))
+        let model = NNsightModel(Sequential((0..<4).map { _ in SlowDoubling() }))
         let x = try Tensor.ones([1, 3])
         // The first trace parks; the next ones rouse their workers from the first read on.
         for _ in 0..<3 {
@@ -45,7 +45,7 @@ final class SlowDoubling: Module {
     /// The model's thread waits once until the invoke's first request, then once per value it
     /// serves (the last wait ends when the closure returns).
     @Test func invokeWaitsCountTheModelsHandoffs() throws {
-        let model = NNsight(Sequential((0..<4).map { _ in SlowDoubling() }))
+        let model = NNsightModel(Sequential((0..<4).map { _ in SlowDoubling() }))
         let x = try Tensor.ones([1, 3])
         let (outputs, waits) = try InvokeWaits.measuring {
             try model.trace(x) { m in try [m[0].output, m[2].output] }

@@ -1,6 +1,6 @@
-import Models
+import NNsightModels
 import Testing
-import Torch
+import NNsightTorch
 @testable import NNsight
 
 /// `generate` on `NNsight` around a causal language model (token ids in, no tokenizer).
@@ -9,8 +9,8 @@ struct WrappedGenerationTests {
         let network = try GPT2LMHeadModel(GPT2Config(vocabSize: 97, nPositions: 32, nEmbd: 16, nLayer: 2, nHead: 2))
         network.eval()
         let ids = try Tensor.randint(0, 97, [1, 5], generator: Generator(seed: 0))
-        let raw = try Models.generate(network, inputIds: ids, options: GenerationOptions(maxNewTokens: 4))
-        let model = NNsight(network)
+        let raw = try NNsightModels.generate(network, inputIds: ids, options: GenerationOptions(maxNewTokens: 4))
+        let model = NNsightModel(network)
         let (outputs, result) = try model.generate(ids, maxNewTokens: 4) { m, t in
             var outputs: [Tensor] = []
             for _ in t.all() { outputs.append(try m.transformer.h[-1].output) }

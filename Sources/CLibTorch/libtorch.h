@@ -1,2 +1,0 @@
-// Intentionally empty: libtorch's headers are C++ and are included by the CTorch shim only.
-// This module exists so that SwiftPM reads libtorch's pkg-config file.

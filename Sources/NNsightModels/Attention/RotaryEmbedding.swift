@@ -1,0 +1,70 @@
+import Foundation
+import NNsightNN
+import NNsightTorch
+
+/// The cosine and sine tables `[batch, sequence, headDim]` for the positions of one forward pass.
+public struct RotaryTables: @unchecked Sendable {
+    public let cos: Tensor
+    public let sin: Tensor
+}
+
+/// Rotary position embeddings, with Llama-3 and linear frequency scaling. Port of transformers'
+/// `LlamaRotaryEmbedding` (`rotary_emb`): called with position ids `[batch, sequence]`, returns
+/// cosines and sines stacked as `[2, batch, sequence, headDim]`.
+public final class RotaryEmbedding: Module {
+    let invFreq: Buffer
+    let typePrefix: String
+
+    public init(config: LlamaConfig, device: Device = .cpu) throws {
+        typePrefix = config.classPrefix
+        let dim = config.headDim
+        let exponents = try Tensor.arange(0, dim, step: 2, dtype: .int64).to(.float32) / Double(dim)
+        var invFreq = try 1.0 / Tensor.pow(config.ropeTheta, exponents)
+        if let scaling = config.ropeScaling {
+            invFreq = try RotaryEmbedding.scale(invFreq, scaling)
+        }
+        // Derived from the config, not the checkpoint: kept real even for a model built on the
+        // meta device, so that loading weights later leaves nothing unmaterialised.
+        self.invFreq = Buffer(device == .meta ? invFreq : try invFreq.to(device: device), persistent: false)
+    }
+
+    public override var typeName: String { typePrefix + "RotaryEmbedding" }
+
+    /// Python: `_compute_llama3_parameters` and the linear rule.
+    static func scale(_ invFreq: Tensor, _ scaling: LlamaConfig.RopeScaling) throws -> Tensor {
+        let factor = scaling.factor ?? 1
+        if scaling.ropeType == "linear" { return try invFreq / factor }
+        let low = scaling.lowFreqFactor ?? 1, high = scaling.highFreqFactor ?? 4
+        let original = Double(scaling.originalMaxPositionEmbeddings ?? 8192)
+        let lowFreqWavelength = original / low, highFreqWavelength = original / high
+        let wavelength = try (2 * Double.pi) / invFreq
+        let scaled = try Tensor.where(wavelength .> lowFreqWavelength, invFreq / factor, invFreq)
+        let smooth = try (original / wavelength - low) / (high - low)
+        let smoothed = try (1 - smooth) * scaled / factor + smooth * scaled
+        let medium = try (wavelength .< highFreqWavelength).logicalNot() .&& (wavelength .> lowFreqWavelength).logicalNot()
+        return try Tensor.where(medium, smoothed, scaled)
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let positions = try input.to(.float32).unsqueeze(-1)                 // [b, s, 1]
+        let freqs = try positions * invFreq.value.to(device: input.device)    // [b, s, d/2]
+        let angles = try Tensor.cat([freqs, freqs], dim: -1)
+        return try Tensor.stack([angles.cos(), angles.sin()])
+    }
+
+    /// The tables for `positionIds`, in `dtype`.
+    func tables(_ positionIds: Tensor, dtype: DType, context: ForwardContext) throws -> RotaryTables {
+        let stacked = try self(positionIds, context).to(dtype)
+        return RotaryTables(cos: try stacked.select(dim: 0, index: 0), sin: try stacked.select(dim: 0, index: 1))
+    }
+}
+
+/// Python: `apply_rotary_pos_emb` for one of q or k `[batch, heads, sequence, headDim]`.
+func applyRotary(_ x: Tensor, _ tables: RotaryTables) throws -> Tensor {
+    let cos = try tables.cos.unsqueeze(1), sin = try tables.sin.unsqueeze(1)
+    let half = try x.size(-1) / 2
+    let first = try x.narrow(dim: -1, start: 0, length: half)
+    let second = try x.narrow(dim: -1, start: half, length: half)
+    let rotated = try Tensor.cat([-second, first], dim: -1)
+    return try x * cos + rotated * sin
+}

@@ -1,0 +1,78 @@
+import NNsightNN
+import NNsightTorch
+
+/// A decoder-only language model: token ids `[batch, sequence]` in, logits
+/// `[batch, sequence, vocabulary]` out, with the named arguments below in its `ForwardContext`.
+public protocol CausalLanguageModel: Module {
+    /// The size of the output distribution.
+    var vocabularySize: Int { get }
+    /// The number of decoder layers (one KV-cache entry each).
+    var layerCount: Int { get }
+    /// The largest position the model was trained for.
+    var maxPositions: Int { get }
+}
+
+extension ForwardContext.Key where Value == Tensor {
+    /// Python: `attention_mask`: `[batch, keys]`, 1 for real tokens and 0 for padding, covering the
+    /// cached tokens and the new ones.
+    public static var attentionMask: ForwardContext.Key<Tensor> { .init("attention_mask") }
+    /// Python: `position_ids`: `[batch, sequence]` positions of the new tokens.
+    public static var positionIds: ForwardContext.Key<Tensor> { .init("position_ids") }
+    /// The boolean `[batch, 1, queries, keys]` mask the attention layers use (true: may attend),
+    /// built once per forward pass by the model from the attention mask.
+    public static var attentionBias: ForwardContext.Key<Tensor> { .init("attention_bias") }
+}
+
+extension ForwardContext.Key where Value == Int {
+    /// Python: `logits_to_keep`: compute logits for the last `n` positions only (0 or absent: all).
+    /// `generate` sets 1, as transformers' `generate` does, so the prompt's other positions skip
+    /// `lm_head`.
+    public static var logitsToKeep: ForwardContext.Key<Int> { .init("logits_to_keep") }
+}
+
+/// The hidden states `[batch, sequence, hidden]` that `lm_head` sees: the last
+/// `context[.logitsToKeep]` positions, or all.
+func positionsToKeep(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor {
+    guard let keep = context[.logitsToKeep], keep > 0 else { return hidden }
+    let length = try hidden.size(1)
+    return keep >= length ? hidden : try hidden.narrow(dim: 1, start: length - keep, length: keep)
+}
+
+extension ForwardContext.Key where Value == KVCache {
+    /// Python: `past_key_values`.
+    public static var cache: ForwardContext.Key<KVCache> { .init("past_key_values") }
+}
+
+extension ForwardContext.Key where Value == RotaryTables {
+    /// The cosine and sine tables for the current positions (Python: `position_embeddings`).
+    public static var rotaryTables: ForwardContext.Key<RotaryTables> { .init("position_embeddings") }
+}
+
+/// Errors of model construction, loading and generation, naming what was wrong and where.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case unsupportedArchitecture(String)
+    case invalidConfig(field: String, reason: String)
+    case missingFile(String)
+    case malformedCheckpoint(file: String, reason: String)
+    case invalidInput(String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedArchitecture(let name):
+            return "unsupported architecture \"\(name)\" (supported: gpt2, llama, mistral, qwen2)"
+        case .invalidConfig(let field, let reason):
+            return "config.json: \(field): \(reason)"
+        case .missingFile(let path):
+            return "missing file: \(path)"
+        case .malformedCheckpoint(let file, let reason):
+            return "\(file): \(reason)"
+        case .invalidInput(let reason):
+            return reason
+        }
+    }
+}
+
+/// The vocabulary projection `lm_head`: sharing the embedding's weight when tied, else its own.
+func languageModelHead(tiedTo embedding: Parameter?, hidden: Int, vocabulary: Int, device: Device) throws -> Linear {
+    try embedding.map { Linear(sharing: $0) } ?? Linear(hidden, vocabulary, bias: false, device: device)
+}

@@ -1,0 +1,137 @@
+// Port of transformers' models/gpt2/modeling_gpt2.py (GPT2LMHeadModel), with the same module
+// names, so checkpoint keys and nnsight paths (`transformer.h.0.attn.c_attn`) are unchanged.
+import NNsightNN
+import NNsightTorch
+
+/// Python: `GPT2Attention`.
+public final class GPT2Attention: Module {
+    public let c_attn: Conv1D
+    public let c_proj: Conv1D
+    public let attn_dropout: Dropout
+    public let resid_dropout: Dropout
+    let heads: Int
+    let layerIndex: Int
+
+    init(_ config: GPT2Config, layerIndex: Int, device: Device) throws {
+        c_attn = try Conv1D(nf: 3 * config.nEmbd, nx: config.nEmbd, device: device)
+        c_proj = try Conv1D(nf: config.nEmbd, nx: config.nEmbd, device: device)
+        attn_dropout = Dropout(config.attnPdrop)
+        resid_dropout = Dropout(config.residPdrop)
+        heads = config.nHead
+        self.layerIndex = layerIndex
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let qkv = try c_attn(input).split(input.size(-1), dim: 2)
+        let query = try splitHeads(qkv[0], heads: heads)
+        var key = try splitHeads(qkv[1], heads: heads)
+        var value = try splitHeads(qkv[2], heads: heads)
+        if let cache = context[.cache] {
+            (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
+        }
+        let output = try attend(query: query, key: key, value: value, context: context)
+        return try resid_dropout(c_proj(output))
+    }
+}
+
+/// Python: `GPT2MLP`.
+public final class GPT2MLP: Module {
+    public let c_fc: Conv1D
+    public let c_proj: Conv1D
+    public let act: Module
+    public let dropout: Dropout
+
+    init(_ config: GPT2Config, device: Device) throws {
+        let inner = config.nInner ?? 4 * config.nEmbd
+        c_fc = try Conv1D(nf: inner, nx: config.nEmbd, device: device)
+        c_proj = try Conv1D(nf: config.nEmbd, nx: inner, device: device)
+        act = activation(config.activationFunction)
+        dropout = Dropout(config.residPdrop)
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try dropout(c_proj(act(c_fc(input))))
+    }
+}
+
+/// Python: `GPT2Block`.
+public final class GPT2Block: Module {
+    public let ln_1: LayerNorm
+    public let attn: GPT2Attention
+    public let ln_2: LayerNorm
+    public let mlp: GPT2MLP
+
+    init(_ config: GPT2Config, layerIndex: Int, device: Device) throws {
+        ln_1 = try LayerNorm([config.nEmbd], eps: config.layerNormEpsilon, device: device)
+        attn = try GPT2Attention(config, layerIndex: layerIndex, device: device)
+        ln_2 = try LayerNorm([config.nEmbd], eps: config.layerNormEpsilon, device: device)
+        mlp = try GPT2MLP(config, device: device)
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let hidden = try attn(ln_1(input), context) + input
+        return try mlp(ln_2(hidden), context) + hidden
+    }
+}
+
+/// Python: `GPT2Model`: token ids in, final hidden states out.
+public final class GPT2Model: Module {
+    public let wte: Embedding
+    public let wpe: Embedding
+    public let drop: Dropout
+    public let h: ModuleList<GPT2Block>
+    public let ln_f: LayerNorm
+    let maxPositions: Int
+
+    init(_ config: GPT2Config, device: Device) throws {
+        wte = try Embedding(config.vocabSize, config.nEmbd, device: device)
+        wpe = try Embedding(config.nPositions, config.nEmbd, device: device)
+        drop = Dropout(config.embdPdrop)
+        h = ModuleList(try (0..<config.nLayer).map { try GPT2Block(config, layerIndex: $0, device: device) })
+        ln_f = try LayerNorm([config.nEmbd], eps: config.layerNormEpsilon, device: device)
+        maxPositions = config.nPositions
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
+        var hidden = try drop(wte(input, context) + wpe(positions, context), context)
+        for block in h { hidden = try block(hidden, context) }
+        return try ln_f(hidden, context)
+    }
+}
+
+/// Python: `GPT2LMHeadModel`. `lm_head` shares `transformer.wte`'s weight when tied. Made on the
+/// CPU, its linear weights are held packed (`packLinearWeights()`).
+public final class GPT2LMHeadModel: Module, CausalLanguageModel {
+    public let transformer: GPT2Model
+    public let lm_head: Linear
+    public let config: GPT2Config
+
+    public init(_ config: GPT2Config, device: Device = .cpu) throws {
+        try config.validate()
+        self.config = config
+        transformer = try GPT2Model(config, device: device)
+        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? transformer.wte.weight : nil,
+                                        hidden: config.nEmbd, vocabulary: config.vocabSize, device: device)
+        super.init()
+        try packLinearWeights()
+    }
+
+    public var vocabularySize: Int { config.vocabSize }
+    public var layerCount: Int { config.nLayer }
+    public var maxPositions: Int { config.nPositions }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try lm_head(positionsToKeep(transformer(input, context), context), context)
+    }
+}
+
+/// The activation module for a `config.json` name.
+func activation(_ name: String) -> Module {
+    switch name {
+    case "gelu": return GELU()
+    case "relu": return ReLU()
+    case "silu": return SiLU()
+    default: return NewGELUActivation()
+    }
+}

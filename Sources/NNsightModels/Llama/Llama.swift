@@ -1,0 +1,188 @@
+// Port of transformers' models/llama/modeling_llama.py (LlamaForCausalLM), which also covers
+// Mistral and Qwen2 (q/k/v biases), with the same module names as transformers.
+import NNsightNN
+import NNsightTorch
+
+/// Python: `LlamaRMSNorm`: normalises in float32, scales in the input's dtype.
+public final class LlamaRMSNorm: RMSNorm {
+    /// The model family's class-name prefix (`Qwen2RMSNorm`).
+    var typePrefix = "Llama"
+
+    /// A norm of `config.hiddenSize`, named after the config's model family.
+    convenience init(_ config: LlamaConfig, device: Device) throws {
+        try self.init(config.hiddenSize, eps: config.rmsNormEps, device: device)
+        typePrefix = config.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "RMSNorm" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let dtype = input.dtype
+        if dtype == .float32 && weight.value.dtype == .float32 {
+            // The same float32 arithmetic in one kernel call.
+            return try F.rmsNorm(input, normalizedShape: weight.value.shape, weight: weight.value, eps: eps ?? 1e-6)
+        }
+        let hidden = try input.to(.float32)
+        let variance = try hidden.pow(2).mean(dim: -1, keepDim: true)
+        let normalized = try hidden * (variance + (eps ?? 1e-6)).rsqrt()
+        return try weight.value * normalized.to(dtype)
+    }
+
+    public override var extraDescription: String {
+        "(\(weight.value.shape.map(String.init).joined(separator: ", ")),), eps=\(pythonFloat(eps ?? 1e-6))"
+    }
+}
+
+/// Python: `LlamaAttention` (grouped-query, rotary).
+public final class LlamaAttention: Module {
+    public let q_proj: Linear
+    public let k_proj: Linear
+    public let v_proj: Linear
+    public let o_proj: Linear
+    let heads: Int
+    let kvHeads: Int
+    let layerIndex: Int
+    let typePrefix: String
+
+    init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
+        typePrefix = config.classPrefix
+        let d = config.headDim
+        q_proj = try Linear(config.hiddenSize, config.numAttentionHeads * d, bias: config.attentionBias, device: device)
+        k_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
+        v_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
+        o_proj = try Linear(config.numAttentionHeads * d, config.hiddenSize, bias: config.modelType != "qwen2" && config.attentionBias, device: device)
+        heads = config.numAttentionHeads
+        kvHeads = config.numKeyValueHeads
+        self.layerIndex = layerIndex
+    }
+
+    public override var typeName: String { typePrefix + "Attention" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        guard let tables = context[.rotaryTables] else {
+            throw ModelError.invalidInput("LlamaAttention needs the rotary tables in its context (call it through LlamaModel)")
+        }
+        let query = try applyRotary(splitHeads(q_proj(input), heads: heads), tables)
+        var key = try applyRotary(splitHeads(k_proj(input), heads: kvHeads), tables)
+        var value = try splitHeads(v_proj(input), heads: kvHeads)
+        if let cache = context[.cache] {
+            (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
+        }
+        return try o_proj(attend(query: query, key: key, value: value, context: context))
+    }
+}
+
+/// Python: `LlamaMLP`: `down_proj(silu(gate_proj(x)) * up_proj(x))`.
+public final class LlamaMLP: Module {
+    public let gate_proj: Linear
+    public let up_proj: Linear
+    public let down_proj: Linear
+    public let act_fn: SiLUActivation
+    let typePrefix: String
+
+    init(_ config: LlamaConfig, device: Device) throws {
+        typePrefix = config.classPrefix
+        gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
+        up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
+        down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: config.mlpBias, device: device)
+        act_fn = SiLUActivation()
+    }
+
+    public override var typeName: String { typePrefix + "MLP" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try down_proj(act_fn(gate_proj(input)) * up_proj(input))
+    }
+}
+
+/// Python: `LlamaDecoderLayer`.
+public final class LlamaDecoderLayer: Module {
+    public let self_attn: LlamaAttention
+    public let mlp: LlamaMLP
+    public let input_layernorm: LlamaRMSNorm
+    public let post_attention_layernorm: LlamaRMSNorm
+    let typePrefix: String
+
+    init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
+        self_attn = try LlamaAttention(config, layerIndex: layerIndex, device: device)
+        mlp = try LlamaMLP(config, device: device)
+        input_layernorm = try LlamaRMSNorm(config, device: device)
+        post_attention_layernorm = try LlamaRMSNorm(config, device: device)
+        typePrefix = config.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "DecoderLayer" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let hidden = try self_attn(input_layernorm(input), context) + input
+        return try mlp(post_attention_layernorm(hidden), context) + hidden
+    }
+}
+
+/// Python: `LlamaModel`: token ids in, final hidden states out.
+public final class LlamaModel: Module {
+    public let embed_tokens: Embedding
+    public let layers: ModuleList<LlamaDecoderLayer>
+    public let norm: LlamaRMSNorm
+    public let rotary_emb: RotaryEmbedding
+    let maxPositions: Int
+    let typePrefix: String
+
+    init(_ config: LlamaConfig, device: Device) throws {
+        embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.padTokenId, device: device)
+        layers = ModuleList(try (0..<config.numHiddenLayers).map { try LlamaDecoderLayer(config, layerIndex: $0, device: device) })
+        norm = try LlamaRMSNorm(config, device: device)
+        rotary_emb = try RotaryEmbedding(config: config, device: device)
+        maxPositions = config.maxPositionEmbeddings
+        typePrefix = config.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "Model" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
+        var hidden = try embed_tokens(input, context)
+        context[.rotaryTables] = try rotary_emb.tables(positions, dtype: hidden.dtype, context: context)
+        for layer in layers { hidden = try layer(hidden, context) }
+        return try norm(hidden, context)
+    }
+}
+
+/// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`). Made on the CPU, its
+/// linear weights are held packed (`packLinearWeights()`).
+public final class LlamaForCausalLM: Module, CausalLanguageModel {
+    public let model: LlamaModel
+    public let lm_head: Linear
+    public let config: LlamaConfig
+
+    public init(_ config: LlamaConfig, device: Device = .cpu) throws {
+        try config.validate()
+        self.config = config
+        model = try LlamaModel(config, device: device)
+        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
+                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        super.init()
+        try packLinearWeights()
+    }
+
+    public override var typeName: String { config.classPrefix + "ForCausalLM" }
+
+    public var vocabularySize: Int { config.vocabSize }
+    public var layerCount: Int { config.numHiddenLayers }
+    public var maxPositions: Int { config.maxPositionEmbeddings }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try lm_head(positionsToKeep(model(input, context), context), context)
+    }
+}
+
+extension LlamaConfig {
+    /// The prefix of transformers' class names for this model type (`Qwen2Attention`).
+    var classPrefix: String {
+        switch modelType {
+        case "qwen2": "Qwen2"
+        case "mistral": "Mistral"
+        default: "Llama"
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import NNsightNN
+import NNsightSafeTensors
+import NNsightTokenizers
+import NNsightTorch
+
+/// Every tensor of the folder's `model.safetensors` (or its shards) as tensors that view the
+/// mapped file, converted to `dtype` where they are floating point of another dtype.
+func readSafeTensors(folder: URL, dtype: DType) throws -> [String: Tensor] {
+    let index = folder.appendingPathComponent(ShardedSafeTensors.indexFileName)
+    let single = folder.appendingPathComponent(ShardedSafeTensors.singleFileName)
+    guard FileManager.default.fileExists(atPath: index.path) || FileManager.default.fileExists(atPath: single.path) else {
+        throw ModelError.missingFile(single.path)
+    }
+    let checkpoint = try ShardedSafeTensors(directory: folder)
+    let tensors = try Dictionary(uniqueKeysWithValues: checkpoint.tensorNames.map { ($0, try checkpoint.tensor($0)) })
+    var result: [String: Tensor] = [:]
+    for (name, stored) in tensors {
+        guard let storedType = torchDType(stored.dtype) else {
+            throw ModelError.malformedCheckpoint(file: name, reason: "dtype \(stored.dtype) has no tensor equivalent")
+        }
+        let tensor = try Tensor(borrowing: stored.bytes, shape: stored.shape, dtype: storedType, owner: stored.storage)
+        result[name] = storedType.isFloatingPoint && storedType != dtype ? try tensor.to(dtype) : tensor
+    }
+    return result
+}
+
+private func torchDType(_ dtype: SafeTensorsDType) -> DType? {
+    switch dtype.rawValue {
+    case "F32": .float32
+    case "F16": .float16
+    case "BF16": .bfloat16
+    case "F64": .float64
+    case "I64": .int64
+    case "I32": .int32
+    case "I16": .int16
+    case "I8": .int8
+    case "U8": .uint8
+    case "BOOL": .bool
+    default: nil
+    }
+}
+
+/// Checkpoint keys as the model names them: GPT-2 files saved from `GPT2Model` lack the
+/// `transformer.` prefix; causal-mask buffers and rotary tables are recomputed, not loaded; a
+/// tied head's weight is the embedding's.
+func sanitize(_ weights: [String: Tensor], for model: any CausalLanguageModel) -> [String: Tensor] {
+    var result: [String: Tensor] = [:]
+    let isGPT2 = model is GPT2LMHeadModel
+    let tied = (model as? GPT2LMHeadModel)?.config.tieWordEmbeddings ?? (model as? LlamaForCausalLM)?.config.tieWordEmbeddings ?? false
+    for (name, tensor) in weights {
+        if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") || name.hasSuffix("rotary_emb.inv_freq") {
+            continue
+        }
+        if tied && name == "lm_head.weight" { continue }
+        let key = isGPT2 && !name.hasPrefix("transformer.") && name != "lm_head.weight" ? "transformer." + name : name
+        result[key] = tensor
+    }
+    return result
+}

@@ -1,0 +1,114 @@
+import NNsightTorch
+
+/// `y = x Wᵀ + b`. Python: `nn.Linear(in_features, out_features, bias=)`; `weight` is
+/// `[out_features, in_features]`.
+public final class Linear: Module {
+    public let weight: Parameter
+    public let bias: Parameter?
+
+    /// Initialised as PyTorch does: uniform on ±1/√in_features.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, dtype: DType = .float32,
+                device: Device = .cpu) throws {
+        let bound = 1 / Double(inFeatures).squareRoot()
+        weight = Parameter(try Tensor.empty([outFeatures, inFeatures], dtype: dtype, device: device).uniform_(-bound, bound))
+        self.bias = bias ? Parameter(try Tensor.empty([outFeatures], dtype: dtype, device: device).uniform_(-bound, bound)) : nil
+    }
+
+    /// A linear layer whose weight is another module's parameter (tied embeddings: the same
+    /// `Parameter` object, so loading or converting one updates both).
+    public init(sharing weight: Parameter, bias: Parameter? = nil) {
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.shape.last ?? 0 }
+    public var outFeatures: Int { weight.shape.first ?? 0 }
+
+    /// Multiplies by the weight's packed form when it has one (``Module/packLinearWeights()``).
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        if let forms = try weight.linearForms() {
+            return try F.linear(input, packed: forms.packed, plain: forms.plain, bias: bias?.value)
+        }
+        return try F.linear(input, weight: weight.value, bias: bias?.value)
+    }
+
+    public override var extraDescription: String {
+        "in_features=\(inFeatures), out_features=\(outFeatures), bias=\(bias != nil ? "True" : "False")"
+    }
+}
+
+extension Module {
+    /// Holds the weights of every `Linear` in this tree in oneDNN's packed layout where it has one
+    /// (float32 and bfloat16 CPU weights of at least 65,536 elements), so that products read the
+    /// weight as stored instead of repacking it on every call: 1.2–1.6× faster linear layers for
+    /// 1–128 rows on this machine. The plain weight is dropped (one copy in memory) unless another
+    /// module also reads it (tied embeddings keep both, the plain one laid out transposed, which
+    /// one-row float32 products then use); reading `weight.value` unpacks it again.
+    /// `Models.load` and `Checkpoint.loadWeights` call it; a new value for a weight (loading,
+    /// `to(_:)`) drops its packed form until this is called again.
+    public func packLinearWeights() throws {
+        let modules = namedModules()
+        var owners: [ObjectIdentifier: Int] = [:]
+        for (_, module) in modules {
+            for (_, parameter) in module.ownParameters { owners[ObjectIdentifier(parameter), default: 0] += 1 }
+        }
+        for case let (_, linear as Linear) in modules {
+            try linear.weight.packForLinear(keepingValue: owners[ObjectIdentifier(linear.weight), default: 0] > 1)
+        }
+    }
+
+    /// Runs `body`, which gives parameters new values (dropping their packed forms), then packs
+    /// the linear weights again if any was packed before.
+    func keepingLinearWeightsPacked(_ body: () throws -> Void) throws {
+        let packed = namedParameters().contains { $0.parameter.isPacked }
+        try body()
+        if packed { try packLinearWeights() }
+    }
+}
+
+/// GPT-2's linear layer with a transposed weight: `y = x W + b`, `weight` is `[nx, nf]`.
+/// Python: `transformers.pytorch_utils.Conv1D(nf, nx)`.
+public final class Conv1D: Module {
+    public let weight: Parameter
+    public let bias: Parameter
+
+    /// Initialised as transformers does: weight normal(0, 0.02), bias zero.
+    public init(nf: Int, nx: Int, dtype: DType = .float32, device: Device = .cpu) throws {
+        weight = Parameter(try Tensor.empty([nx, nf], dtype: dtype, device: device).normal_(mean: 0, std: 0.02))
+        bias = Parameter(try Tensor.zeros([nf], dtype: dtype, device: device))
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try F.linear(input, weight: weight.value.t(), bias: bias.value)
+    }
+
+    public override var extraDescription: String {
+        "nf=\(weight.value.shape.last ?? 0), nx=\(weight.value.shape.first ?? 0)"
+    }
+}
+
+/// A lookup table of vectors. Python: `nn.Embedding(num_embeddings, embedding_dim)`.
+public final class Embedding: Module {
+    public let weight: Parameter
+    /// Python: `padding_idx`: the row of the padding token. The forward pass is the same with or
+    /// without it; it is printed as PyTorch prints it. (PyTorch also zeroes that row at init and
+    /// leaves its gradient out; checkpoints carry the row as trained.)
+    public let paddingIndex: Int?
+
+    /// Initialised as PyTorch does: standard normal (the padding row zero).
+    public init(_ count: Int, _ dimension: Int, paddingIndex: Int? = nil, dtype: DType = .float32,
+                device: Device = .cpu) throws {
+        let weight = try Tensor.randn([count, dimension], dtype: dtype, device: device)
+        if let paddingIndex, device != .meta { try weight.select(dim: 0, index: paddingIndex).zero_() }
+        self.weight = Parameter(weight)
+        self.paddingIndex = paddingIndex
+    }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try F.embedding(input, weight: weight.value)
+    }
+
+    public override var extraDescription: String {
+        weight.value.shape.map(String.init).joined(separator: ", ") + (paddingIndex.map { ", padding_idx=\($0)" } ?? "")
+    }
+}

@@ -1,0 +1,71 @@
+internal import CNNsightTorch
+
+/// Library-wide settings of libtorch: threads, seeds, versions, grad mode.
+public enum Torch {
+    /// The libtorch version the shim was compiled against.
+    public static var compiledVersion: String { String(cString: ctorch_compiled_version()) }
+
+    /// The libtorch version loaded at run time.
+    public static var runtimeVersion: String { String(cString: ctorch_runtime_version()) }
+
+    /// Checks, once, that the libtorch loaded at run time is the one the shim was built against.
+    /// Every tensor-creating function calls it, so a mismatch surfaces as a clear error at the
+    /// first tensor rather than as a crash in some op.
+    public static func checkRuntime() throws(TorchError) {
+        if let failure = runtimeMismatch { throw failure }
+    }
+
+    private static let runtimeMismatch: TorchError? = {
+        let compiled = compiledVersion
+        let runtime = runtimeVersion
+        guard compiled == runtime else {
+            return TorchError(
+                .libraryMismatch,
+                "swift-nnsight was built against libtorch \(compiled) but loaded libtorch \(runtime.isEmpty ? "(unknown version)" : runtime); run scripts/setup and rebuild"
+            )
+        }
+        return nil
+    }()
+
+    /// Python: `torch.set_num_threads(n)`. Intra-op threads; tests and benchmarks here use 1.
+    public static func setNumThreads(_ count: Int) throws(TorchError) {
+        try check(ctorch_set_num_threads(Int32(clamping: count)))
+    }
+
+    /// Python: `torch.get_num_threads()`.
+    public static var numThreads: Int { Int(ctorch_get_num_threads()) }
+
+    /// Python: `torch.manual_seed(seed)`: seeds the default generator.
+    public static func manualSeed(_ seed: UInt64) throws(TorchError) {
+        try check(ctorch_manual_seed(seed))
+    }
+
+    /// Python: `torch.cuda.is_available()`.
+    public static var cudaIsAvailable: Bool { ctorch_cuda_is_available() }
+
+    /// Python: `torch.is_grad_enabled()`.
+    public static var isGradEnabled: Bool { ctorch_is_grad_enabled() }
+
+    /// Runs `body` with gradient recording off on this thread. Python: `with torch.no_grad():`.
+    public static func noGrad<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try withGradEnabled(false, body)
+    }
+
+    /// Runs `body` with gradient recording set to `enabled` on this thread, restoring it after.
+    public static func withGradEnabled<T, E: Error>(_ enabled: Bool, _ body: () throws(E) -> T) throws(E) -> T {
+        let previous = ctorch_set_grad_enabled(enabled)
+        defer { _ = ctorch_set_grad_enabled(previous) }
+        return try body()
+    }
+}
+
+/// A seeded random-number generator (Python: `torch.Generator().manual_seed(seed)`).
+public final class Generator: @unchecked Sendable {
+    let handle: ctorch_generator
+
+    public init(seed: UInt64) {
+        handle = ctorch_generator_new(seed)
+    }
+
+    deinit { ctorch_generator_free(handle) }
+}
