@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline",
+                "NNsightTorch", "NNsightTokenizers", "NNsightGGUF", "NNsightModels", "NNsight", "NNsightTorchBaseline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
