@@ -21,8 +21,9 @@ public final class Envoy: CustomStringConvertible {
     let index: Int
     /// The tree this envoy belongs to (owned by the model wrapper).
     weak var tree: EnvoyTree?
-    /// The tree's identity, compared on every access without loading the weak reference.
-    let treeIdentity: ObjectIdentifier
+    /// The tree's identity (``EnvoyTree/identity``, never reused), compared on every access
+    /// without loading the weak reference.
+    let treeIdentity: UInt64
     /// Direct children in declaration order, by their module names.
     public let children: [(name: String, envoy: Envoy)]
 
@@ -30,7 +31,7 @@ public final class Envoy: CustomStringConvertible {
         self.path = path
         self.module = module
         self.tree = tree
-        treeIdentity = ObjectIdentifier(tree)
+        treeIdentity = tree.identity
         self.children = children
         self.index = index
     }
