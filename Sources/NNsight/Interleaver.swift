@@ -32,6 +32,9 @@ final class Interleaver {
     private var postHooked: [Bool]
     private var rouseHooked: [Bool]
     private var handles: [HookHandle] = []
+    /// The invokes waiting at each barrier of this run, in arrival order (by the barrier's
+    /// identity: a barrier is kept alive by its waiters' events while it is a key here).
+    private var barrierWaits: [ObjectIdentifier: [Mediator]] = [:]
     /// The caches recording each module (by envoy index), with the invoke they belong to.
     private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
 
@@ -85,7 +88,8 @@ final class Interleaver {
                     mediator.respond(.error(isPast(request) ? NNsightError.outOfOrder(requester: request.requester)
                                                             : NNsightError.missed(requester: request.requester)))
                 case .barrier(let barrier):
-                    mediator.respond(.error(NNsightError.barrierNeverReached(expected: barrier.count, arrived: barrier.waiting.count)))
+                    let arrived = barrierWaits[ObjectIdentifier(barrier)]?.count ?? 0
+                    mediator.respond(.error(NNsightError.barrierNeverReached(expected: barrier.count, arrived: arrived)))
                 default: break
                 }
             }
@@ -105,6 +109,7 @@ final class Interleaver {
     private func cleanUp() {
         for handle in handles { handle.remove() }
         handles.removeAll()
+        barrierWaits.removeAll()
         tree.workersWaitLong = mediators.contains { $0.worker.baton.workerHasWaitedLong }
         for mediator in mediators { WorkerPool.shared.release(mediator.worker) }
     }
@@ -297,11 +302,11 @@ final class Interleaver {
         case .failed(let error): throw Abort(error: error)
         case .stopped: throw EarlyStop()
         case .barrier(let barrier):
-            barrier.waiting.append(mediator)
-            guard barrier.waiting.count >= barrier.count else { return }
-            let released = barrier.waiting.sorted { $0.order < $1.order }
-            barrier.waiting.removeAll()
-            for participant in released { try serve(participant, .done) }
+            let key = ObjectIdentifier(barrier)
+            barrierWaits[key, default: []].append(mediator)
+            guard let waiting = barrierWaits[key], waiting.count >= barrier.count else { return }
+            barrierWaits[key] = nil
+            for participant in waiting.sorted(by: { $0.order < $1.order }) { try serve(participant, .done) }
         case .request, .finished: break
         }
     }
