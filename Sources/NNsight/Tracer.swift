@@ -10,8 +10,9 @@ public protocol InterleavedModel: AnyObject {
     /// The envoys of the wrapped model.
     var envoys: EnvoyTree { get }
 
-    /// The edits that run first in every trace of this handle (none unless the model is an
-    /// ``EditableModel``).
+    /// The edits that run first in every trace of this handle: the handle's own list, never
+    /// shared with another model (a model that is not an ``EditableModel`` keeps it empty:
+    /// `let edits = Edits()`).
     var edits: Edits { get }
 
     /// Combines the inputs of the input invokes (in order) into one batch: the rows each
@@ -218,8 +219,6 @@ private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], in
 }
 
 extension InterleavedModel {
-    public var edits: Edits { Edits.none }
-
     /// Runs the model on `input` with `body` as the single invoke, and returns what `body`
     /// returns. Python: `with model.trace(input): ...`.
     ///
