@@ -2,7 +2,7 @@ import NNsightNN
 import NNsightTorch
 
 /// A decoder-only language model: token ids `[batch, sequence]` in, logits
-/// `[batch, sequence, vocabulary]` out, with the named arguments below in its `ForwardContext`.
+/// `[batch, sequence, vocabulary]` out, with its named arguments in a `ForwardContext`.
 public protocol CausalLanguageModel: Module {
     /// The size of the output distribution.
     var vocabularySize: Int { get }
@@ -12,40 +12,12 @@ public protocol CausalLanguageModel: Module {
     var maxPositions: Int { get }
 }
 
-extension ForwardContext.Key where Value == Tensor {
-    /// Python: `attention_mask`: `[batch, keys]`, 1 for real tokens and 0 for padding, covering the
-    /// cached tokens and the new ones.
-    public static var attentionMask: ForwardContext.Key<Tensor> { .init("attention_mask") }
-    /// Python: `position_ids`: `[batch, sequence]` positions of the new tokens.
-    public static var positionIds: ForwardContext.Key<Tensor> { .init("position_ids") }
-    /// The boolean `[batch, 1, queries, keys]` mask the attention layers use (true: may attend),
-    /// built once per forward pass by the model from the attention mask.
-    public static var attentionBias: ForwardContext.Key<Tensor> { .init("attention_bias") }
-}
-
-extension ForwardContext.Key where Value == Int {
-    /// Python: `logits_to_keep`: compute logits for the last `n` positions only (0 or absent: all).
-    /// `generate` sets 1, as transformers' `generate` does, so the prompt's other positions skip
-    /// `lm_head`.
-    public static var logitsToKeep: ForwardContext.Key<Int> { .init("logits_to_keep") }
-}
-
 /// The hidden states `[batch, sequence, hidden]` that `lm_head` sees: the last
-/// `context[.logitsToKeep]` positions, or all.
+/// `context.logitsToKeep` positions, or all.
 func positionsToKeep(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor {
-    guard let keep = context[.logitsToKeep], keep > 0 else { return hidden }
+    guard let keep = context.logitsToKeep, keep > 0 else { return hidden }
     let length = try hidden.size(1)
     return keep >= length ? hidden : try hidden.narrow(dim: 1, start: length - keep, length: keep)
-}
-
-extension ForwardContext.Key where Value == KVCache {
-    /// Python: `past_key_values`.
-    public static var cache: ForwardContext.Key<KVCache> { .init("past_key_values") }
-}
-
-extension ForwardContext.Key where Value == RotaryTables {
-    /// The cosine and sine tables for the current positions (Python: `position_embeddings`).
-    public static var rotaryTables: ForwardContext.Key<RotaryTables> { .init("position_embeddings") }
 }
 
 /// Errors of model construction, loading and generation, naming what was wrong and where.

@@ -3,7 +3,7 @@ import NNsightNN
 import NNsightTorch
 
 /// The cosine and sine tables `[batch, sequence, headDim]` for the positions of one forward pass.
-public struct RotaryTables: @unchecked Sendable {
+public struct RotaryTables: Sendable {
     public let cos: Tensor
     public let sin: Tensor
 }

@@ -53,10 +53,7 @@ public func generate(_ model: any CausalLanguageModel, inputIds: Tensor, attenti
     var input = inputIds
     for step in 0..<options.maxNewTokens {
         try observer.stepWillBegin(step)
-        let context = ForwardContext()
-        context[.cache] = cache
-        context[.logitsToKeep] = 1
-        if let mask { context[.attentionMask] = mask }
+        let context = ForwardContext(attentionMask: mask, cache: cache, logitsToKeep: 1)
         let logits = try Torch.noGrad { try model(input, context) }
         var tokens = try sampler.next(logits.select(dim: 1, index: logits.size(1) - 1))
         if let eos {

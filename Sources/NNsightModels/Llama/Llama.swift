@@ -59,16 +59,17 @@ public final class LlamaAttention: Module {
     public override var typeName: String { typePrefix + "Attention" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        guard let tables = context[.rotaryTables] else {
-            throw ModelError.invalidInput("LlamaAttention needs the rotary tables in its context (call it through LlamaModel)")
+        let state = try context.decoderState(for: typeName)
+        guard let tables = state.rotaryTables else {
+            throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
         let query = try applyRotary(splitHeads(q_proj(input), heads: heads), tables)
         var key = try applyRotary(splitHeads(k_proj(input), heads: kvHeads), tables)
         var value = try splitHeads(v_proj(input), heads: kvHeads)
-        if let cache = context[.cache] {
+        if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try o_proj(attend(query: query, key: key, value: value, context: context))
+        return try o_proj(attend(query: query, key: key, value: value, mask: state.attentionMask))
     }
 }
 
@@ -140,11 +141,12 @@ public final class LlamaModel: Module {
     public override var typeName: String { typePrefix + "Model" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
-        var hidden = try embed_tokens(input, context)
-        context[.rotaryTables] = try rotary_emb.tables(positions, dtype: hidden.dtype, context: context)
-        for layer in layers { hidden = try layer(hidden, context) }
-        return try norm(hidden, context)
+        var state = try decoderState(input, context, maxPositions: maxPositions)
+        var hidden = try embed_tokens(input, context.forLayers(state))
+        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
+        let inner = context.forLayers(state)
+        for layer in layers { hidden = try layer(hidden, inner) }
+        return try norm(hidden, inner)
     }
 }
 
