@@ -10,6 +10,20 @@ public protocol CausalLanguageModel: Module {
     var layerCount: Int { get }
     /// The largest position the model was trained for.
     var maxPositions: Int { get }
+    /// A fresh KV cache for this model (Python: the `Cache` that `generate` makes). Default: a
+    /// ``KVCache`` of ``layerCount`` layers; families whose layers cache differently return their own.
+    func makeCache() -> any KeyValueCache
+}
+
+extension CausalLanguageModel {
+    public func makeCache() -> any KeyValueCache { KVCache(layers: layerCount) }
+}
+
+/// The shared causal-LM head: the decoder stack `body` (token ids → final hidden states), then
+/// `lm_head` on the last `context.logitsToKeep` positions (or all). Python: the `forward` of
+/// every `…ForCausalLM`.
+func causalLanguageModelLogits(body: Module, lmHead: Linear, input: Tensor, context: ForwardContext) throws -> Tensor {
+    try lmHead(positionsToKeep(body(input, context), context), context)
 }
 
 /// The hidden states `[batch, sequence, hidden]` that `lm_head` sees: the last
@@ -22,16 +36,21 @@ func positionsToKeep(_ hidden: Tensor, _ context: ForwardContext) throws -> Tens
 
 /// Errors of model construction, loading and generation, naming what was wrong and where.
 public enum ModelError: Error, CustomStringConvertible, Equatable {
-    case unsupportedArchitecture(String)
+    /// A `model_type` (or GGUF architecture) no registered family reads, with those that are.
+    case unsupportedArchitecture(String, supported: [String])
     case invalidConfig(field: String, reason: String)
+    /// A family's standard names (``StandardNames``) fail nnterp's load-time check at `module`.
+    case standardNameCheck(module: String, reason: String)
     case missingFile(String)
     case malformedCheckpoint(file: String, reason: String)
     case invalidInput(String)
 
     public var description: String {
         switch self {
-        case .unsupportedArchitecture(let name):
-            return "unsupported architecture \"\(name)\" (supported: gpt2, llama, mistral, qwen2)"
+        case .unsupportedArchitecture(let name, let supported):
+            return "unsupported architecture \"\(name)\" (supported: \(supported.joined(separator: ", ")))"
+        case .standardNameCheck(let module, let reason):
+            return "standard names: \(module): \(reason)"
         case .invalidConfig(let field, let reason):
             return "config.json: \(field): \(reason)"
         case .missingFile(let path):

@@ -124,7 +124,7 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     public var maxPositions: Int { config.nPositions }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try lm_head(positionsToKeep(transformer(input, context), context), context)
+        try causalLanguageModelLogits(body: transformer, lmHead: lm_head, input: input, context: context)
     }
 }
 

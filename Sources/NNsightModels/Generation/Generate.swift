@@ -45,7 +45,7 @@ public func generate(_ model: any CausalLanguageModel, inputIds: Tensor, attenti
     }
     let batch = try inputIds.size(0)
     let sampler = TokenSampler(options.sampling)
-    let cache = KVCache(layers: model.layerCount)
+    let cache = model.makeCache()
     let eos = options.eosTokenIds.isEmpty ? nil : try Tensor(options.eosTokenIds, device: inputIds.device)
     var mask = try attentionMask?.to(.int64)
     var unfinished = try Tensor.ones([batch], dtype: .bool, device: inputIds.device)
