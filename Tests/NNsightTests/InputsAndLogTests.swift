@@ -19,7 +19,7 @@ struct InputsAndLogTests {
             t.invoke { m in
                 let inputs = try m.inputs
                 ids = inputs.input
-                mask = inputs.context[.attentionMask]
+                mask = inputs.context.attentionMask
             }
         }
         let expected = LMFixtures.value(scenarios + ["patching", "batch_model_inputs"]) as! [String: Any]
