@@ -59,10 +59,13 @@ let package = Package(
             path: "Benchmarks/NNsightTorchBaseline",
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
         ),
+        // The reliability soak: failing interventions of every kind, leak and concurrency checks;
+        // run at full size by `nnsight-bench soak`, at a small size by its test.
+        .target(name: "NNsightSoak", dependencies: ["NNsight"], path: "Benchmarks/NNsightSoak"),
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline",
+                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline", "NNsightSoak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
@@ -76,6 +79,7 @@ let package = Package(
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
         .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
+        .testTarget(name: "NNsightSoakTests", dependencies: ["NNsightSoak"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx20
