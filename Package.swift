@@ -65,7 +65,8 @@ let package = Package(
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline", "NNsightSoak",
+                "NNsightTorch", "NNsightTokenizers", "NNsightGGUF", "NNsightModels", "NNsight",
+                "NNsightTorchBaseline", "NNsightSoak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
