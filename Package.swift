@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
         .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
-        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
+        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers", "NNsightTemplates"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
         .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),

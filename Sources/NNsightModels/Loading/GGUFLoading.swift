@@ -50,12 +50,14 @@ func readGGUFTensors(_ file: GGUFFile, config: LlamaConfig, dtype: DType) throws
 /// The tokenizer of a GGUF file's `tokenizer.ggml.*` vocabulary.
 func ggufTokenizer(_ file: GGUFFile) throws -> Tokenizer {
     let vocabulary = try GGUFTokenizerMetadata(file.metadata)
-    return try Tokenizer(ggufVocabulary: GGUFVocabulary(
+    let ggufVocabulary = GGUFVocabulary(
         model: vocabulary.model, pre: vocabulary.preTokenizer, tokens: vocabulary.tokens,
         tokenTypes: vocabulary.tokenTypes, scores: vocabulary.scores, merges: vocabulary.merges,
         bosTokenId: vocabulary.bosTokenID, eosTokenId: vocabulary.eosTokenID,
         unknownTokenId: vocabulary.unknownTokenID, paddingTokenId: vocabulary.paddingTokenID,
-        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS))
+        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS)
+    return try Tokenizer(ggufVocabulary: ggufVocabulary).withChatTemplate(
+        vocabulary.chatTemplate, specialTokens: Tokenizer.specialTokenStrings(ggufVocabulary: ggufVocabulary))
 }
 
 /// Undoes llama.cpp's permutation of a `[rows, columns]` Q or K weight:
