@@ -108,7 +108,8 @@ extension TemplateRenderer {
             for item in try iterate(value, at: location) where !seen.contains(where: { Python.equals($0, item) }) { seen.append(item) }
             return .array(seen)
         case "map":
-            let items = try iterate(value, at: location)
+            // jinja2's map, select and friends treat a false sequence (`none`) as empty.
+            let items = value.isTruthy ? try iterate(value, at: location) : []
             if let attributeName = arguments.keywordOnly("attribute") {
                 let fallback = arguments.keywordOnly("default")
                 return .array(try items.map { (item) throws(TemplateError) in
@@ -131,7 +132,7 @@ extension TemplateRenderer {
             let testArguments = arguments.rest()
             let keep = name.hasPrefix("select")
             var kept: [TemplateValue] = []
-            for item in try iterate(value, at: location) {
+            for item in value.isTruthy ? try iterate(value, at: location) : [] {
                 let subject = try attributeName.map { (name) throws(TemplateError) in try self.item(item, name, at: location) } ?? item
                 let passed = try testName.map { (test) throws(TemplateError) in try self.applyTest(test, to: subject, testArguments, at: location) }
                     ?? subject.isTruthy

@@ -25,7 +25,13 @@ import NNsightTokenizers
 
     static func conversation(_ name: String) -> [ChatMessage] {
         guard case let .array(messages) = field(chats, "conversations", name) else { return [] }
-        return messages.map { ChatMessage(role: string(field($0, "role")), content: field($0, "content")) }
+        return messages.map { message in
+            var fields = TemplateDictionary()
+            if case let .dictionary(all) = message {
+                for (key, value) in all.items where key != "role" && key != "content" { fields[key] = value }
+            }
+            return ChatMessage(role: string(field(message, "role")), content: field(message, "content"), fields: fields)
+        }
     }
 
     /// The SmolLM2 cases: conversation name, add_generation_prompt, expected text and ids.
@@ -55,11 +61,14 @@ import NNsightTokenizers
         let tokenizer = try Tokenizer(ggufVocabulary: vocabulary)
             .withChatTemplate(Self.string(Self.field(Self.chats, "templates", "smollm2", "source")), specialTokens: special)
         let cases = Self.smolCases
-        #expect(cases.count == 16)
+        #expect(cases.count == 18)
         for item in cases {
             let messages = Self.conversation(item.conversation)
-            #expect(try tokenizer.applyChatTemplate(messages, addGenerationPrompt: item.addGenerationPrompt) == item.text, "\(item.conversation)")
-            #expect(try tokenizer.encodeChat(messages, addGenerationPrompt: item.addGenerationPrompt) == item.ids, "\(item.conversation)")
+            let variables = item.conversation == "tool-call" ? ["tools": Self.field(Self.chats, "tools")] : [:]
+            #expect(try tokenizer.applyChatTemplate(messages, addGenerationPrompt: item.addGenerationPrompt, variables: variables) == item.text,
+                    "\(item.conversation)")
+            #expect(try tokenizer.encodeChat(messages, addGenerationPrompt: item.addGenerationPrompt, variables: variables) == item.ids,
+                    "\(item.conversation)")
         }
     }
 
