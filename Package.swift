@@ -46,11 +46,11 @@ let package = Package(
             name: "NNsightModels",
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
         ),
-        .target(name: "NNsight", dependencies: ["NNsightModels"]),
+        .target(name: "NNsight", dependencies: ["NNsightModels", "NNsightTemplates"]),
 
         .executableTarget(
             name: "NNsightCLI",
-            dependencies: ["NNsight", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["NNsight", "NNsightTemplates", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmark support: the same small ops called from C++, the floor of per-op overhead.
         .target(
@@ -76,10 +76,10 @@ let package = Package(
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
         .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
-        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
+        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers", "NNsightTemplates"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
-        .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
+        .testTarget(name: "NNsightTests", dependencies: ["NNsight", "NNsightTemplates"]),
         .testTarget(name: "NNsightSoakTests", dependencies: ["NNsightSoak"]),
     ],
     swiftLanguageModes: [.v6],
