@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "NNsightTorch", targets: ["NNsightTorch"]),
+        .library(name: "NNsightTemplates", targets: ["NNsightTemplates"]),
         .library(name: "NNsightTokenizers", targets: ["NNsightTokenizers"]),
         .library(name: "NNsightSafeTensors", targets: ["NNsightSafeTensors"]),
         .library(name: "NNsightGGUF", targets: ["NNsightGGUF"]),
@@ -41,7 +42,9 @@ let package = Package(
         .target(name: "NNsightMappedFile"),
         .target(name: "NNsightSafeTensors", dependencies: ["NNsightMappedFile"]),
         .target(name: "NNsightGGUF", dependencies: ["NNsightMappedFile"]),
-        .target(name: "NNsightTokenizers"),
+        // A Jinja interpreter for chat templates (pure Swift, nothing tensor-related).
+        .target(name: "NNsightTemplates"),
+        .target(name: "NNsightTokenizers", dependencies: ["NNsightTemplates"]),
         .target(name: "NNsightNN", dependencies: ["NNsightTorch"]),
         .target(
             name: "NNsightModels",
@@ -88,6 +91,7 @@ let package = Package(
         .testTarget(name: "NNsightTorchTests", dependencies: ["NNsightTorch"]),
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
+        .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
         .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
