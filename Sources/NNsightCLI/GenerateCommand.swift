@@ -28,19 +28,16 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         guard maxNewTokens > 0 else { throw ValidationError("--max-new-tokens must be at least 1") }
         let model = try options.load()
-        let progress = TerminalProgress(), limit = maxNewTokens
-        // The stream: each token printed as the model produces it.
+        // The stream: each token printed as the model produces it (the tokens are the progress;
+        // a progress line would overwrite them).
         print(prompt, terminator: "")
         fflush(nil)
         let generation = try model.generateWithProbabilities(
             prompt, maxNewTokens: maxNewTokens, sampling: SamplingOptions(temperature: temperature, seed: seed)
         ) { generation in
-            progress.clear()
             print(generation.tokens.last?.text ?? "", terminator: "")
             fflush(nil)
-            progress.update(" [\(generation.tokens.count)/\(limit)]")
         }
-        progress.clear()
         print("\n\nEach new token's probability:")
         for token in generation.tokens {
             let alternatives = token.alternatives.prefix(3).map { "\"\(Printed.token($0.text))\" \(Printed.probability($0.probability))" }

@@ -71,6 +71,8 @@ import Testing
             return results
         }
         print("screenshots: \(folder.path)")
+        server.cancel()
+        _ = await server.result
 
         #expect(results.lens.count == lens.cells.count * lens.promptTokens.count)
         for cell in results.lens {
