@@ -130,12 +130,12 @@ public final class Checkpoint {
     }
 
     /// The checkpoint's tokenizer: `tokenizer.json` of a folder (nil if it has none), or the GGUF
-    /// vocabulary.
+    /// vocabulary; with the chat template of `tokenizer_config.json` or `tokenizer.chat_template`.
     public func tokenizer() throws -> Tokenizer? {
         switch format {
         case .safeTensors(let folder):
             let url = folder.appendingPathComponent("tokenizer.json")
-            return FileManager.default.fileExists(atPath: url.path) ? try Tokenizer(contentsOf: url) : nil
+            return FileManager.default.fileExists(atPath: url.path) ? try Tokenizer(folder: folder) : nil
         case .gguf:
             guard let ggufFile else { return nil }
             return try ggufTokenizer(ggufFile)
