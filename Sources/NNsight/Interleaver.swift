@@ -68,8 +68,8 @@ final class Interleaver {
                 let mediator = Mediator(interleaver: self, worker: WorkerPool.shared.acquire(), rows: invoke.rows, order: order)
                 mediator.worker.baton.clearWorkerWaitedLong()
                 mediators.append(mediator)
-                let body = UncheckedSendable(invoke.body)
-                mediator.worker.start { mediator.run(body.value) }
+                let body = invoke.body
+                mediator.worker.start { mediator.run(body) }
                 try settle(mediator)
             }
             try model()
@@ -381,10 +381,4 @@ final class Interleaver {
         let ordered = skips.sorted { $0.mediator.rows!.lowerBound < $1.mediator.rows!.lowerBound }
         return try Tensor.cat(ordered.map { $0.value }, dim: 0)
     }
-}
-
-/// Carries a value to another thread where the strict turn-taking makes it safe.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
