@@ -74,6 +74,9 @@ public struct GPT2Config: ModelConfig, Equatable {
     public var padTokenId: Int? { nil }
 
     public func validate() throws {
+        guard nHead > 0 else {
+            throw ModelError.invalidConfig(field: "n_head", reason: "must be positive, got \(nHead)")
+        }
         guard nEmbd % nHead == 0 else {
             throw ModelError.invalidConfig(field: "n_embd", reason: "\(nEmbd) is not divisible by n_head \(nHead)")
         }
