@@ -172,7 +172,7 @@ struct TemplateRenderer {
     func iterate(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> [TemplateValue] {
         switch value {
         case let .array(items): return items
-        case let .dictionary(dictionary): return dictionary.keys.map { .string($0) }
+        case let .dictionary(dictionary): return dictionary.keys.map(TemplateDictionary.keyValue)
         case let .string(string): return string.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         case let .namespace(namespace): return namespace.attributes.keys.map { .string($0) }
