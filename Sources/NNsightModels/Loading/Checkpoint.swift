@@ -111,6 +111,8 @@ public final class Checkpoint {
     /// `ModuleError.stateDictMismatch` naming every missing, unexpected or misshapen tensor (the
     /// model is then unchanged).
     public func loadWeights(into model: any CausalLanguageModel, dtype: DType = .float32) throws {
+        try checkFitsInMemory(parameters: configuration.config.parameterCountEstimate, bytesPerParameter: dtype.byteCount,
+                              device: .cpu, field: configuration.config.sizeField)
         try model.load(stateDict: readWeights(for: model, dtype: dtype))
         // After the state dict is gone, so that each plain weight is freed as it is packed.
         try model.packLinearWeights()
