@@ -32,6 +32,7 @@ public struct Template: Sendable {
     /// Renders with `variables` as the template's globals. `now` is the time `strftime_now` formats.
     public func render(_ variables: [String: TemplateValue], now: Date = Date()) throws(TemplateError) -> String {
         let renderer = TemplateRenderer(now: now)
+        defer { renderer.arena.release() }
         var out = ""
         _ = try renderer.render(nodes, scope: Scope(parent: nil, variables: variables), into: &out)
         return out
