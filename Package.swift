@@ -50,7 +50,7 @@ let package = Package(
             name: "NNsightModels",
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
         ),
-        .target(name: "NNsight", dependencies: ["NNsightModels"]),
+        .target(name: "NNsight", dependencies: ["NNsightModels", "NNsightTemplates"]),
         // Pictures of results (logit lens, patching, attention, generation) as HTML and SVG: text
         // only, no tensor code; it draws the numbers NNsight computed.
         .target(name: "NNsightVisualization", dependencies: ["NNsight"]),
@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "NNsightCLI",
             dependencies: [
-                "NNsight", "NNsightVisualization", "NNsightWorkbench",
+                "NNsight", "NNsightTemplates", "NNsightVisualization", "NNsightWorkbench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -79,10 +79,14 @@ let package = Package(
             path: "Benchmarks/NNsightTorchBaseline",
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
         ),
+        // The reliability soak: failing interventions of every kind, leak and concurrency checks;
+        // run at full size by `nnsight-bench soak`, at a small size by its test.
+        .target(name: "NNsightSoak", dependencies: ["NNsight"], path: "Benchmarks/NNsightSoak"),
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline",
+                "NNsightTorch", "NNsightTokenizers", "NNsightGGUF", "NNsightModels", "NNsight",
+                "NNsightTorchBaseline", "NNsightSoak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
@@ -92,10 +96,11 @@ let package = Package(
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
         .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
-        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
+        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers", "NNsightTemplates"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
-        .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
+        .testTarget(name: "NNsightTests", dependencies: ["NNsight", "NNsightTemplates"]),
+        .testTarget(name: "NNsightSoakTests", dependencies: ["NNsightSoak"]),
         .testTarget(name: "NNsightVisualizationTests", dependencies: ["NNsightVisualization", "NNsight", "NNsightTorch"]),
         // Headless Chromium (scripts/install-chromium) loading the pictures and driving the workbench.
         .testTarget(name: "NNsightBrowserTests", dependencies: ["NNsightVisualization", "NNsightWorkbench", "NNsight", "NNsightTorch"]),
