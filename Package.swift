@@ -4,6 +4,7 @@
 // Every module is prefixed "NNsight" (C modules "CNNsight"), so none collides with another
 // package's module (swift-transformers has `Tokenizers` and `Models`) or differs from another
 // only in case, and no type shadows its module (`Torch` is an enum in `NNsightTorch`).
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -21,6 +22,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The `.source` macro (603 is the release that matches Swift 6.3).
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         // libtorch, found through pkg-config (scripts/setup writes libtorch.pc).
@@ -38,7 +41,16 @@ let package = Package(
         .target(name: "NNsightSafeTensors", dependencies: ["NNsightMappedFile"]),
         .target(name: "NNsightGGUF", dependencies: ["NNsightMappedFile"]),
         .target(name: "NNsightTokenizers"),
-        .target(name: "NNsightNN", dependencies: ["NNsightTorch"]),
+        // The `@Sourced` macro's compiler plugin: names every call inside a marked `forward`.
+        .macro(
+            name: "NNsightSourceMacros",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ]
+        ),
+        .target(name: "NNsightNN", dependencies: ["NNsightTorch", "NNsightSourceMacros"]),
         .target(
             name: "NNsightModels",
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
@@ -70,6 +82,13 @@ let package = Package(
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
         .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
+        .testTarget(
+            name: "NNsightSourceMacrosTests",
+            dependencies: [
+                "NNsightSourceMacros",
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+            ]
+        ),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
         .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
     ],
