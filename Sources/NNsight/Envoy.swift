@@ -25,14 +25,19 @@ public final class Envoy: CustomStringConvertible {
     let treeIdentity: ObjectIdentifier
     /// Direct children in declaration order, by their module names.
     public let children: [(name: String, envoy: Envoy)]
+    /// The envoy whose call counts address this one's calls: itself for a module, the module
+    /// whose forward contains it for a `.source` operation (SourceEnvoy.swift).
+    let countingIndex: Int
 
-    init(path: String, module: Module, tree: EnvoyTree, children: [(name: String, envoy: Envoy)], index: Int) {
+    init(path: String, module: Module, tree: EnvoyTree, children: [(name: String, envoy: Envoy)], index: Int,
+         countingIndex: Int? = nil) {
         self.path = path
         self.module = module
         self.tree = tree
         treeIdentity = ObjectIdentifier(tree)
         self.children = children
         self.index = index
+        self.countingIndex = countingIndex ?? index
     }
 
     // MARK: Navigation
