@@ -91,7 +91,8 @@ public final class Envoy: CustomStringConvertible {
 
     /// The model printed as PyTorch does, with aliases shown as `alias/name`.
     public var description: String {
-        module.describe(childKey: { [tree] name in tree?.printedKey(for: name) ?? name })
+        if let operation = module as? SourceOperation { return operationDescription(operation) }
+        return module.describe(childKey: { [tree] name in tree?.printedKey(for: name) ?? name })
     }
 
     // MARK: Values
