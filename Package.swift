@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "NNsightTorch", targets: ["NNsightTorch"]),
+        .library(name: "NNsightTemplates", targets: ["NNsightTemplates"]),
         .library(name: "NNsightTokenizers", targets: ["NNsightTokenizers"]),
         .library(name: "NNsightSafeTensors", targets: ["NNsightSafeTensors"]),
         .library(name: "NNsightGGUF", targets: ["NNsightGGUF"]),
@@ -40,7 +41,9 @@ let package = Package(
         .target(name: "NNsightMappedFile"),
         .target(name: "NNsightSafeTensors", dependencies: ["NNsightMappedFile"]),
         .target(name: "NNsightGGUF", dependencies: ["NNsightMappedFile"]),
-        .target(name: "NNsightTokenizers"),
+        // A Jinja interpreter for chat templates (pure Swift, nothing tensor-related).
+        .target(name: "NNsightTemplates"),
+        .target(name: "NNsightTokenizers", dependencies: ["NNsightTemplates"]),
         // The `@Sourced` macro's compiler plugin: names every call inside a marked `forward`.
         .macro(
             name: "NNsightSourceMacros",
@@ -80,6 +83,7 @@ let package = Package(
         .testTarget(name: "NNsightTorchTests", dependencies: ["NNsightTorch"]),
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
+        .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
         .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(

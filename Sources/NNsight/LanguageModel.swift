@@ -126,9 +126,7 @@ public final class LanguageModel: EditableModel {
         try dispatch()
         let network = self.network
         return PreparedBatch(rows: rows) { events in
-            let context = ForwardContext()
-            if let mask { context[.attentionMask] = mask }
-            try events.deliver(result: try network(ids, context))
+            try events.deliver(result: try network(ids, ForwardContext(attentionMask: mask)))
         }
     }
 

@@ -98,6 +98,6 @@ struct SourceGPT2Tests {
         #expect(printed.contains(" pattern_0 "))
         let operation = "\(try model.root.transformer.h[0].attn.source.pattern_0)"
         #expect(operation.hasPrefix("model.transformer.h.0.attn.source.pattern_0:\n"))
-        #expect(operation.contains("let pattern = try attentionPattern(scores, mask: context[.attentionBias]) <--"))
+        #expect(operation.contains("let pattern = try attentionPattern(scores, mask: mask) <--"))
     }
 }

@@ -10,21 +10,22 @@ import NNsightTorch
 /// ```swift
 /// @Sourced
 /// override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-///     let query = …, key = …, value = …                // per head, after rotary: query_0, key_0, value_0
+///     let query = …, key = …, value = …      // per head, after rotary: query_0, key_0, value_0
+///     let mask = …                           // the layer's boolean mask (causal, padding, window)
 ///     let attended: Tensor
 ///     if self.sourceHooked(explicitAttentionOperations) {
-///         let scores = try attentionScores(query, key)                            // scores_0
-///         let pattern = try attentionPattern(scores, mask: context[.attentionBias]) // pattern_0
-///         let weighted = try weightedValues(pattern, value)                       // weighted_0
+///         let scores = try attentionScores(query, key)             // scores_0
+///         let pattern = try attentionPattern(scores, mask: mask)   // pattern_0
+///         let weighted = try weightedValues(pattern, value)        // weighted_0
 ///         attended = weighted
 ///     } else {
-///         attended = try fusedAttention(query, key, value, mask: context[.attentionBias])
+///         attended = try fusedAttention(query, key, value, mask: mask)
 ///     }
 ///     return try self.o_proj(mergeHeads(attended))
 /// }
 /// ```
-/// Sliding windows and soft-capping, where a family has them, belong in `attentionPattern`'s
-/// mask and between scores and pattern, as further operations.
+/// A sliding window is part of the mask (Mistral's layers pass theirs); soft-capping, where a
+/// family has it, belongs between scores and pattern, as a further operation.
 public let explicitAttentionOperations = ["scores_0", "pattern_0", "weighted_0"]
 
 /// The fused kernel (`scaled_dot_product_attention`) over per-head tensors, grouped-query heads
@@ -75,29 +76,4 @@ func mergeHeads(_ x: Tensor) throws -> Tensor {
 func splitHeads(_ x: Tensor, heads: Int) throws -> Tensor {
     let shape = x.shape
     return try x.view([shape[0], shape[1], heads, shape[2] / heads]).transpose(1, 2)
-}
-
-/// Builds the context a decoder stack needs for `inputIds` `[batch, sequence]`: the boolean
-/// attention mask over cached and new tokens, and position ids (unless given).
-func prepareDecoderContext(_ inputIds: Tensor, _ context: ForwardContext, maxPositions: Int) throws -> Tensor {
-    guard inputIds.rank == 2 else {
-        throw ModelError.invalidInput("input ids must be [batch, sequence], got shape \(inputIds.shape)")
-    }
-    let batch = try inputIds.size(0), queries = try inputIds.size(1)
-    let past = context[.cache]?.length ?? 0
-    let attentionMask = context[.attentionMask]
-    if let attentionMask, attentionMask.shape != [batch, past + queries] {
-        throw ModelError.invalidInput(
-            "attention mask must be [batch, cached + new tokens] = [\(batch), \(past + queries)], got \(attentionMask.shape)")
-    }
-    guard past + queries <= maxPositions else {
-        throw ModelError.invalidInput("\(past + queries) positions exceed the model's maximum of \(maxPositions)")
-    }
-    context[.attentionBias] = try causalAttentionMask(queries: queries, past: past, attentionMask: attentionMask,
-                                                       device: inputIds.device)
-    if let given = context[.positionIds] { return given }
-    let positions = try positionIds(queries: queries, past: past, batch: batch, attentionMask: attentionMask,
-                                    device: inputIds.device)
-    context[.positionIds] = positions
-    return positions
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// GPT-2's `config.json`. Port of transformers' `GPT2Config` (the fields the model uses).
-public struct GPT2Config: Codable, Sendable, Equatable {
+public struct GPT2Config: ModelConfig, Equatable {
     public var vocabSize: Int
     public var nPositions: Int
     public var nEmbd: Int
@@ -67,10 +67,13 @@ public struct GPT2Config: Codable, Sendable, Equatable {
         embdPdrop = try c.decodeIfPresent(Double.self, forKey: .embdPdrop) ?? defaults.embdPdrop
         attnPdrop = try c.decodeIfPresent(Double.self, forKey: .attnPdrop) ?? defaults.attnPdrop
         residPdrop = try c.decodeIfPresent(Double.self, forKey: .residPdrop) ?? defaults.residPdrop
-        try validate()
     }
 
-    func validate() throws {
+    public var eosTokenIds: [Int] { eosTokenId.map { [$0] } ?? [] }
+    /// GPT-2 configs name no padding token.
+    public var padTokenId: Int? { nil }
+
+    public func validate() throws {
         guard nEmbd % nHead == 0 else {
             throw ModelError.invalidConfig(field: "n_embd", reason: "\(nEmbd) is not divisible by n_head \(nHead)")
         }

@@ -2,7 +2,7 @@ import Foundation
 
 /// The `config.json` of the Llama family (Llama 1–3, Mistral, Qwen2). Port of transformers'
 /// `LlamaConfig`, with Qwen2's q/k/v biases as `attentionBias`.
-public struct LlamaConfig: Codable, Sendable, Equatable {
+public struct LlamaConfig: ModelConfig, Equatable {
     /// RoPE frequency scaling. Python: `rope_scaling` / `rope_parameters`.
     public struct RopeScaling: Codable, Sendable, Equatable {
         public var ropeType: String
@@ -45,6 +45,12 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// How a layer attends. Python: `config.layer_types`.
+    public enum LayerType: String, Codable, Sendable, Equatable {
+        case fullAttention = "full_attention"
+        case slidingAttention = "sliding_attention"
+    }
+
     public var modelType: String
     public var vocabSize: Int
     public var hiddenSize: Int
@@ -66,6 +72,19 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var eosTokenIds: [Int]
     /// The padding token (the embedding's `padding_idx`).
     public var padTokenId: Int?
+    /// How many of the latest tokens a sliding-window layer attends to (Mistral, Qwen2); nil: none.
+    public var slidingWindow: Int?
+    /// Qwen2: whether `sliding_window` applies at all.
+    public var useSlidingWindow: Bool
+    /// Qwen2: the first layer that uses the sliding window.
+    public var maxWindowLayers: Int?
+    /// Each layer's attention (as the family reads the fields above); empty means all full.
+    public var layerTypes: [LayerType]
+
+    /// How layer `index` attends.
+    public func layerType(_ index: Int) -> LayerType {
+        layerTypes.indices.contains(index) ? layerTypes[index] : .fullAttention
+    }
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"
@@ -75,6 +94,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         case ropeScaling = "rope_scaling", ropeParameters = "rope_parameters", attentionBias = "attention_bias"
         case mlpBias = "mlp_bias", tieWordEmbeddings = "tie_word_embeddings", hiddenAct = "hidden_act"
         case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id"
+        case slidingWindow = "sliding_window", useSlidingWindow = "use_sliding_window"
+        case maxWindowLayers = "max_window_layers", layerTypes = "layer_types"
     }
 
     public init(modelType: String = "llama", vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int,
@@ -82,7 +103,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
                 maxPositionEmbeddings: Int = 2048, rmsNormEps: Double = 1e-6, ropeTheta: Double = 10000,
                 ropeScaling: RopeScaling? = nil, attentionBias: Bool = false, mlpBias: Bool = false,
                 tieWordEmbeddings: Bool = false, hiddenAct: String = "silu", bosTokenId: Int? = nil,
-                eosTokenIds: [Int] = [], padTokenId: Int? = nil) {
+                eosTokenIds: [Int] = [], padTokenId: Int? = nil, slidingWindow: Int? = nil,
+                layerTypes: [LayerType]? = nil) {
         self.modelType = modelType
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
@@ -102,6 +124,11 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
         self.padTokenId = padTokenId
+        self.slidingWindow = slidingWindow
+        useSlidingWindow = slidingWindow != nil
+        maxWindowLayers = nil
+        self.layerTypes = layerTypes
+            ?? Array(repeating: slidingWindow == nil ? .fullAttention : .slidingAttention, count: max(numHiddenLayers, 0))
     }
 
     public init(from decoder: Decoder) throws {
@@ -129,7 +156,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         let scaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
             ?? c.decodeIfPresent(RopeScaling.self, forKey: .ropeParameters)
         ropeScaling = scaling?.ropeType == "default" ? nil : scaling
-        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? (modelType == "qwen2")
+        attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
         mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
@@ -140,7 +167,11 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
         }
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
-        try validate()
+        slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
+        useSlidingWindow = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? (slidingWindow != nil)
+        maxWindowLayers = try c.decodeIfPresent(Int.self, forKey: .maxWindowLayers)
+        // Absent: empty, for the family to fill (`ModelFamily.decodeConfig`); all full if none does.
+        layerTypes = try c.decodeIfPresent([LayerType].self, forKey: .layerTypes) ?? []
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -164,9 +195,22 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         try c.encodeIfPresent(bosTokenId, forKey: .bosTokenId)
         try c.encode(eosTokenIds, forKey: .eosTokenId)
         try c.encodeIfPresent(padTokenId, forKey: .padTokenId)
+        try c.encodeIfPresent(slidingWindow, forKey: .slidingWindow)
+        try c.encode(useSlidingWindow, forKey: .useSlidingWindow)
+        try c.encodeIfPresent(maxWindowLayers, forKey: .maxWindowLayers)
+        try c.encode(layerTypes, forKey: .layerTypes)
     }
 
-    func validate() throws {
+    public func validate() throws {
+        guard layerTypes.isEmpty || layerTypes.count == numHiddenLayers else {
+            throw ModelError.invalidConfig(field: "layer_types",
+                                           reason: "\(layerTypes.count) entries for num_hidden_layers \(numHiddenLayers)")
+        }
+        if layerTypes.contains(.slidingAttention) {
+            guard let window = slidingWindow, window > 0 else {
+                throw ModelError.invalidConfig(field: "sliding_window", reason: "sliding-attention layers need a positive window")
+            }
+        }
         guard numAttentionHeads > 0, numKeyValueHeads > 0, numAttentionHeads % numKeyValueHeads == 0 else {
             throw ModelError.invalidConfig(field: "num_key_value_heads",
                                            reason: "\(numKeyValueHeads) must divide num_attention_heads \(numAttentionHeads)")

@@ -27,17 +27,18 @@ public final class GPT2Attention: Module {
         let query = try splitHeads(qkv[0], heads: heads)
         var key = try splitHeads(qkv[1], heads: heads)
         var value = try splitHeads(qkv[2], heads: heads)
-        if let cache = context[.cache] {
+        let mask = try context.decoderState(for: "GPT2Attention").attentionMask
+        if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
         let attended: Tensor
         if self.sourceHooked(explicitAttentionOperations) {
             let scores = try attentionScores(query, key)
-            let pattern = try attentionPattern(scores, mask: context[.attentionBias])
+            let pattern = try attentionPattern(scores, mask: mask)
             let weighted = try weightedValues(pattern, value)
             attended = weighted
         } else {
-            attended = try fusedAttention(query, key, value, mask: context[.attentionBias])
+            attended = try fusedAttention(query, key, value, mask: mask)
         }
         return try self.resid_dropout(self.c_proj(mergeHeads(attended)))
     }
@@ -104,10 +105,11 @@ public final class GPT2Model: Module {
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
-        var hidden = try drop(wte(input, context) + wpe(positions, context), context)
-        for block in h { hidden = try block(hidden, context) }
-        return try ln_f(hidden, context)
+        let state = try decoderState(input, context, maxPositions: maxPositions)
+        let inner = context.forLayers(state)
+        var hidden = try drop(wte(input, inner) + wpe(state.positionIds, inner), inner)
+        for block in h { hidden = try block(hidden, inner) }
+        return try ln_f(hidden, inner)
     }
 }
 
@@ -133,7 +135,7 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     public var maxPositions: Int { config.nPositions }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try lm_head(positionsToKeep(transformer(input, context), context), context)
+        try causalLanguageModelLogits(body: transformer, lmHead: lm_head, input: input, context: context)
     }
 }
 

@@ -4,44 +4,23 @@ import NNsightNN
 import NNsightTokenizers
 import NNsightTorch
 
-/// The Llama-family configuration of a GGUF file (llama.cpp's format), from its metadata.
-func ggufConfiguration(_ file: GGUFFile) throws -> LlamaConfig {
-    let hyper = try GGUFLlamaHyperparameters(file.metadata)
-    guard ["llama", "qwen2", "mistral"].contains(hyper.architecture) else {
-        throw ModelError.unsupportedArchitecture("\(hyper.architecture) (GGUF)")
-    }
-    let vocabulary = try GGUFTokenizerMetadata(file.metadata)
-    return LlamaConfig(
-        modelType: hyper.architecture, vocabSize: hyper.vocabSize, hiddenSize: hyper.embeddingLength,
-        intermediateSize: hyper.feedForwardLength, numHiddenLayers: hyper.blockCount,
-        numAttentionHeads: hyper.headCount, numKeyValueHeads: hyper.headCountKV,
-        headDim: hyper.ropeDimensionCount, maxPositionEmbeddings: hyper.contextLength,
-        rmsNormEps: Double(hyper.rmsNormEpsilon), ropeTheta: Double(hyper.ropeFreqBase),
-        attentionBias: file.tensorNames.contains("blk.0.attn_q.bias"),
-        tieWordEmbeddings: !file.tensorNames.contains("output.weight"),
-        bosTokenId: vocabulary.bosTokenID, eosTokenIds: vocabulary.eosTokenID.map { [$0] } ?? [],
-        padTokenId: vocabulary.paddingTokenID)
-}
-
-/// Every tensor of a GGUF file under its Hugging Face name, dequantized straight into a float32
-/// tensor (then converted to `dtype`, one tensor at a time), with Q/K rows put back in Hugging
-/// Face's order.
-func readGGUFTensors(_ file: GGUFFile, config: LlamaConfig, dtype: DType) throws -> [String: Tensor] {
+/// Every tensor of a GGUF file under the model's name for it (the family's
+/// `modelKey(forGGUFTensor:config:)`), dequantized straight into a float32 tensor, put in the
+/// model's layout by the family's `convertGGUFTensor` (then converted to `dtype`, one tensor at
+/// a time).
+func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type, config: Family.Config,
+                                          dtype: DType) throws -> [String: Tensor] {
     let path = file.path ?? "(GGUF)"
     var weights: [String: Tensor] = [:]
     for info in file.tensors {
-        guard let name = huggingFaceName(info.name) else {
-            throw ModelError.malformedCheckpoint(file: path, reason: "unexpected tensor \"\(info.name)\"")
+        guard let name = Family.modelKey(forGGUFTensor: info.name, config: config) else {
+            throw ModelError.malformedCheckpoint(file: path, reason: "unexpected tensor \"\(info.name)\" for \(Family.modelType)")
         }
         var tensor = try Tensor.empty(info.shape, dtype: .float32)
         try tensor.withUnsafeMutableBytes { bytes in
             try file.tensorData(info.name).dequantize(into: bytes.bindMemory(to: Float.self))
         }
-        // llama.cpp interleaves the two rotary halves of each head's rows of Q and K.
-        if config.modelType == "llama" && (info.name.hasSuffix("attn_q.weight") || info.name.hasSuffix("attn_k.weight")) {
-            let heads = info.name.hasSuffix("attn_q.weight") ? config.numAttentionHeads : config.numKeyValueHeads
-            tensor = try unpermuteRotaryRows(tensor, heads: heads)
-        }
+        tensor = try Family.convertGGUFTensor(tensor, ggufName: info.name, config: config)
         weights[name] = dtype == .float32 ? tensor : try tensor.to(dtype)
     }
     return weights
@@ -58,6 +37,24 @@ func ggufTokenizer(_ file: GGUFFile) throws -> Tokenizer {
         addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS))
 }
 
+// MARK: llama.cpp's conventions for the Llama family (llama, mistral, qwen2)
+
+/// The Llama-family configuration of a GGUF file, from its `<arch>.*` hyperparameters.
+func llamaConfig(fromGGUF file: GGUFFile, modelType: String) throws -> LlamaConfig {
+    let hyper = try GGUFLlamaHyperparameters(file.metadata)
+    let vocabulary = try GGUFTokenizerMetadata(file.metadata)
+    return LlamaConfig(
+        modelType: modelType, vocabSize: hyper.vocabSize, hiddenSize: hyper.embeddingLength,
+        intermediateSize: hyper.feedForwardLength, numHiddenLayers: hyper.blockCount,
+        numAttentionHeads: hyper.headCount, numKeyValueHeads: hyper.headCountKV,
+        headDim: hyper.ropeDimensionCount, maxPositionEmbeddings: hyper.contextLength,
+        rmsNormEps: Double(hyper.rmsNormEpsilon), ropeTheta: Double(hyper.ropeFreqBase),
+        attentionBias: file.tensorNames.contains("blk.0.attn_q.bias"),
+        tieWordEmbeddings: !file.tensorNames.contains("output.weight"),
+        bosTokenId: vocabulary.bosTokenID, eosTokenIds: vocabulary.eosTokenID.map { [$0] } ?? [],
+        padTokenId: vocabulary.paddingTokenID)
+}
+
 /// Undoes llama.cpp's permutation of a `[rows, columns]` Q or K weight:
 /// GGUF rows are `[heads, half, 2, …]` where Hugging Face's are `[heads, 2, half, …]`.
 func unpermuteRotaryRows(_ weight: Tensor, heads: Int) throws -> Tensor {
@@ -65,8 +62,9 @@ func unpermuteRotaryRows(_ weight: Tensor, heads: Int) throws -> Tensor {
     return try weight.view([heads, rows / heads / 2, 2, columns]).transpose(1, 2).reshape([rows, columns]).contiguous()
 }
 
-/// The Hugging Face key of a llama.cpp tensor name.
-func huggingFaceName(_ name: String) -> String? {
+/// The Hugging Face key of a llama.cpp tensor name of the Llama family. llama.cpp stores the
+/// RMSNorm weights as they are (no `1 +` offset, unlike Gemma's), so norms need no conversion.
+func llamaModelKey(forGGUFTensor name: String) -> String? {
     let fixed = [
         "token_embd.weight": "model.embed_tokens.weight",
         "output_norm.weight": "model.norm.weight",
