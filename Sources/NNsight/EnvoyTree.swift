@@ -6,7 +6,7 @@ public final class EnvoyTree {
     /// The envoy of the whole model, path `model`.
     public private(set) var root: Envoy!
     /// Every envoy, indexed by `Envoy.index`.
-    private(set) var all: [Envoy] = []
+    package private(set) var all: [Envoy] = []
     /// Single-name aliases (`"mlp": "ff"`: `ff` means `mlp` on every envoy that has an `mlp`).
     private let nameAliases: [String: String]
     /// Path aliases mounted on the root (`"transformer.h": "layers"`: `m.layers` is `m.transformer.h`).
@@ -19,7 +19,7 @@ public final class EnvoyTree {
 
     /// Builds the tree over `module`. `rename` maps real names or dotted paths to aliases
     /// (Python: `NNsight(model, rename={...})`); a leading dot is ignored.
-    init(module: Module, rename: [String: String] = [:]) {
+    package init(module: Module, rename: [String: String] = [:]) {
         var names: [String: String] = [:], paths: [String: String] = [:]
         for (key, alias) in rename {
             let key = key.hasPrefix(".") ? String(key.dropFirst()) : key
