@@ -17,10 +17,17 @@ let package = Package(
         .library(name: "NNsightNN", targets: ["NNsightNN"]),
         .library(name: "NNsightModels", targets: ["NNsightModels"]),
         .library(name: "NNsight", targets: ["NNsight"]),
+        .library(name: "NNsightRemote", targets: ["NNsightRemote"]),
+        .library(name: "NNsightServer", targets: ["NNsightServer"]),
         .executable(name: "nnsight", targets: ["NNsightCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // libtorch, found through pkg-config (scripts/setup writes libtorch.pc).
@@ -44,10 +51,36 @@ let package = Package(
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
         ),
         .target(name: "NNsight", dependencies: ["NNsightModels"]),
+        // Remote execution, client side: the wire protocol shared with the server, and
+        // `RemoteModel`. Kept apart from the server so a client never links the HTTP server.
+        .target(
+            name: "NNsightRemote",
+            dependencies: [
+                "NNsight",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+        // Remote execution, server side: `nnsight serve` (Hummingbird 2 + WebSocket).
+        .target(
+            name: "NNsightServer",
+            dependencies: [
+                "NNsightRemote", "NNsight",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
 
         .executableTarget(
             name: "NNsightCLI",
-            dependencies: ["NNsight", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "NNsight", "NNsightServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Benchmark support: the same small ops called from C++, the floor of per-op overhead.
         .target(
@@ -60,6 +93,7 @@ let package = Package(
             name: "nnsight-bench",
             dependencies: [
                 "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline",
+                "NNsightRemote", "NNsightServer", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
@@ -72,6 +106,7 @@ let package = Package(
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
         .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
+        .testTarget(name: "NNsightServerTests", dependencies: ["NNsightServer", "NNsightRemote", "NNsight"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx20

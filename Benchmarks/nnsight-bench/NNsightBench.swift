@@ -8,6 +8,6 @@ struct NNsightBench: ParsableCommand {
         commandName: "nnsight-bench",
         abstract: "Benchmarks of swift-nnsight against its Python reference, printed as ratios.",
         subcommands: [OpsBenchmark.self, TokenizersBenchmark.self, ModelsBenchmark.self, NNsightBenchmark.self,
-                      GenerationBenchmark.self, ProfileBenchmark.self]
+                      GenerationBenchmark.self, ProfileBenchmark.self, RemoteBenchmark.self]
     )
 }

@@ -6,7 +6,7 @@ struct NNsightCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnsight",
         abstract: "Look inside language models and change them while they run.",
-        subcommands: [DemoCommand.self, TraceCommand.self]
+        subcommands: [DemoCommand.self, TraceCommand.self, ServeCommand.self]
     )
 }
 
