@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "NNsightTorch", targets: ["NNsightTorch"]),
+        .library(name: "NNsightTemplates", targets: ["NNsightTemplates"]),
         .library(name: "NNsightTokenizers", targets: ["NNsightTokenizers"]),
         .library(name: "NNsightSafeTensors", targets: ["NNsightSafeTensors"]),
         .library(name: "NNsightGGUF", targets: ["NNsightGGUF"]),
@@ -19,6 +20,8 @@ let package = Package(
         .library(name: "NNsight", targets: ["NNsight"]),
         .library(name: "NNsightRemote", targets: ["NNsightRemote"]),
         .library(name: "NNsightServer", targets: ["NNsightServer"]),
+        .library(name: "NNsightVisualization", targets: ["NNsightVisualization"]),
+        .library(name: "NNsightWorkbench", targets: ["NNsightWorkbench"]),
         .executable(name: "nnsight", targets: ["NNsightCLI"]),
     ],
     dependencies: [
@@ -44,13 +47,15 @@ let package = Package(
         .target(name: "NNsightMappedFile"),
         .target(name: "NNsightSafeTensors", dependencies: ["NNsightMappedFile"]),
         .target(name: "NNsightGGUF", dependencies: ["NNsightMappedFile"]),
-        .target(name: "NNsightTokenizers"),
+        // A Jinja interpreter for chat templates (pure Swift, nothing tensor-related).
+        .target(name: "NNsightTemplates"),
+        .target(name: "NNsightTokenizers", dependencies: ["NNsightTemplates"]),
         .target(name: "NNsightNN", dependencies: ["NNsightTorch"]),
         .target(
             name: "NNsightModels",
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
         ),
-        .target(name: "NNsight", dependencies: ["NNsightModels"]),
+        .target(name: "NNsight", dependencies: ["NNsightModels", "NNsightTemplates"]),
         // Remote execution, client side: the wire protocol shared with the server, and
         // `RemoteModel`. Kept apart from the server so a client never links the HTTP server.
         .target(
@@ -73,11 +78,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Pictures of results (logit lens, patching, attention, generation) as HTML and SVG: text
+        // only, no tensor code; it draws the numbers NNsight computed.
+        .target(name: "NNsightVisualization", dependencies: ["NNsight"]),
+        // The local web workbench: one loaded model behind a Hummingbird server, pictures streamed.
+        .target(
+            name: "NNsightWorkbench",
+            dependencies: [
+                "NNsight", "NNsightVisualization",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .executableTarget(
             name: "NNsightCLI",
             dependencies: [
-                "NNsight", "NNsightServer",
+                "NNsight", "NNsightTemplates", "NNsightVisualization", "NNsightWorkbench", "NNsightServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -89,11 +106,15 @@ let package = Package(
             path: "Benchmarks/NNsightTorchBaseline",
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
         ),
+        // The reliability soak: failing interventions of every kind, leak and concurrency checks;
+        // run at full size by `nnsight-bench soak`, at a small size by its test.
+        .target(name: "NNsightSoak", dependencies: ["NNsight"], path: "Benchmarks/NNsightSoak"),
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline",
-                "NNsightRemote", "NNsightServer", .product(name: "Logging", package: "swift-log"),
+                "NNsightTorch", "NNsightTokenizers", "NNsightGGUF", "NNsightModels", "NNsight",
+                "NNsightTorchBaseline", "NNsightSoak", "NNsightRemote", "NNsightServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
@@ -102,10 +123,15 @@ let package = Package(
         .testTarget(name: "NNsightTorchTests", dependencies: ["NNsightTorch"]),
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
-        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
+        .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
+        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers", "NNsightTemplates"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
-        .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
+        .testTarget(name: "NNsightTests", dependencies: ["NNsight", "NNsightTemplates"]),
+        .testTarget(name: "NNsightSoakTests", dependencies: ["NNsightSoak"]),
+        .testTarget(name: "NNsightVisualizationTests", dependencies: ["NNsightVisualization", "NNsight", "NNsightTorch"]),
+        // Headless Chromium (scripts/install-chromium) loading the pictures and driving the workbench.
+        .testTarget(name: "NNsightBrowserTests", dependencies: ["NNsightVisualization", "NNsightWorkbench", "NNsight", "NNsightTorch"]),
         .testTarget(name: "NNsightServerTests", dependencies: ["NNsightServer", "NNsightRemote", "NNsight"]),
     ],
     swiftLanguageModes: [.v6],

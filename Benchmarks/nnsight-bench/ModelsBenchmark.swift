@@ -157,10 +157,8 @@ struct ModelsBenchmark: ParsableCommand {
         try Torch.noGrad {
             for keepLast in [false, true] {
                 let milliseconds = try bestTime {
-                    let context = ForwardContext()
-                    context[.cache] = KVCache(layers: model.layerCount)
-                    context[.attentionMask] = try ids1.onesLike()
-                    if keepLast { context[.logitsToKeep] = 1 }
+                    let context = ForwardContext(attentionMask: try ids1.onesLike(), cache: KVCache(layers: model.layerCount),
+                                                 logitsToKeep: keepLast ? 1 : nil)
                     _ = try model(ids1, context)
                     return nil
                 } * 1000
@@ -185,17 +183,13 @@ struct ModelsBenchmark: ParsableCommand {
     func decode(_ model: any CausalLanguageModel, _ ids: Tensor) throws -> Double {
         let cache = KVCache(layers: model.layerCount)
         var mask = try ids.onesLike()
-        let context = ForwardContext()
-        context[.cache] = cache
-        context[.attentionMask] = mask
+        let context = ForwardContext(attentionMask: mask, cache: cache)
         var logits = try model(ids, context)
         var next = try logits.select(dim: 1, index: -1).argmax(dim: -1, keepDim: true)
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<newTokens {
             mask = try Tensor.cat([mask, next.onesLike()], dim: -1)
-            let step = ForwardContext()
-            step[.cache] = cache
-            step[.attentionMask] = mask
+            let step = ForwardContext(attentionMask: mask, cache: cache)
             logits = try model(next, step)
             next = try logits.select(dim: 1, index: -1).argmax(dim: -1, keepDim: true)
         }

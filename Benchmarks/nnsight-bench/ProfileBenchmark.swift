@@ -46,13 +46,9 @@ struct ProfileBenchmark: ParsableCommand {
                 for round in 0...repeats {
                     let cache = KVCache(layers: model.layerCount)
                     if past > 0 {
-                        let context = ForwardContext()
-                        context[.cache] = cache
-                        _ = try model(pastIds, context)
+                        _ = try model(pastIds, ForwardContext(cache: cache))
                     }
-                    let context = ForwardContext()
-                    context[.cache] = cache
-                    context[.logitsToKeep] = 1
+                    let context = ForwardContext(cache: cache, logitsToKeep: 1)
                     recording = round > 0
                     let start = DispatchTime.now().uptimeNanoseconds
                     _ = try model(ids, context)

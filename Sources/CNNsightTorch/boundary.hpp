@@ -1,14 +1,18 @@
 // The exception boundary and handle helpers shared by the shim's translation units.
-// Every exported function runs its body through `guarded`, so no C++ exception reaches Swift.
+// Every exported function is `noexcept` and runs its whole body (allocations included) through
+// `guarded` (functions that return a status) or `queried` (functions that return a value), so no
+// C++ exception reaches Swift. abi_checks.cpp verifies the `noexcept` at compile time.
 #pragma once
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
 #include <exception>
+#include <memory>
 #include <new>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ctorch.h"
 
@@ -23,7 +27,17 @@ struct ctorch_generator_s {
 namespace ctorch {
 
 /// The last error message of this thread (see ctorch_last_error).
-std::string &last_error();
+std::string &last_error() noexcept;
+
+/// Records `message` as this thread's last error. Copying the message may itself run out of
+/// memory; the message is then left empty rather than letting the exception out.
+inline void record(const char *message) noexcept {
+    try {
+        last_error() = message;
+    } catch (...) {
+        last_error().clear();
+    }
+}
 
 /// Thrown by a gradient hook whose Swift callback failed; maps to CTORCH_ERR_CALLBACK.
 struct CallbackFailure : std::exception {
@@ -36,36 +50,45 @@ template <typename Body> ctorch_status guarded(Body &&body) noexcept {
         std::forward<Body>(body)();
         return CTORCH_OK;
     } catch (const c10::IndexError &e) {
-        last_error() = e.what_without_backtrace();
+        record(e.what_without_backtrace());
         return CTORCH_ERR_INDEX;
     } catch (const c10::ValueError &e) {
-        last_error() = e.what_without_backtrace();
+        record(e.what_without_backtrace());
         return CTORCH_ERR_VALUE;
     } catch (const c10::TypeError &e) {
-        last_error() = e.what_without_backtrace();
+        record(e.what_without_backtrace());
         return CTORCH_ERR_TYPE;
     } catch (const c10::NotImplementedError &e) {
-        last_error() = e.what_without_backtrace();
+        record(e.what_without_backtrace());
         return CTORCH_ERR_NOT_IMPLEMENTED;
     } catch (const c10::OutOfMemoryError &e) {
-        last_error() = e.what_without_backtrace();
+        record(e.what_without_backtrace());
         return CTORCH_ERR_OUT_OF_MEMORY;
     } catch (const c10::Error &e) {
-        last_error() = e.what_without_backtrace();
+        record(e.what_without_backtrace());
         return CTORCH_ERR_OTHER;
     } catch (const CallbackFailure &e) {
-        last_error() = e.what();
+        record(e.what());
         return CTORCH_ERR_CALLBACK;
     } catch (const std::bad_alloc &) {
-        last_error() = "out of memory";
+        record("out of memory");
         return CTORCH_ERR_OUT_OF_MEMORY;
     } catch (const std::exception &e) {
-        last_error() = e.what();
+        record(e.what());
         return CTORCH_ERR_UNKNOWN;
     } catch (...) {
-        last_error() = "unknown C++ exception";
+        record("unknown C++ exception");
         return CTORCH_ERR_UNKNOWN;
     }
+}
+
+/// Runs `body` for a function that returns a value instead of a status (the queries): its result,
+/// or `fallback` (what the query answers for an undefined tensor) when it throws, with the
+/// message recorded as for `guarded`.
+template <typename T, typename Body> T queried(T fallback, Body &&body) noexcept {
+    T result = fallback;
+    if (guarded([&] { result = std::forward<Body>(body)(); }) != CTORCH_OK) return fallback;
+    return result;
 }
 
 /// The tensor behind a borrowed handle; a null handle reads as an undefined tensor.
@@ -80,8 +103,19 @@ inline std::optional<at::Tensor> optional_tensor(ctorch_tensor handle) {
     return handle->tensor;
 }
 
-/// A new owned handle (+1) for `value`.
+/// A new owned handle (+1) for `value`. Allocates: call it inside `guarded` only.
 inline ctorch_tensor wrap(at::Tensor value) { return new ctorch_tensor_s{std::move(value)}; }
+
+/// Writes new handles for `first` and `second`: both, or (when an allocation fails) neither.
+inline void wrap_pair(at::Tensor first, at::Tensor second, ctorch_tensor *a, ctorch_tensor *b) {
+    std::unique_ptr<ctorch_tensor_s> x(new ctorch_tensor_s{std::move(first)});
+    std::unique_ptr<ctorch_tensor_s> y(new ctorch_tensor_s{std::move(second)});
+    *a = x.release();
+    *b = y.release();
+}
+
+/// The one static handle of ctorch_undefined, which ctorch_tensor_free never deletes.
+ctorch_tensor undefined_handle() noexcept;
 
 inline std::optional<at::Generator> generator(ctorch_generator handle) {
     if (!handle) return std::nullopt;

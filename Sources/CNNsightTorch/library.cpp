@@ -15,10 +15,16 @@ using namespace ctorch;
 
 namespace ctorch {
 
-std::string &last_error() {
+std::string &last_error() noexcept {
     thread_local std::string message;
     return message;
 }
+
+namespace {
+ctorch_tensor_s undefined_tensor;
+}
+
+ctorch_tensor undefined_handle() noexcept { return &undefined_tensor; }
 
 at::ScalarType scalar_type(ctorch_dtype dtype) {
     switch (dtype) {
@@ -70,39 +76,43 @@ at::TensorOptions options(ctorch_options o) {
 
 extern "C" {
 
-const char *ctorch_last_error(void) { return last_error().c_str(); }
+const char *ctorch_last_error(void) noexcept { return last_error().c_str(); }
 
-const char *ctorch_compiled_version(void) {
+const char *ctorch_compiled_version(void) noexcept {
 #define CTORCH_STR2(x) #x
 #define CTORCH_STR(x) CTORCH_STR2(x)
     return CTORCH_STR(TORCH_VERSION_MAJOR) "." CTORCH_STR(TORCH_VERSION_MINOR) "." CTORCH_STR(TORCH_VERSION_PATCH);
 }
 
-const char *ctorch_runtime_version(void) {
+const char *ctorch_runtime_version(void) noexcept {
     // libtorch records its version in its build configuration ("TORCH_VERSION=2.15.0, ...").
-    static const std::string version = [] {
-        try {
-            std::string config = at::show_config();
+    // A process-lifetime string, never freed, so no destructor runs at exit under a reader.
+    static const std::string *version = [] {
+        std::string *result = nullptr;
+        guarded([&] {
+            std::string config = at::show_config(), found;
             std::smatch match;
             if (std::regex_search(config, match, std::regex("TORCH_VERSION=([0-9]+\\.[0-9]+\\.[0-9]+)")))
-                return match[1].str();
-        } catch (...) {
-        }
-        return std::string();
+                found = match[1].str();
+            result = new std::string(std::move(found));
+        });
+        return result;
     }();
-    return version.c_str();
+    return version ? version->c_str() : "";
 }
 
-ctorch_status ctorch_set_num_threads(int32_t n) {
+ctorch_status ctorch_set_num_threads(int32_t n) noexcept {
     return guarded([&] {
         TORCH_CHECK_VALUE(n > 0, "thread count must be positive, got ", n);
         at::set_num_threads(n);
     });
 }
 
-int32_t ctorch_get_num_threads(void) { return at::get_num_threads(); }
+int32_t ctorch_get_num_threads(void) noexcept {
+    return queried(int32_t(0), [] { return int32_t(at::get_num_threads()); });
+}
 
-ctorch_status ctorch_manual_seed(uint64_t seed) {
+ctorch_status ctorch_manual_seed(uint64_t seed) noexcept {
     return guarded([&] {
         auto gen = at::detail::getDefaultCPUGenerator();
         std::lock_guard<std::mutex> lock(gen.mutex());
@@ -110,90 +120,117 @@ ctorch_status ctorch_manual_seed(uint64_t seed) {
     });
 }
 
-bool ctorch_cuda_is_available(void) { return at::hasCUDA(); }
+bool ctorch_cuda_is_available(void) noexcept { return queried(false, [] { return at::hasCUDA(); }); }
 
-void ctorch_tensor_free(ctorch_tensor t) { delete t; }
-
-ctorch_tensor ctorch_undefined(void) { return new ctorch_tensor_s{}; }
-
-ctorch_tensor ctorch_tensor_retain(ctorch_tensor t) { return t ? new ctorch_tensor_s{t->tensor} : nullptr; }
-
-ctorch_generator ctorch_generator_new(uint64_t seed) {
-    return new ctorch_generator_s{at::detail::createCPUGenerator(seed)};
+void ctorch_tensor_free(ctorch_tensor t) noexcept {
+    if (t != undefined_handle()) delete t;
 }
 
-void ctorch_generator_free(ctorch_generator g) { delete g; }
+ctorch_tensor ctorch_undefined(void) noexcept { return undefined_handle(); }
+
+ctorch_status ctorch_tensor_retain(ctorch_tensor t, ctorch_tensor *out) noexcept {
+    return guarded([&] { *out = t == undefined_handle() ? t : wrap(tensor(t)); });
+}
+
+ctorch_status ctorch_generator_new(uint64_t seed, ctorch_generator *out) noexcept {
+    return guarded([&] { *out = new ctorch_generator_s{at::detail::createCPUGenerator(seed)}; });
+}
+
+void ctorch_generator_free(ctorch_generator g) noexcept { delete g; }
 
 // ---- Queries ----
 
-bool ctorch_is_defined(ctorch_tensor t) { return tensor(t).defined(); }
-int64_t ctorch_dim(ctorch_tensor t) { return tensor(t).defined() ? tensor(t).dim() : 0; }
-
-int64_t ctorch_sizes(ctorch_tensor t, int64_t *sizes, int64_t capacity) {
-    const auto &x = tensor(t);
-    if (!x.defined()) return 0;
-    auto s = x.sizes();
-    for (int64_t i = 0; i < capacity && i < static_cast<int64_t>(s.size()); ++i) sizes[i] = s[i];
-    return x.dim();
+bool ctorch_is_defined(ctorch_tensor t) noexcept { return queried(false, [&] { return tensor(t).defined(); }); }
+int64_t ctorch_dim(ctorch_tensor t) noexcept {
+    return queried(int64_t(0), [&] { return tensor(t).defined() ? int64_t(tensor(t).dim()) : int64_t(0); });
 }
 
-int64_t ctorch_strides(ctorch_tensor t, int64_t *strides, int64_t capacity) {
-    const auto &x = tensor(t);
-    if (!x.defined()) return 0;
-    auto s = x.strides();
-    for (int64_t i = 0; i < capacity && i < static_cast<int64_t>(s.size()); ++i) strides[i] = s[i];
-    return x.dim();
+int64_t ctorch_sizes(ctorch_tensor t, int64_t *sizes, int64_t capacity) noexcept {
+    return queried(int64_t(0), [&] {
+        const auto &x = tensor(t);
+        if (!x.defined()) return int64_t(0);
+        auto s = x.sizes();
+        for (int64_t i = 0; i < capacity && i < static_cast<int64_t>(s.size()); ++i) sizes[i] = s[i];
+        return int64_t(x.dim());
+    });
 }
 
-int64_t ctorch_numel(ctorch_tensor t) { return tensor(t).defined() ? tensor(t).numel() : 0; }
-int64_t ctorch_storage_offset(ctorch_tensor t) { return tensor(t).defined() ? tensor(t).storage_offset() : 0; }
-ctorch_dtype ctorch_dtype_of(ctorch_tensor t) {
-    return tensor(t).defined() ? ctorch::dtype(tensor(t).scalar_type()) : CTORCH_DTYPE_UNKNOWN;
+int64_t ctorch_strides(ctorch_tensor t, int64_t *strides, int64_t capacity) noexcept {
+    return queried(int64_t(0), [&] {
+        const auto &x = tensor(t);
+        if (!x.defined()) return int64_t(0);
+        auto s = x.strides();
+        for (int64_t i = 0; i < capacity && i < static_cast<int64_t>(s.size()); ++i) strides[i] = s[i];
+        return int64_t(x.dim());
+    });
 }
 
-ctorch_device ctorch_device_of(ctorch_tensor t) {
-    const auto &x = tensor(t);
-    if (!x.defined()) return {CTORCH_CPU, -1};
-    auto d = x.device();
-    switch (d.type()) {
-    case at::kCPU: return {CTORCH_CPU, -1};
-    case at::kCUDA: return {CTORCH_CUDA, d.index()};
-    case at::kMeta: return {CTORCH_META, -1};
-    default: return {CTORCH_DEVICE_OTHER, d.index()};
-    }
+int64_t ctorch_numel(ctorch_tensor t) noexcept {
+    return queried(int64_t(0), [&] { return tensor(t).defined() ? int64_t(tensor(t).numel()) : int64_t(0); });
+}
+int64_t ctorch_storage_offset(ctorch_tensor t) noexcept {
+    return queried(int64_t(0), [&] { return tensor(t).defined() ? int64_t(tensor(t).storage_offset()) : int64_t(0); });
+}
+ctorch_dtype ctorch_dtype_of(ctorch_tensor t) noexcept {
+    return queried(CTORCH_DTYPE_UNKNOWN, [&] {
+        return tensor(t).defined() ? ctorch::dtype(tensor(t).scalar_type()) : CTORCH_DTYPE_UNKNOWN;
+    });
 }
 
-bool ctorch_is_contiguous(ctorch_tensor t) { return tensor(t).defined() && tensor(t).is_contiguous(); }
-bool ctorch_requires_grad(ctorch_tensor t) { return tensor(t).defined() && tensor(t).requires_grad(); }
-int64_t ctorch_version(ctorch_tensor t) {
-    const auto &a = tensor(t);
-    return a.defined() && !a.is_inference() ? static_cast<int64_t>(a._version()) : 0;
-}
-bool ctorch_is_leaf(ctorch_tensor t) { return !tensor(t).defined() || tensor(t).is_leaf(); }
-
-bool ctorch_same_storage(ctorch_tensor a, ctorch_tensor b) {
-    const auto &x = tensor(a), &y = tensor(b);
-    return x.defined() && y.defined() && x.has_storage() && y.has_storage() && x.storage().is_alias_of(y.storage());
-}
-
-const void *ctorch_data_ptr(ctorch_tensor t) {
-    const auto &x = tensor(t);
-    if (!x.defined() || !x.has_storage() || x.device().type() != at::kCPU) return nullptr;
-    return x.data_ptr();
+ctorch_device ctorch_device_of(ctorch_tensor t) noexcept {
+    return queried(ctorch_device{CTORCH_CPU, -1}, [&]() -> ctorch_device {
+        const auto &x = tensor(t);
+        if (!x.defined()) return {CTORCH_CPU, -1};
+        auto d = x.device();
+        switch (d.type()) {
+        case at::kCPU: return {CTORCH_CPU, -1};
+        case at::kCUDA: return {CTORCH_CUDA, d.index()};
+        case at::kMeta: return {CTORCH_META, -1};
+        default: return {CTORCH_DEVICE_OTHER, d.index()};
+        }
+    });
 }
 
-size_t ctorch_element_size(ctorch_dtype d) {
-    try {
-        return c10::elementSize(scalar_type(d));
-    } catch (...) {
-        return 0;
-    }
+bool ctorch_is_contiguous(ctorch_tensor t) noexcept {
+    return queried(false, [&] { return tensor(t).defined() && tensor(t).is_contiguous(); });
+}
+bool ctorch_requires_grad(ctorch_tensor t) noexcept {
+    return queried(false, [&] { return tensor(t).defined() && tensor(t).requires_grad(); });
+}
+int64_t ctorch_version(ctorch_tensor t) noexcept {
+    return queried(int64_t(0), [&] {
+        const auto &a = tensor(t);
+        return a.defined() && !a.is_inference() ? static_cast<int64_t>(a._version()) : int64_t(0);
+    });
+}
+bool ctorch_is_leaf(ctorch_tensor t) noexcept {
+    return queried(true, [&] { return !tensor(t).defined() || tensor(t).is_leaf(); });
+}
+
+bool ctorch_same_storage(ctorch_tensor a, ctorch_tensor b) noexcept {
+    return queried(false, [&] {
+        const auto &x = tensor(a), &y = tensor(b);
+        return x.defined() && y.defined() && x.has_storage() && y.has_storage() &&
+            x.storage().is_alias_of(y.storage());
+    });
+}
+
+const void *ctorch_data_ptr(ctorch_tensor t) noexcept {
+    return queried(static_cast<const void *>(nullptr), [&]() -> const void * {
+        const auto &x = tensor(t);
+        if (!x.defined() || !x.has_storage() || x.device().type() != at::kCPU) return nullptr;
+        return x.data_ptr();
+    });
+}
+
+size_t ctorch_element_size(ctorch_dtype d) noexcept {
+    return queried(size_t(0), [&] { return size_t(c10::elementSize(scalar_type(d))); });
 }
 
 // ---- Creation ----
 
 ctorch_status ctorch_from_bytes(const void *data, size_t nbytes, const int64_t *sizes, size_t ndim,
-                                ctorch_options o, ctorch_tensor *out) {
+                                ctorch_options o, ctorch_tensor *out) noexcept {
     return guarded([&] {
         auto cpu = at::empty(ints(sizes, ndim), at::TensorOptions().dtype(scalar_type(o.dtype)));
         TORCH_CHECK_VALUE(cpu.nbytes() == nbytes, "from_bytes: ", nbytes, " bytes given, but shape ", cpu.sizes(),
@@ -205,22 +242,38 @@ ctorch_status ctorch_from_bytes(const void *data, size_t nbytes, const int64_t *
     });
 }
 
+namespace {
+/// Owns the caller's blob context; releases it exactly once, when the last copy of the deleter
+/// that libtorch keeps (or, should from_blob fail, the last copy of anything) lets go of it.
+struct BlobContext {
+    void (*release)(void *);
+    void *context;
+    BlobContext(void (*release)(void *), void *context) : release(release), context(context) {}
+    BlobContext(const BlobContext &) = delete;
+    BlobContext &operator=(const BlobContext &) = delete;
+    ~BlobContext() {
+        if (release) release(context);
+    }
+};
+} // namespace
+
 ctorch_status ctorch_from_blob(void *data, const int64_t *sizes, size_t ndim, ctorch_dtype d,
-                               void (*release)(void *), void *context, ctorch_tensor *out) {
-    bool handed_over = false;
+                               void (*release)(void *), void *context, ctorch_tensor *out) noexcept {
+    // The owner is made inside the boundary; from then on whoever holds the last reference
+    // (this frame on failure, libtorch's storage on success) releases the context.
+    std::shared_ptr<BlobContext> owner;
     auto status = guarded([&] {
+        owner = std::make_shared<BlobContext>(release, context);
         auto type = scalar_type(d);
-        auto deleter = [release, context](void *) {
-            if (release) release(context);
-        };
-        handed_over = true;
+        auto deleter = [owner](void *) mutable { owner.reset(); };
         *out = wrap(at::from_blob(data, ints(sizes, ndim), deleter, at::TensorOptions().dtype(type)));
     });
-    if (status != CTORCH_OK && !handed_over && release) release(context);
+    // Not even the owner could be made (out of memory): release the context here.
+    if (!owner && release) release(context);
     return status;
 }
 
-ctorch_status ctorch_scalar_tensor(ctorch_scalar value, ctorch_tensor *out) {
+ctorch_status ctorch_scalar_tensor(ctorch_scalar value, ctorch_tensor *out) noexcept {
     return guarded([&] {
         auto s = scalar(value);
         auto result = c10::scalar_to_tensor(s);
@@ -229,85 +282,85 @@ ctorch_status ctorch_scalar_tensor(ctorch_scalar value, ctorch_tensor *out) {
     });
 }
 
-ctorch_status ctorch_empty(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) {
+ctorch_status ctorch_empty(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::empty(ints(sizes, ndim), options(o))); });
 }
-ctorch_status ctorch_zeros(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) {
+ctorch_status ctorch_zeros(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::zeros(ints(sizes, ndim), options(o))); });
 }
-ctorch_status ctorch_ones(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) {
+ctorch_status ctorch_ones(const int64_t *sizes, size_t ndim, ctorch_options o, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::ones(ints(sizes, ndim), options(o))); });
 }
 ctorch_status ctorch_full(const int64_t *sizes, size_t ndim, ctorch_scalar value, ctorch_options o,
-                          ctorch_tensor *out) {
+                          ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::full(ints(sizes, ndim), scalar(value), options(o))); });
 }
 ctorch_status ctorch_rand(const int64_t *sizes, size_t ndim, ctorch_generator g, ctorch_options o,
-                          ctorch_tensor *out) {
+                          ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::rand(ints(sizes, ndim), generator(g), options(o))); });
 }
 ctorch_status ctorch_randn(const int64_t *sizes, size_t ndim, ctorch_generator g, ctorch_options o,
-                           ctorch_tensor *out) {
+                           ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::randn(ints(sizes, ndim), generator(g), options(o))); });
 }
 ctorch_status ctorch_randint(int64_t low, int64_t high, const int64_t *sizes, size_t ndim, ctorch_generator g,
-                             ctorch_options o, ctorch_tensor *out) {
+                             ctorch_options o, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::randint(low, high, ints(sizes, ndim), generator(g), options(o))); });
 }
 ctorch_status ctorch_arange(ctorch_scalar start, ctorch_scalar end, ctorch_scalar step, ctorch_options o,
-                            ctorch_tensor *out) {
+                            ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::arange(scalar(start), scalar(end), scalar(step), options(o))); });
 }
-ctorch_status ctorch_linspace(double start, double end, int64_t steps, ctorch_options o, ctorch_tensor *out) {
+ctorch_status ctorch_linspace(double start, double end, int64_t steps, ctorch_options o, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::linspace(start, end, steps, options(o))); });
 }
-ctorch_status ctorch_eye(int64_t n, int64_t m, ctorch_options o, ctorch_tensor *out) {
+ctorch_status ctorch_eye(int64_t n, int64_t m, ctorch_options o, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::eye(n, m, options(o))); });
 }
-ctorch_status ctorch_zeros_like(ctorch_tensor t, ctorch_tensor *out) {
+ctorch_status ctorch_zeros_like(ctorch_tensor t, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::zeros_like(tensor(t))); });
 }
-ctorch_status ctorch_ones_like(ctorch_tensor t, ctorch_tensor *out) {
+ctorch_status ctorch_ones_like(ctorch_tensor t, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::ones_like(tensor(t))); });
 }
-ctorch_status ctorch_full_like(ctorch_tensor t, ctorch_scalar value, ctorch_tensor *out) {
+ctorch_status ctorch_full_like(ctorch_tensor t, ctorch_scalar value, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::full_like(tensor(t), scalar(value))); });
 }
-ctorch_status ctorch_rand_like(ctorch_tensor t, ctorch_generator g, ctorch_tensor *out) {
+ctorch_status ctorch_rand_like(ctorch_tensor t, ctorch_generator g, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::empty_like(tensor(t)).uniform_(0, 1, generator(g))); });
 }
-ctorch_status ctorch_randn_like(ctorch_tensor t, ctorch_generator g, ctorch_tensor *out) {
+ctorch_status ctorch_randn_like(ctorch_tensor t, ctorch_generator g, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::empty_like(tensor(t)).normal_(0, 1, generator(g))); });
 }
 
 // ---- Conversion ----
 
-ctorch_status ctorch_to_dtype(ctorch_tensor a, ctorch_dtype d, ctorch_tensor *out) {
+ctorch_status ctorch_to_dtype(ctorch_tensor a, ctorch_dtype d, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(tensor(a).to(scalar_type(d))); });
 }
-ctorch_status ctorch_to_device(ctorch_tensor a, ctorch_device d, ctorch_tensor *out) {
+ctorch_status ctorch_to_device(ctorch_tensor a, ctorch_device d, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(tensor(a).to(device(d))); });
 }
-ctorch_status ctorch_item_double(ctorch_tensor a, double *out) {
+ctorch_status ctorch_item_double(ctorch_tensor a, double *out) noexcept {
     return guarded([&] {
         meta::refuse("item (a value)", tensor(a));
         *out = tensor(a).item<double>();
     });
 }
-ctorch_status ctorch_item_int64(ctorch_tensor a, int64_t *out) {
+ctorch_status ctorch_item_int64(ctorch_tensor a, int64_t *out) noexcept {
     return guarded([&] {
         meta::refuse("item (a value)", tensor(a));
         *out = tensor(a).item<int64_t>();
     });
 }
-ctorch_status ctorch_item_bool(ctorch_tensor a, bool *out) {
+ctorch_status ctorch_item_bool(ctorch_tensor a, bool *out) noexcept {
     return guarded([&] {
         meta::refuse("item (a value)", tensor(a));
         *out = tensor(a).item<bool>();
     });
 }
 
-ctorch_status ctorch_copy_to_buffer(ctorch_tensor a, ctorch_dtype d, void *buffer, size_t capacity) {
+ctorch_status ctorch_copy_to_buffer(ctorch_tensor a, ctorch_dtype d, void *buffer, size_t capacity) noexcept {
     return guarded([&] {
         const auto &x = tensor(a);
         TORCH_CHECK_VALUE(x.defined(), "cannot read an undefined tensor");

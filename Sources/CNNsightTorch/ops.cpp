@@ -39,11 +39,15 @@ inline Tensor floor_divide(const Tensor &a, const Scalar &b) {
 } // namespace ctorch::ops
 
 namespace {
-/// Writes split results into caller-owned space, failing cleanly when it is too small.
+/// Writes split results into caller-owned space, failing cleanly when it is too small. Every
+/// handle is made before any is written, so a failed allocation leaves `pieces` untouched.
 void write_pieces(std::vector<at::Tensor> parts, ctorch_tensor *pieces, size_t capacity, size_t *count) {
     *count = parts.size();
     TORCH_CHECK_VALUE(parts.size() <= capacity, "split produced ", parts.size(), " pieces; room for ", capacity);
-    for (size_t i = 0; i < parts.size(); ++i) pieces[i] = wrap(std::move(parts[i]));
+    std::vector<std::unique_ptr<ctorch_tensor_s>> handles;
+    handles.reserve(parts.size());
+    for (auto &part : parts) handles.emplace_back(new ctorch_tensor_s{std::move(part)});
+    for (size_t i = 0; i < handles.size(); ++i) pieces[i] = handles[i].release();
 }
 
 std::vector<int64_t> all_dims(const at::Tensor &a) {
@@ -155,22 +159,22 @@ bool use_packed_linear(const at::Tensor &x, const at::Tensor &p, const std::opti
 extern "C" {
 
 #define CTORCH_DEFINE_UNARY(name)                                                                   \
-    ctorch_status ctorch_##name(ctorch_tensor a, ctorch_tensor *out) {                              \
+    ctorch_status ctorch_##name(ctorch_tensor a, ctorch_tensor *out) noexcept {                     \
         return guarded([&] { *out = wrap(ops::name(tensor(a))); });                                 \
     }
 #define CTORCH_DEFINE_BINARY(name)                                                                  \
-    ctorch_status ctorch_##name(ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) {             \
+    ctorch_status ctorch_##name(ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) noexcept {    \
         return guarded([&] { *out = wrap(ops::name(tensor(a), tensor(b))); });                      \
     }
 #define CTORCH_DEFINE_SCALAR(name)                                                                  \
-    ctorch_status ctorch_##name##_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {    \
+    ctorch_status ctorch_##name##_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) noexcept { \
         return guarded([&] { *out = wrap(ops::name(tensor(a), scalar(s))); });                      \
     }
 #define CTORCH_DEFINE_INPLACE(name)                                                                 \
-    ctorch_status ctorch_##name##_(ctorch_tensor a, ctorch_tensor b) {                              \
+    ctorch_status ctorch_##name##_(ctorch_tensor a, ctorch_tensor b) noexcept {                     \
         return guarded([&] { tensor(a).name##_(tensor(b)); });                                      \
     }                                                                                               \
-    ctorch_status ctorch_##name##_scalar_(ctorch_tensor a, ctorch_scalar s) {                       \
+    ctorch_status ctorch_##name##_scalar_(ctorch_tensor a, ctorch_scalar s) noexcept {              \
         return guarded([&] { tensor(a).name##_(scalar(s)); });                                      \
     }
 CTORCH_UNARY_OPS(CTORCH_DEFINE_UNARY)
@@ -178,46 +182,47 @@ CTORCH_BINARY_OPS(CTORCH_DEFINE_BINARY)
 CTORCH_SCALAR_OPS(CTORCH_DEFINE_SCALAR)
 CTORCH_INPLACE_OPS(CTORCH_DEFINE_INPLACE)
 
-ctorch_status ctorch_rsub_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {
+ctorch_status ctorch_rsub_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::rsub(tensor(a), scalar(s))); });
 }
-ctorch_status ctorch_rdiv_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {
+ctorch_status ctorch_rdiv_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) noexcept {
     return guarded([&] {
         auto number = c10::scalar_to_tensor(scalar(s), tensor(a).device());
         number.unsafeGetTensorImpl()->set_wrapped_number(true);
         *out = wrap(at::div(number, tensor(a)));
     });
 }
-ctorch_status ctorch_rpow_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) {
+ctorch_status ctorch_rpow_scalar(ctorch_tensor a, ctorch_scalar s, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::pow(scalar(s), tensor(a))); });
 }
 
 ctorch_status ctorch_clamp(ctorch_tensor a, bool has_min, ctorch_scalar min, bool has_max, ctorch_scalar max,
-                           ctorch_tensor *out) {
+                           ctorch_tensor *out) noexcept {
     return guarded([&] {
         *out = wrap(at::clamp(tensor(a), has_min ? std::optional<at::Scalar>(scalar(min)) : std::nullopt,
                               has_max ? std::optional<at::Scalar>(scalar(max)) : std::nullopt));
     });
 }
-ctorch_status ctorch_clamp_(ctorch_tensor a, bool has_min, ctorch_scalar min, bool has_max, ctorch_scalar max) {
+ctorch_status ctorch_clamp_(ctorch_tensor a, bool has_min, ctorch_scalar min, bool has_max,
+                            ctorch_scalar max) noexcept {
     return guarded([&] {
         tensor(a).clamp_(has_min ? std::optional<at::Scalar>(scalar(min)) : std::nullopt,
                          has_max ? std::optional<at::Scalar>(scalar(max)) : std::nullopt);
     });
 }
-ctorch_status ctorch_where(ctorch_tensor condition, ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) {
+ctorch_status ctorch_where(ctorch_tensor condition, ctorch_tensor a, ctorch_tensor b, ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &c = tensor(condition), &x = tensor(a), &y = tensor(b);
         *out = wrap(meta::any(c, x, y) ? meta::where(c, x, y) : at::where(c, x, y));
     });
 }
-ctorch_status ctorch_allclose(ctorch_tensor a, ctorch_tensor b, double rtol, double atol, bool *out) {
+ctorch_status ctorch_allclose(ctorch_tensor a, ctorch_tensor b, double rtol, double atol, bool *out) noexcept {
     return guarded([&] {
         meta::refuse("allclose", tensor(a), tensor(b));
         *out = at::allclose(tensor(a), tensor(b), rtol, atol);
     });
 }
-ctorch_status ctorch_equal(ctorch_tensor a, ctorch_tensor b, bool *out) {
+ctorch_status ctorch_equal(ctorch_tensor a, ctorch_tensor b, bool *out) noexcept {
     return guarded([&] {
         meta::refuse("equal", tensor(a), tensor(b));
         *out = at::equal(tensor(a), tensor(b));
@@ -226,27 +231,27 @@ ctorch_status ctorch_equal(ctorch_tensor a, ctorch_tensor b, bool *out) {
 
 // ---- In place ----
 
-ctorch_status ctorch_zero_(ctorch_tensor a) { return guarded([&] { tensor(a).zero_(); }); }
-ctorch_status ctorch_fill_(ctorch_tensor a, ctorch_scalar value) {
+ctorch_status ctorch_zero_(ctorch_tensor a) noexcept { return guarded([&] { tensor(a).zero_(); }); }
+ctorch_status ctorch_fill_(ctorch_tensor a, ctorch_scalar value) noexcept {
     return guarded([&] { tensor(a).fill_(scalar(value)); });
 }
-ctorch_status ctorch_copy_(ctorch_tensor a, ctorch_tensor source) {
+ctorch_status ctorch_copy_(ctorch_tensor a, ctorch_tensor source) noexcept {
     return guarded([&] { tensor(a).copy_(tensor(source)); });
 }
-ctorch_status ctorch_masked_fill_(ctorch_tensor a, ctorch_tensor mask, ctorch_scalar value) {
+ctorch_status ctorch_masked_fill_(ctorch_tensor a, ctorch_tensor mask, ctorch_scalar value) noexcept {
     return guarded([&] { tensor(a).masked_fill_(tensor(mask), scalar(value)); });
 }
-ctorch_status ctorch_uniform_(ctorch_tensor a, double from, double to, ctorch_generator g) {
+ctorch_status ctorch_uniform_(ctorch_tensor a, double from, double to, ctorch_generator g) noexcept {
     return guarded([&] { tensor(a).uniform_(from, to, generator(g)); });
 }
-ctorch_status ctorch_normal_(ctorch_tensor a, double mean, double std, ctorch_generator g) {
+ctorch_status ctorch_normal_(ctorch_tensor a, double mean, double std, ctorch_generator g) noexcept {
     return guarded([&] { tensor(a).normal_(mean, std, generator(g)); });
 }
 
 // ---- Reductions ----
 
 ctorch_status ctorch_sum(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_dtype d,
-                         ctorch_tensor *out) {
+                         ctorch_tensor *out) noexcept {
     return guarded([&] {
         auto type = d == CTORCH_DTYPE_UNKNOWN ? std::nullopt : std::optional<at::ScalarType>(scalar_type(d));
         // Python's x.sum() is the overload without dims (its grad_fn is SumBackward0).
@@ -254,26 +259,29 @@ ctorch_status ctorch_sum(ctorch_tensor a, const int64_t *dims, size_t ndims, boo
                                       : at::sum(tensor(a), optional_dims(dims, ndims), keepdim, type));
     });
 }
-ctorch_status ctorch_mean(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+ctorch_status ctorch_mean(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim,
+                          ctorch_tensor *out) noexcept {
     // Python's x.mean() is the overload without dims (its grad_fn is MeanBackward0).
     return guarded([&] {
         *out = wrap(!dims && !keepdim ? at::mean(tensor(a)) : at::mean(tensor(a), optional_dims(dims, ndims), keepdim));
     });
 }
-ctorch_status ctorch_prod(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
+ctorch_status ctorch_prod(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &x = tensor(a);
         *out = wrap(has_dim ? at::prod(x, dim, keepdim) : meta::any(x) ? meta::prod(x) : at::prod(x));
     });
 }
-ctorch_status ctorch_amax(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+ctorch_status ctorch_amax(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim,
+                          ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::amax(tensor(a), dims ? ints(dims, ndims) : at::IntArrayRef{}, keepdim)); });
 }
-ctorch_status ctorch_amin(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+ctorch_status ctorch_amin(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim,
+                          ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::amin(tensor(a), dims ? ints(dims, ndims) : at::IntArrayRef{}, keepdim)); });
 }
 ctorch_status ctorch_var(ctorch_tensor a, const int64_t *dims, size_t ndims, double correction, bool keepdim,
-                         ctorch_tensor *out) {
+                         ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &x = tensor(a);
         auto d = optional_dims(dims, ndims);
@@ -281,14 +289,15 @@ ctorch_status ctorch_var(ctorch_tensor a, const int64_t *dims, size_t ndims, dou
     });
 }
 ctorch_status ctorch_std(ctorch_tensor a, const int64_t *dims, size_t ndims, double correction, bool keepdim,
-                         ctorch_tensor *out) {
+                         ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &x = tensor(a);
         auto d = optional_dims(dims, ndims);
         *out = wrap(meta::any(x) ? meta::var(x, d, keepdim) : at::std(x, d, at::Scalar(correction), keepdim));
     });
 }
-ctorch_status ctorch_logsumexp(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim, ctorch_tensor *out) {
+ctorch_status ctorch_logsumexp(ctorch_tensor a, const int64_t *dims, size_t ndims, bool keepdim,
+                               ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &x = tensor(a);
         auto every = all_dims(x);
@@ -297,145 +306,142 @@ ctorch_status ctorch_logsumexp(ctorch_tensor a, const int64_t *dims, size_t ndim
     });
 }
 ctorch_status ctorch_norm(ctorch_tensor a, double p, const int64_t *dims, size_t ndims, bool keepdim,
-                          ctorch_tensor *out) {
+                          ctorch_tensor *out) noexcept {
     return guarded([&] {
         *out = wrap(at::linalg_vector_norm(tensor(a), at::Scalar(p), optional_dims(dims, ndims), keepdim));
     });
 }
-ctorch_status ctorch_all(ctorch_tensor a, ctorch_tensor *out) {
+ctorch_status ctorch_all(ctorch_tensor a, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::all(tensor(a))); });
 }
-ctorch_status ctorch_any(ctorch_tensor a, ctorch_tensor *out) {
+ctorch_status ctorch_any(ctorch_tensor a, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::any(tensor(a))); });
 }
 ctorch_status ctorch_max_dim(ctorch_tensor a, int64_t dim, bool keepdim, ctorch_tensor *values,
-                             ctorch_tensor *indices) {
+                             ctorch_tensor *indices) noexcept {
     return guarded([&] {
         auto [v, i] = at::max(tensor(a), dim, keepdim);
-        *values = wrap(std::move(v));
-        *indices = wrap(std::move(i));
+        wrap_pair(std::move(v), std::move(i), values, indices);
     });
 }
 ctorch_status ctorch_min_dim(ctorch_tensor a, int64_t dim, bool keepdim, ctorch_tensor *values,
-                             ctorch_tensor *indices) {
+                             ctorch_tensor *indices) noexcept {
     return guarded([&] {
         auto [v, i] = at::min(tensor(a), dim, keepdim);
-        *values = wrap(std::move(v));
-        *indices = wrap(std::move(i));
+        wrap_pair(std::move(v), std::move(i), values, indices);
     });
 }
-ctorch_status ctorch_argmax(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
+ctorch_status ctorch_argmax(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) noexcept {
     return guarded([&] {
         *out = wrap(at::argmax(tensor(a), has_dim ? std::optional<int64_t>(dim) : std::nullopt, keepdim));
     });
 }
-ctorch_status ctorch_argmin(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) {
+ctorch_status ctorch_argmin(ctorch_tensor a, bool has_dim, int64_t dim, bool keepdim, ctorch_tensor *out) noexcept {
     return guarded([&] {
         *out = wrap(at::argmin(tensor(a), has_dim ? std::optional<int64_t>(dim) : std::nullopt, keepdim));
     });
 }
-ctorch_status ctorch_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+ctorch_status ctorch_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::softmax(tensor(a), dim)); });
 }
-ctorch_status ctorch_log_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+ctorch_status ctorch_log_softmax(ctorch_tensor a, int64_t dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::log_softmax(tensor(a), dim)); });
 }
-ctorch_status ctorch_cumsum(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+ctorch_status ctorch_cumsum(ctorch_tensor a, int64_t dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::cumsum(tensor(a), dim)); });
 }
 
 // ---- Shape ----
 
 #define CTORCH_DEFINE_SIZES(name)                                                                   \
-    ctorch_status ctorch_##name(ctorch_tensor a, const int64_t *sizes, size_t n, ctorch_tensor *out) { \
+    ctorch_status ctorch_##name(ctorch_tensor a, const int64_t *sizes, size_t n, ctorch_tensor *out) noexcept { \
         return guarded([&] { *out = wrap(tensor(a).name(ints(sizes, n))); });                       \
     }
 CTORCH_SIZES_OPS(CTORCH_DEFINE_SIZES)
 
-ctorch_status ctorch_transpose(ctorch_tensor a, int64_t dim0, int64_t dim1, ctorch_tensor *out) {
+ctorch_status ctorch_transpose(ctorch_tensor a, int64_t dim0, int64_t dim1, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(tensor(a).transpose(dim0, dim1)); });
 }
-ctorch_status ctorch_flatten(ctorch_tensor a, int64_t start_dim, int64_t end_dim, ctorch_tensor *out) {
+ctorch_status ctorch_flatten(ctorch_tensor a, int64_t start_dim, int64_t end_dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(tensor(a).flatten(start_dim, end_dim)); });
 }
-ctorch_status ctorch_squeeze(ctorch_tensor a, bool has_dim, int64_t dim, ctorch_tensor *out) {
+ctorch_status ctorch_squeeze(ctorch_tensor a, bool has_dim, int64_t dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(has_dim ? tensor(a).squeeze(dim) : tensor(a).squeeze()); });
 }
-ctorch_status ctorch_unsqueeze(ctorch_tensor a, int64_t dim, ctorch_tensor *out) {
+ctorch_status ctorch_unsqueeze(ctorch_tensor a, int64_t dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(tensor(a).unsqueeze(dim)); });
 }
-ctorch_status ctorch_narrow(ctorch_tensor a, int64_t dim, int64_t start, int64_t length, ctorch_tensor *out) {
+ctorch_status ctorch_narrow(ctorch_tensor a, int64_t dim, int64_t start, int64_t length, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(tensor(a).narrow(dim, start, length)); });
 }
-ctorch_status ctorch_select(ctorch_tensor a, int64_t dim, int64_t index, ctorch_tensor *out) {
+ctorch_status ctorch_select(ctorch_tensor a, int64_t dim, int64_t index, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(tensor(a).select(dim, index)); });
 }
-ctorch_status ctorch_cat(const ctorch_tensor *tensors, size_t n, int64_t dim, ctorch_tensor *out) {
+ctorch_status ctorch_cat(const ctorch_tensor *tensors, size_t n, int64_t dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::cat(tensor_list(tensors, n), dim)); });
 }
-ctorch_status ctorch_stack(const ctorch_tensor *tensors, size_t n, int64_t dim, ctorch_tensor *out) {
+ctorch_status ctorch_stack(const ctorch_tensor *tensors, size_t n, int64_t dim, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::stack(tensor_list(tensors, n), dim)); });
 }
 ctorch_status ctorch_split(ctorch_tensor a, int64_t split_size, int64_t dim, ctorch_tensor *pieces, size_t capacity,
-                           size_t *count) {
+                           size_t *count) noexcept {
     return guarded([&] { write_pieces(tensor(a).split(split_size, dim), pieces, capacity, count); });
 }
 ctorch_status ctorch_split_sizes(ctorch_tensor a, const int64_t *sizes, size_t n, int64_t dim, ctorch_tensor *pieces,
-                                 size_t capacity, size_t *count) {
+                                 size_t capacity, size_t *count) noexcept {
     return guarded([&] { write_pieces(tensor(a).split_with_sizes(ints(sizes, n), dim), pieces, capacity, count); });
 }
 ctorch_status ctorch_chunk(ctorch_tensor a, int64_t chunks, int64_t dim, ctorch_tensor *pieces, size_t capacity,
-                           size_t *count) {
+                           size_t *count) noexcept {
     return guarded([&] { write_pieces(tensor(a).chunk(chunks, dim), pieces, capacity, count); });
 }
-ctorch_status ctorch_gather(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out) {
+ctorch_status ctorch_gather(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::gather(tensor(a), dim, tensor(index))); });
 }
-ctorch_status ctorch_index_select(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out) {
+ctorch_status ctorch_index_select(ctorch_tensor a, int64_t dim, ctorch_tensor index, ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &x = tensor(a), &i = tensor(index);
         *out = wrap(meta::any(x, i) ? meta::index_select(x, dim, i) : at::index_select(x, dim, i));
     });
 }
-ctorch_status ctorch_masked_fill(ctorch_tensor a, ctorch_tensor mask, ctorch_tensor value, ctorch_tensor *out) {
+ctorch_status ctorch_masked_fill(ctorch_tensor a, ctorch_tensor mask, ctorch_tensor value,
+                                 ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::masked_fill(tensor(a), tensor(mask), tensor(value))); });
 }
 ctorch_status ctorch_topk(ctorch_tensor a, int64_t k, int64_t dim, bool largest, bool sorted, ctorch_tensor *values,
-                          ctorch_tensor *indices) {
+                          ctorch_tensor *indices) noexcept {
     return guarded([&] {
         auto [v, i] = at::topk(tensor(a), k, dim, largest, sorted);
-        *values = wrap(std::move(v));
-        *indices = wrap(std::move(i));
+        wrap_pair(std::move(v), std::move(i), values, indices);
     });
 }
 ctorch_status ctorch_sort(ctorch_tensor a, int64_t dim, bool descending, ctorch_tensor *values,
-                          ctorch_tensor *indices) {
+                          ctorch_tensor *indices) noexcept {
     return guarded([&] {
         auto [v, i] = at::sort(tensor(a), dim, descending);
-        *values = wrap(std::move(v));
-        *indices = wrap(std::move(i));
+        wrap_pair(std::move(v), std::move(i), values, indices);
     });
 }
-ctorch_status ctorch_argsort(ctorch_tensor a, int64_t dim, bool descending, ctorch_tensor *out) {
+ctorch_status ctorch_argsort(ctorch_tensor a, int64_t dim, bool descending, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::argsort(tensor(a), dim, descending)); });
 }
 ctorch_status ctorch_multinomial(ctorch_tensor probabilities, int64_t samples, bool replacement, ctorch_generator g,
-                                 ctorch_tensor *out) {
+                                 ctorch_tensor *out) noexcept {
     return guarded([&] {
         meta::refuse("multinomial (its samples are values)", tensor(probabilities));
         *out = wrap(at::multinomial(tensor(probabilities), samples, replacement, generator(g)));
     });
 }
-ctorch_status ctorch_tril(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out) {
+ctorch_status ctorch_tril(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::tril(tensor(a), diagonal)); });
 }
-ctorch_status ctorch_triu(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out) {
+ctorch_status ctorch_triu(ctorch_tensor a, int64_t diagonal, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::triu(tensor(a), diagonal)); });
 }
 
 // ---- Indexing ----
 
-ctorch_status ctorch_index(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n, ctorch_tensor *out) {
+ctorch_status ctorch_index(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n, ctorch_tensor *out) noexcept {
     return guarded([&] {
         for (size_t i = 0; i < n; ++i)
             if (indices[i].kind == CTORCH_INDEX_TENSOR && tensor(indices[i].tensor).defined() &&
@@ -447,7 +453,8 @@ ctorch_status ctorch_index(ctorch_tensor a, const ctorch_tensor_index *indices, 
     });
 }
 
-ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n, ctorch_tensor value) {
+ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indices, size_t n,
+                                ctorch_tensor value) noexcept {
     return guarded([&] {
         at::Tensor target = tensor(a);
         auto source = tensor(value);
@@ -459,20 +466,20 @@ ctorch_status ctorch_index_put_(ctorch_tensor a, const ctorch_tensor_index *indi
 
 // ---- Neural-network functions ----
 
-ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor *out) {
+ctorch_status ctorch_linear(ctorch_tensor x, ctorch_tensor weight, ctorch_tensor bias, ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &a = tensor(x), &w = tensor(weight);
         auto b = optional_tensor(bias);
         *out = wrap(use_onednn_linear(a, w, b) ? onednn_linear(a, w, b) : at::linear(a, w, b));
     });
 }
-ctorch_status ctorch_linear_pack_weight(ctorch_tensor weight, ctorch_tensor *out) {
+ctorch_status ctorch_linear_pack_weight(ctorch_tensor weight, ctorch_tensor *out) noexcept {
     return guarded([&] {
         auto packed = onednn_pack_weight(tensor(weight));
         *out = packed.defined() ? wrap(std::move(packed)) : nullptr;
     });
 }
-ctorch_status ctorch_linear_unpack_weight(ctorch_tensor packed, ctorch_tensor *out) {
+ctorch_status ctorch_linear_unpack_weight(ctorch_tensor packed, ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &p = tensor(packed);
         TORCH_CHECK_VALUE(p.is_mkldnn(), "unpacking a linear weight: the tensor is not in a packed layout");
@@ -480,7 +487,7 @@ ctorch_status ctorch_linear_unpack_weight(ctorch_tensor packed, ctorch_tensor *o
     });
 }
 ctorch_status ctorch_linear_packed(ctorch_tensor x, ctorch_tensor packed, ctorch_tensor plain, ctorch_tensor bias,
-                                   ctorch_tensor *out) {
+                                   ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &a = tensor(x), &p = tensor(packed);
         auto w = optional_tensor(plain);
@@ -507,14 +514,14 @@ ctorch_status ctorch_linear_packed(ctorch_tensor x, ctorch_tensor packed, ctorch
         }
     });
 }
-ctorch_status ctorch_embedding(ctorch_tensor weight, ctorch_tensor indices, ctorch_tensor *out) {
+ctorch_status ctorch_embedding(ctorch_tensor weight, ctorch_tensor indices, ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &w = tensor(weight), &i = tensor(indices);
         *out = wrap(meta::any(w, i) ? meta::embedding(w, i) : at::embedding(w, i));
     });
 }
 ctorch_status ctorch_layer_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight,
-                                ctorch_tensor bias, double eps, ctorch_tensor *out) {
+                                ctorch_tensor bias, double eps, ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &h = tensor(x);
         auto w = optional_tensor(weight), b = optional_tensor(bias);
@@ -523,19 +530,19 @@ ctorch_status ctorch_layer_norm(ctorch_tensor x, const int64_t *shape, size_t n,
     });
 }
 ctorch_status ctorch_rms_norm(ctorch_tensor x, const int64_t *shape, size_t n, ctorch_tensor weight, bool has_eps,
-                              double eps, ctorch_tensor *out) {
+                              double eps, ctorch_tensor *out) noexcept {
     return guarded([&] {
         *out = wrap(at::rms_norm(tensor(x), ints(shape, n), optional_tensor(weight),
                                  has_eps ? std::optional<double>(eps) : std::nullopt));
     });
 }
-ctorch_status ctorch_dropout(ctorch_tensor x, double p, bool train, ctorch_tensor *out) {
+ctorch_status ctorch_dropout(ctorch_tensor x, double p, bool train, ctorch_tensor *out) noexcept {
     return guarded([&] { *out = wrap(at::dropout(tensor(x), p, train)); });
 }
 ctorch_status ctorch_scaled_dot_product_attention(ctorch_tensor q, ctorch_tensor k, ctorch_tensor v,
                                                   ctorch_tensor mask, double dropout_p, bool is_causal,
                                                   bool has_scale, double scale, bool enable_gqa,
-                                                  ctorch_tensor *out) {
+                                                  ctorch_tensor *out) noexcept {
     return guarded([&] {
         const auto &query = tensor(q), &key = tensor(k), &value = tensor(v);
         auto m = optional_tensor(mask);
@@ -547,7 +554,7 @@ ctorch_status ctorch_scaled_dot_product_attention(ctorch_tensor q, ctorch_tensor
     });
 }
 ctorch_status ctorch_cross_entropy(ctorch_tensor logits, ctorch_tensor target, int32_t reduction,
-                                   int64_t ignore_index, double label_smoothing, ctorch_tensor *out) {
+                                   int64_t ignore_index, double label_smoothing, ctorch_tensor *out) noexcept {
     return guarded([&] {
         TORCH_CHECK_VALUE(reduction >= 0 && reduction <= 2, "unknown reduction code ", reduction);
         const auto &x = tensor(logits), &t = tensor(target);

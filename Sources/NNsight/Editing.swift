@@ -1,22 +1,31 @@
+import Foundation
 import NNsightNN
 
 /// The persistent interventions of a model handle: prompt-less invokes that run first, in order,
 /// in every trace, generation and scan of that handle. Python: the default mediators of `edit()`.
+///
+/// Each model handle owns its own list (``InterleavedModel/edits`` has no shared default): an
+/// in-place edit changes that handle, and handles made by `edit()` or `sharing(edits:)`, never
+/// another model. A lock keeps the list whole when one thread edits while another traces.
 public final class Edits {
-    private(set) var bodies: [(Envoy) throws -> Void]
+    private let lock = NSLock()
+    private var stored: [(Envoy) throws -> Void]
 
-    init(_ bodies: [(Envoy) throws -> Void] = []) {
-        self.bodies = bodies
+    /// An empty list, for a new model handle.
+    public convenience init() { self.init([]) }
+
+    init(_ bodies: [(Envoy) throws -> Void]) {
+        stored = bodies
     }
 
-    /// The empty list of a model that cannot be edited.
-    nonisolated(unsafe) static let none = Edits()
+    /// The edits, in order, as they are now.
+    var bodies: [(Envoy) throws -> Void] { lock.withLock { stored } }
 
     /// How many edits apply.
-    public var count: Int { bodies.count }
+    public var count: Int { lock.withLock { stored.count } }
 
-    func append(_ body: @escaping (Envoy) throws -> Void) { bodies.append(body) }
-    func removeAll() { bodies.removeAll() }
+    func append(_ body: @escaping (Envoy) throws -> Void) { lock.withLock { stored.append(body) } }
+    func removeAll() { lock.withLock { stored.removeAll() } }
 }
 
 /// A model whose handles can carry edits.

@@ -21,8 +21,9 @@ public final class Envoy: CustomStringConvertible {
     package let index: Int
     /// The tree this envoy belongs to (owned by the model wrapper).
     weak var tree: EnvoyTree?
-    /// The tree's identity, compared on every access without loading the weak reference.
-    let treeIdentity: ObjectIdentifier
+    /// The tree's identity (``EnvoyTree/identity``, never reused), compared on every access
+    /// without loading the weak reference.
+    let treeIdentity: UInt64
     /// Direct children in declaration order, by their module names.
     public let children: [(name: String, envoy: Envoy)]
 
@@ -30,7 +31,7 @@ public final class Envoy: CustomStringConvertible {
         self.path = path
         self.module = module
         self.tree = tree
-        treeIdentity = ObjectIdentifier(tree)
+        treeIdentity = tree.identity
         self.children = children
         self.index = index
     }
@@ -153,9 +154,18 @@ public final class Envoy: CustomStringConvertible {
         return self
     }
 
-    /// Runs the module's forward on `input` without firing any hook (the logit lens:
-    /// `m.lm_head(m.transformer.ln_f(h))`). Python: calling an envoy inside a trace.
+    /// Calls the module on `input`, away from its place in the forward pass (the logit lens:
+    /// `m.lm_head(m.transformer.ln_f(h))`). Python: calling an envoy, `envoy(x)`.
+    ///
+    /// Inside a trace the running trace stands down for the call: the module's own hooks run, but
+    /// the trace serves and records nothing and counts no call, of this module or anything under
+    /// it, so later requests (`.output` of a child, the next step) address the calls they would
+    /// have addressed without it, and no other invoke is served a value of this call. (Python's
+    /// `hook=True`, which lets the trace watch such a call, is not offered.) Outside a trace it
+    /// is an ordinary module call.
     public func callAsFunction(_ input: Tensor, _ context: ForwardContext = ForwardContext()) throws -> Tensor {
-        try module.forward(input, context)
+        guard let running = Mediator.current else { return try module(input, context) }
+        try running.raisePending()
+        return try running.interleaver.callByHand { try module(input, context) }
     }
 }

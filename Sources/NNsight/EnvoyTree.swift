@@ -1,5 +1,6 @@
 import Foundation
 import NNsightNN
+import Synchronization
 
 /// The envoys of one wrapped model, built once from its module tree, with its aliases.
 public final class EnvoyTree {
@@ -11,6 +12,11 @@ public final class EnvoyTree {
     private let nameAliases: [String: String]
     /// Path aliases mounted on the root (`"transformer.h": "layers"`: `m.layers` is `m.transformer.h`).
     private let pathAliases: [String: String]
+    /// This tree's identity, which envoys and a running trace compare on every access: a number
+    /// from a process-wide counter, never reused (an object's address is reused once it is freed,
+    /// so an envoy kept past its model could pass for an envoy of a later tree).
+    package let identity: UInt64
+    private static let identities = Atomic<UInt64>(0)
     /// Held while a trace runs the model: traces of one model from several threads take turns.
     let runLock = NSLock()
     /// Whether an invoke's worker waited long for a module in the last trace (long enough to park):
@@ -27,6 +33,7 @@ public final class EnvoyTree {
         }
         nameAliases = names
         pathAliases = paths
+        identity = EnvoyTree.identities.add(1, ordering: .relaxed).newValue
         root = build(module, path: "model")
     }
 

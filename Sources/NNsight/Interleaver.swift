@@ -24,6 +24,13 @@ final class Interleaver {
     private var currentStep = -1
     /// The run's result, once delivered.
     private var result: Tensor?
+    /// The call whose input gate (`.input`, then the skip gate) is open now, by envoy index.
+    private var servingInput: (index: Int, occurrence: Int)?
+    /// The invokes that passed the skip gate of that call (their `.input` of it is past).
+    private var passedSkipGate: [ObjectIdentifier] = []
+    /// How many calls by hand (``Envoy/callAsFunction(_:_:hook:)``) are running: while any is,
+    /// this run's hooks serve nothing, record nothing and spend no occurrence.
+    private var handCalls = 0
 
     private var startedBaseline: [Int]
     private var completedBaseline: [Int]
@@ -32,6 +39,9 @@ final class Interleaver {
     private var postHooked: [Bool]
     private var rouseHooked: [Bool]
     private var handles: [HookHandle] = []
+    /// The invokes waiting at each barrier of this run, in arrival order (by the barrier's
+    /// identity: a barrier is kept alive by its waiters' events while it is a key here).
+    private var barrierWaits: [ObjectIdentifier: [Mediator]] = [:]
     /// The caches recording each module (by envoy index), with the invoke they belong to.
     private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
 
@@ -85,7 +95,8 @@ final class Interleaver {
                     mediator.respond(.error(isPast(request) ? NNsightError.outOfOrder(requester: request.requester)
                                                             : NNsightError.missed(requester: request.requester)))
                 case .barrier(let barrier):
-                    mediator.respond(.error(NNsightError.barrierNeverReached(expected: barrier.count, arrived: barrier.waiting.count)))
+                    let arrived = barrierWaits[ObjectIdentifier(barrier)]?.count ?? 0
+                    mediator.respond(.error(NNsightError.barrierNeverReached(expected: barrier.count, arrived: arrived)))
                 default: break
                 }
             }
@@ -105,6 +116,7 @@ final class Interleaver {
     private func cleanUp() {
         for handle in handles { handle.remove() }
         handles.removeAll()
+        barrierWaits.removeAll()
         tree.workersWaitLong = mediators.contains { $0.worker.baton.workerHasWaitedLong }
         for mediator in mediators { WorkerPool.shared.release(mediator.worker) }
     }
@@ -114,7 +126,7 @@ final class Interleaver {
     /// Checks that `request` can still be served and installs the hook that will serve it, or
     /// answers it at once when it is about now (the step running, a delivered result).
     func prepare(_ request: Mediator.Request, for mediator: Mediator) throws -> Mediator.Response? {
-        if isPast(request) { throw NNsightError.outOfOrder(requester: request.requester) }
+        if isPast(request, for: mediator) { throw NNsightError.outOfOrder(requester: request.requester) }
         switch request.key {
         case .step:
             // Outside generation a step only pins the occurrence later requests address.
@@ -130,6 +142,24 @@ final class Interleaver {
             installInputHook(on: request.envoy)
         }
         return nil
+    }
+
+    /// Runs `call` (an invoke calling a module by hand) with this run stood down: no hook of the
+    /// run serves or records anything meanwhile, and the calls it makes, of the module and
+    /// everything under it, are not counted, so later requests address the same calls as before.
+    /// Called on the invoke's worker, which holds the turn.
+    func callByHand<T>(_ call: () throws -> T) throws -> T {
+        let started = tree.all.map { $0.module.callCount }
+        let completed = tree.all.map { $0.module.completedCallCount }
+        handCalls += 1
+        defer {
+            handCalls -= 1
+            for (index, envoy) in tree.all.enumerated() {
+                startedBaseline[index] += envoy.module.callCount - started[index]
+                completedBaseline[index] += envoy.module.completedCallCount - completed[index]
+            }
+        }
+        return try call()
     }
 
     /// Starts recording `modules` into `cache` for `mediator`'s rows.
@@ -159,6 +189,7 @@ final class Interleaver {
         guard !rouseHooked[index] else { return }
         rouseHooked[index] = true
         handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] _, _, _ in
+            guard handCalls == 0 else { return .proceed }
             for mediator in mediators where mediator.pendingRequest?.envoy.index == index {
                 mediator.worker.baton.rouse()
             }
@@ -186,13 +217,19 @@ final class Interleaver {
         }
     }
 
-    /// True when the model already went past the value `request` asks for.
-    func isPast(_ request: Mediator.Request) -> Bool {
+    /// True when the model already went past the value `request` asks for (for `mediator`, when
+    /// the call's input gate is open: `.input` comes before the skip gate, as in nnsight 0.8).
+    func isPast(_ request: Mediator.Request, for mediator: Mediator? = nil) -> Bool {
         let index = request.envoy.index
         let module = request.envoy.module
         switch request.key {
         case .output: return module.completedCallCount - completedBaseline[index] > request.occurrence
-        case .input, .skip: return module.callCount - startedBaseline[index] > request.occurrence
+        case .input, .skip:
+            if let serving = servingInput, serving.index == index, serving.occurrence == request.occurrence {
+                guard request.key == .input, let mediator else { return false }
+                return passedSkipGate.contains(ObjectIdentifier(mediator))
+            }
+            return module.callCount - startedBaseline[index] > request.occurrence
         case .step: return isGeneration && currentStep > request.occurrence
         case .result: return false
         }
@@ -219,6 +256,7 @@ final class Interleaver {
     // MARK: Serving (called on the model's thread, inside hooks)
 
     private func serveOutput(index: Int, module: Module, output: Tensor) throws -> Tensor? {
+        guard handCalls == 0 else { return nil }
         let occurrence = module.completedCallCount - completedBaseline[index]
         var value = output
         var replaced = false
@@ -232,16 +270,25 @@ final class Interleaver {
     private func serveInput(index: Int, module: Module, input: Tensor, context: ForwardContext) throws
         -> ForwardPreHookResult
     {
+        guard handCalls == 0 else { return .proceed }
         let occurrence = module.callCount - 1 - startedBaseline[index]
         currentContext = context
-        defer { currentContext = nil }
+        servingInput = (index, occurrence)
+        defer {
+            currentContext = nil
+            servingInput = nil
+            passedSkipGate.removeAll()
+        }
         var value = input
         var replaced = false
         var skips: [(mediator: Mediator, value: Tensor)] = []
         while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .input || $0 == .skip }) {
             switch (request.key, request.kind) {
             case (.skip, .write(let replacement)):
+                // A second skip of the same call by the same invoke replaces its first.
+                skips.removeAll { $0.mediator === mediator }
                 skips.append((mediator, replacement))
+                passedSkipGate.append(ObjectIdentifier(mediator))
                 try serve(mediator, .done)
             default:
                 try serve(request, of: &value, replaced: &replaced, for: mediator)
@@ -297,11 +344,11 @@ final class Interleaver {
         case .failed(let error): throw Abort(error: error)
         case .stopped: throw EarlyStop()
         case .barrier(let barrier):
-            barrier.waiting.append(mediator)
-            guard barrier.waiting.count >= barrier.count else { return }
-            let released = barrier.waiting.sorted { $0.order < $1.order }
-            barrier.waiting.removeAll()
-            for participant in released { try serve(participant, .done) }
+            let key = ObjectIdentifier(barrier)
+            barrierWaits[key, default: []].append(mediator)
+            guard let waiting = barrierWaits[key], waiting.count >= barrier.count else { return }
+            barrierWaits[key] = nil
+            for participant in waiting.sorted(by: { $0.order < $1.order }) { try serve(participant, .done) }
         case .request, .finished: break
         }
     }

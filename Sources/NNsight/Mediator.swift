@@ -56,8 +56,8 @@ final class Mediator: @unchecked Sendable {
     /// the worker's thread, where counting would move the interleaver's count between cores.
     unowned(unsafe) let interleaver: Interleaver
     let worker: Worker
-    /// The identity of the envoy tree of the trace (checked on every access).
-    let treeIdentity: ObjectIdentifier
+    /// The identity of the envoy tree of the trace (``EnvoyTree/identity``, checked on every access).
+    let treeIdentity: UInt64
     /// This invoke's rows of the batch; nil for a prompt-less invoke (the whole batch).
     let rows: Range<Int>?
     /// The position of this invoke among the trace's invokes (service order).
@@ -79,7 +79,7 @@ final class Mediator: @unchecked Sendable {
 
     init(interleaver: Interleaver, worker: Worker, rows: Range<Int>?, order: Int) {
         self.interleaver = interleaver
-        treeIdentity = ObjectIdentifier(interleaver.tree)
+        treeIdentity = interleaver.tree.identity
         self.worker = worker
         self.rows = rows
         self.order = order

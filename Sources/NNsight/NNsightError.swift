@@ -28,6 +28,11 @@ public enum NNsightError: Error, CustomStringConvertible, Equatable {
     case notCached(path: String)
     /// Raised into an invoke's closure when another invoke failed and the trace is unwinding.
     case cancelled
+    /// A single-invoke trace or generation whose closure was ended by `stop()` has no result of
+    /// type `expected` to return: give one with `stop(returning:)`.
+    case stoppedWithoutResult(expected: String)
+    /// `stop(returning:)` gave a value of type `got` where the trace's closure returns `expected`.
+    case stopResultType(expected: String, got: String)
 
     public var description: String {
         switch self {
@@ -57,6 +62,10 @@ public enum NNsightError: Error, CustomStringConvertible, Equatable {
             return "'\(path)' was not cached (was the cache created before that module ran, with that module and value?)"
         case .cancelled:
             return "The trace was cancelled because another invoke failed."
+        case .stoppedWithoutResult(let expected):
+            return "The trace's closure was ended by stop() before it returned its \(expected); use stop(returning:) to give the result."
+        case .stopResultType(let expected, let got):
+            return "stop(returning:) gave a \(got), but the trace's closure returns \(expected); give a \(expected), or declare the closure's result type (`{ m, t -> \(got) in … }`)."
         }
     }
 }

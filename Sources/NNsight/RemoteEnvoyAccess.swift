@@ -9,7 +9,7 @@ import NNsightTorch
 /// envoy keeps the local error (`NNsightError.outsideInterleaving`).
 package protocol RemoteEnvoyAccess: AnyObject, Sendable {
     /// The identity of the envoy tree this backend serves.
-    var treeIdentity: ObjectIdentifier { get }
+    var treeIdentity: UInt64 { get }
     /// `envoy.output` / `envoy.input`: the value at the envoy's current call.
     func read(_ envoy: Envoy, _ key: ValueKey) throws -> Tensor
     /// `setOutput` / `setInput` / `skip`.

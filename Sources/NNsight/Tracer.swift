@@ -10,8 +10,9 @@ public protocol InterleavedModel: AnyObject {
     /// The envoys of the wrapped model.
     var envoys: EnvoyTree { get }
 
-    /// The edits that run first in every trace of this handle (none unless the model is an
-    /// ``EditableModel``).
+    /// The edits that run first in every trace of this handle: the handle's own list, never
+    /// shared with another model (a model that is not an ``EditableModel`` keeps it empty:
+    /// `let edits = Edits()`).
     var edits: Edits { get }
 
     /// Combines the inputs of the input invokes (in order) into one batch: the rows each
@@ -100,16 +101,59 @@ public final class Tracer<Model: InterleavedModel> {
         return true
     }
 
+    /// What `stop(returning:)` gave, for the single-invoke forms (set on the invoke's worker,
+    /// read after the run, in turn).
+    private var stopValue: Any?
+
     /// Ends the model run here: later modules do not run; values taken so far are kept.
     /// Python: `tracer.stop()`.
-    public func stop() throws -> Never { throw EarlyStop() }
+    ///
+    /// In the single-invoke forms (`trace(input) { m, t in … }`, `generate(input) { m, t in … }`)
+    /// the closure cannot return after `stop()`: the trace then returns `()` or `nil` when the
+    /// closure's result is `Void` or optional, and otherwise throws
+    /// ``NNsightError/stoppedWithoutResult(expected:)``; use ``stop(returning:)`` to give the
+    /// result. Called anywhere but inside an invoke of this tracer's model, it throws
+    /// ``NNsightError/outsideInterleaving(requester:action:)``.
+    public func stop() throws -> Never {
+        try requireRunningInvoke()
+        throw EarlyStop()
+    }
+
+    /// Ends the model run here, like ``stop()``, and makes `value` the result of a
+    /// single-invoke trace or generation. Its type must be the closure's result type (else the
+    /// trace throws ``NNsightError/stopResultType(expected:got:)``); in an invoke of
+    /// `trace { t in t.invoke(…) { … } }` the value is not used.
+    ///
+    /// ```swift
+    /// let hidden = try model.trace(ids) { m, t -> Tensor in
+    ///     try t.stop(returning: try m.transformer.h[0].output)    // the later layers never run
+    /// }
+    /// ```
+    public func stop<Value>(returning value: Value) throws -> Never {
+        try requireRunningInvoke()
+        stopValue = value
+        throw EarlyStop()
+    }
+
+    /// Throws unless called inside a running invoke of this tracer's model.
+    private func requireRunningInvoke() throws {
+        guard let mediator = Mediator.current, mediator.treeIdentity == model.envoys.identity else {
+            throw NNsightError.outsideInterleaving(requester: "tracer.stop", action: "call")
+        }
+    }
 
     /// A barrier that `count` invokes wait at together. Python: `tracer.barrier(n)`.
     public func barrier(_ count: Int) -> Barrier { Barrier(count: count) }
 
-    /// Prints from inside an invoke, in the order the invokes run. Python: `tracer.log(...)`.
+    /// Where `log` writes its lines; standard output when nil. Set it in the trace's body (before
+    /// the model runs) to collect the lines instead, e.g. to show or forward them.
+    public var onLog: ((String) -> Void)?
+
+    /// Prints its items, separated by spaces, as one line, from inside an invoke: the lines of
+    /// several invokes come in the order the model serves them. Python: `tracer.log(...)`.
     public func log(_ items: Any...) {
-        print(items.map { "\($0)" }.joined(separator: " "))
+        let line = items.map { "\($0)" }.joined(separator: " ")
+        if let onLog { onLog(line) } else { print(line) }
     }
 
     /// Runs `body` as the only invoke, over `input`, and returns its value.
@@ -118,8 +162,25 @@ public final class Tracer<Model: InterleavedModel> {
             var result: T?
             invoke(input) { [unowned self] in result = try body($0, self) }
             try run()
-            return result!
+            if let result { return result }
+            return try stoppedResult(as: T.self)
         }
+    }
+
+    /// The result of a single-invoke trace whose closure was ended by `stop()`: the value given
+    /// to `stop(returning:)`, else `()` or `nil` when `T` allows it.
+    private func stoppedResult<T>(as type: T.Type) throws -> T {
+        defer { stopValue = nil }
+        if let value = stopValue {
+            guard let typed = value as? T else {
+                throw NNsightError.stopResultType(expected: "\(T.self)", got: "\(Swift.type(of: value))")
+            }
+            return typed
+        }
+        let none: Any? = nil
+        if let unit = () as? T { return unit }
+        if let nothing = none as? T { return nothing }
+        throw NNsightError.stoppedWithoutResult(expected: "\(T.self)")
     }
 
     /// Lets `body` open the invokes, then runs them; returns what `body` returned.
@@ -177,8 +238,6 @@ private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], in
 }
 
 extension InterleavedModel {
-    public var edits: Edits { Edits.none }
-
     /// Runs the model on `input` with `body` as the single invoke, and returns what `body`
     /// returns. Python: `with model.trace(input): ...`.
     ///

@@ -7,7 +7,7 @@ import NNsightServer
 import NNsightTorch
 
 /// `nnsight serve`: hosts a model for `RemoteModel` clients (protocol: docs/remote-protocol.md).
-struct ServeCommand: ParsableCommand {
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve a model to remote clients (RemoteModel); stops on SIGINT or SIGTERM.")
@@ -35,7 +35,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
-    func run() throws {
+    func run() async throws {
         try Torch.setNumThreads(options.threads)
         var logger = Logger(label: "nnsight.serve")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -46,18 +46,7 @@ struct ServeCommand: ParsableCommand {
         logger.info("loading \(options.model)")
         let server = try RemoteServer(model: LanguageModel(path: options.model, dispatch: true),
                                       configuration: configuration, logger: logger)
-        let outcome = ServeOutcome()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { try await server.run(handleSignals: true) } catch { outcome.error = error }
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error { throw error }
+        try await server.run(handleSignals: true)
     }
 }
 
-/// The server's end, handed from its task to the command's thread.
-private final class ServeOutcome: @unchecked Sendable {
-    var error: (any Error)?
-}

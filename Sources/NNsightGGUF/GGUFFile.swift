@@ -79,7 +79,8 @@ public final class GGUFFile: Sendable {
     }
 
     /// Dequantizes the tensor `name` to Float32 in row-major order (`info.shape`).
-    /// Supported types: F32, F16, BF16, Q8_0, Q4_0, Q4_1; the result is bit-exact with
+    /// Supported types: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K and
+    /// Q6_K (`GGMLType.isDequantizable`); the result is bit-exact with
     /// gguf-py's `gguf.quants.dequantize`.
     public func dequantize(_ name: String) throws(GGUFError) -> [Float] {
         let data = try tensorData(name)

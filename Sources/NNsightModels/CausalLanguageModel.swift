@@ -2,7 +2,7 @@ import NNsightNN
 import NNsightTorch
 
 /// A decoder-only language model: token ids `[batch, sequence]` in, logits
-/// `[batch, sequence, vocabulary]` out, with the named arguments below in its `ForwardContext`.
+/// `[batch, sequence, vocabulary]` out, with its named arguments in a `ForwardContext`.
 public protocol CausalLanguageModel: Module {
     /// The size of the output distribution.
     var vocabularySize: Int { get }
@@ -10,56 +10,47 @@ public protocol CausalLanguageModel: Module {
     var layerCount: Int { get }
     /// The largest position the model was trained for.
     var maxPositions: Int { get }
+    /// A fresh KV cache for this model (Python: the `Cache` that `generate` makes). Default: a
+    /// ``KVCache`` of ``layerCount`` layers; families whose layers cache differently return their own.
+    func makeCache() -> any KeyValueCache
 }
 
-extension ForwardContext.Key where Value == Tensor {
-    /// Python: `attention_mask`: `[batch, keys]`, 1 for real tokens and 0 for padding, covering the
-    /// cached tokens and the new ones.
-    public static var attentionMask: ForwardContext.Key<Tensor> { .init("attention_mask") }
-    /// Python: `position_ids`: `[batch, sequence]` positions of the new tokens.
-    public static var positionIds: ForwardContext.Key<Tensor> { .init("position_ids") }
-    /// The boolean `[batch, 1, queries, keys]` mask the attention layers use (true: may attend),
-    /// built once per forward pass by the model from the attention mask.
-    public static var attentionBias: ForwardContext.Key<Tensor> { .init("attention_bias") }
+extension CausalLanguageModel {
+    public func makeCache() -> any KeyValueCache { KVCache(layers: layerCount) }
 }
 
-extension ForwardContext.Key where Value == Int {
-    /// Python: `logits_to_keep`: compute logits for the last `n` positions only (0 or absent: all).
-    /// `generate` sets 1, as transformers' `generate` does, so the prompt's other positions skip
-    /// `lm_head`.
-    public static var logitsToKeep: ForwardContext.Key<Int> { .init("logits_to_keep") }
+/// The shared causal-LM head: the decoder stack `body` (token ids → final hidden states), then
+/// `lm_head` on the last `context.logitsToKeep` positions (or all). Python: the `forward` of
+/// every `…ForCausalLM`.
+func causalLanguageModelLogits(body: Module, lmHead: Linear, input: Tensor, context: ForwardContext) throws -> Tensor {
+    try lmHead(positionsToKeep(body(input, context), context), context)
 }
 
 /// The hidden states `[batch, sequence, hidden]` that `lm_head` sees: the last
-/// `context[.logitsToKeep]` positions, or all.
+/// `context.logitsToKeep` positions, or all.
 func positionsToKeep(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor {
-    guard let keep = context[.logitsToKeep], keep > 0 else { return hidden }
+    guard let keep = context.logitsToKeep, keep > 0 else { return hidden }
     let length = try hidden.size(1)
     return keep >= length ? hidden : try hidden.narrow(dim: 1, start: length - keep, length: keep)
 }
 
-extension ForwardContext.Key where Value == KVCache {
-    /// Python: `past_key_values`.
-    public static var cache: ForwardContext.Key<KVCache> { .init("past_key_values") }
-}
-
-extension ForwardContext.Key where Value == RotaryTables {
-    /// The cosine and sine tables for the current positions (Python: `position_embeddings`).
-    public static var rotaryTables: ForwardContext.Key<RotaryTables> { .init("position_embeddings") }
-}
-
 /// Errors of model construction, loading and generation, naming what was wrong and where.
 public enum ModelError: Error, CustomStringConvertible, Equatable {
-    case unsupportedArchitecture(String)
+    /// A `model_type` (or GGUF architecture) no registered family reads, with those that are.
+    case unsupportedArchitecture(String, supported: [String])
     case invalidConfig(field: String, reason: String)
+    /// A family's standard names (``StandardNames``) fail nnterp's load-time check at `module`.
+    case standardNameCheck(module: String, reason: String)
     case missingFile(String)
     case malformedCheckpoint(file: String, reason: String)
     case invalidInput(String)
 
     public var description: String {
         switch self {
-        case .unsupportedArchitecture(let name):
-            return "unsupported architecture \"\(name)\" (supported: gpt2, llama, mistral, qwen2)"
+        case .unsupportedArchitecture(let name, let supported):
+            return "unsupported architecture \"\(name)\" (supported: \(supported.joined(separator: ", ")))"
+        case .standardNameCheck(let module, let reason):
+            return "standard names: \(module): \(reason)"
         case .invalidConfig(let field, let reason):
             return "config.json: \(field): \(reason)"
         case .missingFile(let path):

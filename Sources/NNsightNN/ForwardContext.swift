@@ -1,33 +1,82 @@
 import NNsightTorch
 
-/// The named arguments that travel with a module call besides its main input tensor: attention
-/// masks, position ids, a KV cache. Python: the `**kwargs` of `forward`.
+/// The named arguments that travel with a module call besides its main input tensor. Python:
+/// the `**kwargs` of `forward` (`attention_mask=`, `position_ids=`, `past_key_values=`,
+/// `logits_to_keep=`).
 ///
-/// Typed keys keep the lookups checked: `context[.attentionMask]` is a `Tensor?`. Models declare
-/// their keys as static members of `ForwardContext.Key`.
-public final class ForwardContext: @unchecked Sendable {
-    /// A typed key. `name` is what printing and nnsight's `.inputs` show (the Python kwarg name).
-    public struct Key<Value>: Hashable, Sendable {
-        public let name: String
-        public init(_ name: String) { self.name = name }
+/// A value type in two parts:
+/// - what the caller passes, typed: ``attentionMask``, ``positionIds``, ``cache``,
+///   ``logitsToKeep``;
+/// - ``derived``: what one forward pass computes from those for its own layers (boolean masks,
+///   rotary tables), set by a model on *its copy* before calling its children. A caller leaves
+///   it nil.
+///
+/// Because it is a value, a model can never change the caller's context: it writes what it
+/// derives into a copy (`var inner = context; inner.derived = …`). The one reference inside is
+/// ``cache``, whose whole purpose is to be appended to by the model (Python mutates
+/// `past_key_values` the same way).
+///
+/// ```swift
+/// // Python: model(ids, attention_mask=mask, past_key_values=cache)
+/// let logits = try model(ids, ForwardContext(attentionMask: mask, cache: cache))
+/// ```
+public struct ForwardContext: Sendable {
+    /// Python: `attention_mask`: `[batch, keys]`, 1 for real tokens and 0 for padding, covering
+    /// the cached tokens and the new ones.
+    public var attentionMask: Tensor?
+    /// Python: `position_ids`: `[batch, sequence]` positions of the new tokens.
+    public var positionIds: Tensor?
+    /// Python: `past_key_values`: keys and values of earlier tokens, appended to by each layer.
+    public var cache: (any KeyValueCache)?
+    /// Python: `logits_to_keep`: compute logits for the last `n` positions only (nil or 0: all).
+    public var logitsToKeep: Int?
+    /// What the current forward pass derived for its layers (masks, rotary tables); nil in what
+    /// a caller passes. Read it with ``derived(as:)``.
+    public var derived: (any DerivedForwardState)?
+
+    public init(attentionMask: Tensor? = nil, positionIds: Tensor? = nil, cache: (any KeyValueCache)? = nil,
+                logitsToKeep: Int? = nil) {
+        self.attentionMask = attentionMask
+        self.positionIds = positionIds
+        self.cache = cache
+        self.logitsToKeep = logitsToKeep
     }
 
-    private var values: [String: Any] = [:]
-
-    public init() {}
-
-    public subscript<Value>(key: Key<Value>) -> Value? {
-        get { values[key.name] as? Value }
-        set { values[key.name] = newValue }
+    /// The derived state if it is of type `State` (each model family declares its own).
+    public func derived<State: DerivedForwardState>(as type: State.Type) -> State? {
+        derived as? State
     }
 
-    /// The names of the values present, sorted.
-    public var names: [String] { values.keys.sorted() }
-
-    /// A shallow copy: the same values under the same names.
-    public func copy() -> ForwardContext {
-        let copy = ForwardContext()
-        copy.values = values
-        return copy
+    /// The Python names of the caller's arguments present, in signature order (what nnsight's
+    /// `.inputs` shows as kwargs), followed by the names of the derived values.
+    public var names: [String] {
+        var names: [String] = []
+        if attentionMask != nil { names.append("attention_mask") }
+        if positionIds != nil { names.append("position_ids") }
+        if cache != nil { names.append("past_key_values") }
+        if logitsToKeep != nil { names.append("logits_to_keep") }
+        return names + (derived?.names ?? [])
     }
+}
+
+/// State that one forward pass derives from its ``ForwardContext`` and hands to its layers
+/// (Python: the `causal_mask`, `position_embeddings`, … a model computes in `forward` and passes
+/// down as keyword arguments). Each model family declares one value type conforming to it.
+public protocol DerivedForwardState: Sendable {
+    /// The Python names of the values present (`position_embeddings`, …), for printing.
+    var names: [String] { get }
+}
+
+/// Keys and values of the tokens seen so far, per layer, that a model appends to as it runs.
+/// Python: `transformers.Cache`. Families whose layers cache differently (a sliding window, a
+/// layer that keeps nothing) provide their own conforming type.
+///
+/// A cache is used by one forward pass at a time: the thread running the model, which the
+/// intervention engine hands over strictly in turn.
+public protocol KeyValueCache: AnyObject, Sendable {
+    /// The number of tokens seen so far (cached before the current call's new tokens).
+    var length: Int { get }
+    /// Appends the new keys and values `[batch, kvHeads, new, headDim]` of `layer`; returns the
+    /// keys and values the layer attends over.
+    func update(layer: Int, keys: Tensor, values: Tensor) throws -> (keys: Tensor, values: Tensor)
 }

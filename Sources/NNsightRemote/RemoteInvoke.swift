@@ -11,7 +11,7 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
     let connection: RemoteConnection
     let trace: Int
     let index: Int
-    let treeIdentity: ObjectIdentifier
+    let treeIdentity: UInt64
     let mailbox: Mailbox
     /// Values read since the last message: if the closure changes one in place, its new contents
     /// are sent back before anything else (the server still holds the model at that module).
@@ -21,7 +21,7 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
         self.connection = connection
         self.trace = trace
         self.index = index
-        treeIdentity = ObjectIdentifier(tree)
+        treeIdentity = tree.identity
         mailbox = connection.mailbox(.init(trace: trace, invoke: index))
     }
 

@@ -63,8 +63,13 @@ public enum Torch {
 public final class Generator: @unchecked Sendable {
     let handle: ctorch_generator
 
+    /// The shim fails only when its few bytes cannot be allocated, and then this stops the
+    /// program, as Swift itself does when it cannot allocate an object.
     public init(seed: UInt64) {
-        handle = ctorch_generator_new(seed)
+        var out: ctorch_generator?
+        let status = ctorch_generator_new(seed, &out)
+        guard status == CTORCH_OK, let out else { fatalError("\(TorchError.last(status))") }
+        handle = out
     }
 
     deinit { ctorch_generator_free(handle) }

@@ -1,8 +1,8 @@
 internal import CNNsightTorch
 
-typealias UnaryOp = (ctorch_tensor?, UnsafeMutablePointer<ctorch_tensor?>?) -> ctorch_status
-typealias BinaryOp = (ctorch_tensor?, ctorch_tensor?, UnsafeMutablePointer<ctorch_tensor?>?) -> ctorch_status
-typealias ScalarOp = (ctorch_tensor?, ctorch_scalar, UnsafeMutablePointer<ctorch_tensor?>?) -> ctorch_status
+typealias UnaryOp = (ctorch_tensor, UnsafeMutablePointer<ctorch_tensor?>) -> ctorch_status
+typealias BinaryOp = (ctorch_tensor, ctorch_tensor, UnsafeMutablePointer<ctorch_tensor?>) -> ctorch_status
+typealias ScalarOp = (ctorch_tensor, ctorch_scalar, UnsafeMutablePointer<ctorch_tensor?>) -> ctorch_status
 
 @inline(__always)
 func unaryOp(_ op: UnaryOp, _ a: Tensor) throws(TorchError) -> Tensor {

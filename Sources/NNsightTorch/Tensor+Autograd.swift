@@ -110,9 +110,9 @@ extension Tensor {
             { context, grad, replacement in
                 let body = Unmanaged<GradHookBody>.fromOpaque(context!).takeUnretainedValue()
                 do {
-                    let gradient = Tensor(owning: ctorch_tensor_retain(grad)!)
+                    let gradient = Tensor(owning: try retainedHandle(grad))
                     if let result = try body.body(gradient) {
-                        replacement!.pointee = ctorch_tensor_retain(result.handle)
+                        replacement.pointee = try retainedHandle(result.handle)
                     }
                     return 0
                 } catch {

@@ -46,17 +46,41 @@ extension Tensor {
     public convenience init(borrowing bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType,
                             owner: AnyObject) throws(TorchError) {
         try Torch.checkRuntime()
-        let expected = shape.reduce(1, *) * dtype.byteCount
+        let expected = try Tensor.byteCount(of: shape, dtype: dtype)
         guard expected == bytes.count else {
             throw TorchError(.value, "shape \(shape) of \(dtype) needs \(expected) bytes, got \(bytes.count)")
         }
+        self.init(owning: try Tensor.viewing(bytes, sizes: shape.map { Int64($0) }, dtype: dtype, owner: owner))
+    }
+
+    /// The bytes a contiguous tensor of `shape` and `dtype` occupies; a negative size, or a count
+    /// past `Int.max` (a corrupt checkpoint header), is a typed error rather than an overflow trap.
+    static func byteCount(of shape: [Int], dtype: DType) throws(TorchError) -> Int {
+        if let negative = shape.first(where: { $0 < 0 }) {
+            throw TorchError(.value, "shape \(shape) has a negative size (\(negative))")
+        }
+        if shape.contains(0) { return 0 }
+        var total = dtype.byteCount
+        for size in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw TorchError(.value, "shape \(shape) of \(dtype) needs more than \(Int.max) bytes") }
+            total = product
+        }
+        return total
+    }
+
+    /// The shim call behind `init(borrowing:shape:dtype:owner:)`, without its Swift-side checks.
+    /// `owner` is retained for the tensor's memory and released exactly once: when libtorch drops
+    /// the memory, or at once when the call fails.
+    static func viewing(_ bytes: UnsafeRawBufferPointer, sizes: [Int64], dtype: DType, owner: AnyObject)
+        throws(TorchError) -> ctorch_tensor
+    {
         let context = Unmanaged.passRetained(owner).toOpaque()
-        let sizes = shape.map { Int64($0) }
         var out: ctorch_tensor?
         let status = ctorch_from_blob(UnsafeMutableRawPointer(mutating: bytes.baseAddress), sizes, sizes.count,
                                       dtype.raw, { Unmanaged<AnyObject>.fromOpaque($0!).release() }, context, &out)
         guard status == CTORCH_OK, let out else { throw TorchError.last(status) }
-        self.init(owning: out)
+        return out
     }
 
     private static func fromBytes(_ bytes: UnsafeRawBufferPointer, shape: [Int], options: TensorOptions)

@@ -1,6 +1,6 @@
 internal import CNNsightTorch
 
-typealias SizesOp = (ctorch_tensor?, UnsafePointer<Int64>?, Int, UnsafeMutablePointer<ctorch_tensor?>?) -> ctorch_status
+typealias SizesOp = (ctorch_tensor, UnsafePointer<Int64>?, Int, UnsafeMutablePointer<ctorch_tensor?>) -> ctorch_status
 
 @inline(__always)
 func sizesOp(_ op: SizesOp, _ a: Tensor, _ values: [Int]) throws(TorchError) -> Tensor {
@@ -26,10 +26,10 @@ func pieces(
 }
 
 /// Borrowed handles of `tensors` for one shim call.
-func withHandles<R>(_ tensors: [Tensor], _ body: (UnsafeBufferPointer<ctorch_tensor?>) throws(TorchError) -> R)
+func withHandles<R>(_ tensors: [Tensor], _ body: (UnsafeBufferPointer<ctorch_tensor>) throws(TorchError) -> R)
     throws(TorchError) -> R
 {
-    let handles: [ctorch_tensor?] = tensors.map { $0.handle }
+    let handles: [ctorch_tensor] = tensors.map { $0.handle }
     return try withExtendedLifetime(tensors) { () throws(TorchError) in
         try handles.withUnsafeBufferPointer { buffer throws(TorchError) in try body(buffer) }
     }

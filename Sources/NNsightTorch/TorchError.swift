@@ -59,6 +59,14 @@ func check(_ status: ctorch_status) throws(TorchError) {
     if status != CTORCH_OK { throw TorchError.last(status) }
 }
 
+/// A new reference (+1) to the tensor behind a borrowed handle; fails only when out of memory.
+func retainedHandle(_ handle: ctorch_tensor) throws(TorchError) -> ctorch_tensor {
+    var out: ctorch_tensor?
+    let status = ctorch_tensor_retain(handle, &out)
+    guard status == CTORCH_OK, let out else { throw TorchError.last(status) }
+    return out
+}
+
 /// Calls a shim function that produces one tensor.
 @inline(__always)
 func produce(_ body: (UnsafeMutablePointer<ctorch_tensor?>) -> ctorch_status) throws(TorchError) -> Tensor {

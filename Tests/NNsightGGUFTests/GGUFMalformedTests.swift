@@ -3,7 +3,7 @@ import Testing
 @testable import NNsightGGUF
 
 /// Little-endian GGUF bytes assembled by hand, for files gguf-py would refuse to write.
-private struct Builder {
+struct Builder {
     var bytes: [UInt8] = []
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }

@@ -134,9 +134,7 @@ import NNsightTorch
             try generate(model, inputIds: Tensor([1, 2, 3]), options: GenerationOptions(maxNewTokens: 2))
         }
         #expect(throws: ModelError.self) {
-            let context = ForwardContext()
-            context[.attentionMask] = try Tensor.ones([3, 4], dtype: .int64)
-            _ = try model(ids, context)
+            _ = try model(ids, ForwardContext(attentionMask: try Tensor.ones([3, 4], dtype: .int64)))
         }
         #expect(throws: ModelError.self) {
             _ = try model(Tensor.zeros([1, 129], dtype: .int64), ForwardContext())

@@ -138,7 +138,11 @@ import NNsightTorch
         let folder = try scratchCopy(of: "tiny-llama")
         defer { try? FileManager.default.removeItem(at: folder) }
         try editConfig(folder) { $0["model_type"] = "mamba" }
-        #expect(throws: ModelError.unsupportedArchitecture("mamba")) { try Checkpoint(path: folder.path) }
+        let error = try #require(throws: ModelError.self) { try Checkpoint(path: folder.path) }
+        // A typed error listing the registered families.
+        #expect(error == .unsupportedArchitecture("mamba", supported: ModelRegistry.supportedModelTypes))
+        #expect(Set(ModelRegistry.supportedModelTypes).isSuperset(of: ["gpt2", "llama", "mistral", "qwen2"]))
+        for type in ModelRegistry.supportedModelTypes { #expect("\(error)".contains(type)) }
     }
 
     @Test func invalidConfigJSON() throws {

@@ -22,7 +22,6 @@ import NNsightTorch
 
     /// Token ids [2, 5] and, with `masked`, an attention mask whose first row is left-padded.
     func forward(_ model: any CausalLanguageModel, device: Device, masked: Bool) throws -> Tensor {
-        let context = ForwardContext()
         let ids: Tensor, mask: Tensor
         if device == .meta {
             ids = try Tensor.empty([2, 5], dtype: .int64, device: .meta)
@@ -31,8 +30,7 @@ import NNsightTorch
             ids = try Tensor.randint(0, 8, [2, 5])
             mask = try Tensor([0, 0, 1, 1, 1, 1, 1, 1, 1, 1] as [Int64], shape: [2, 5])
         }
-        if masked { context[.attentionMask] = mask }
-        return try model(ids, context)
+        return try model(ids, ForwardContext(attentionMask: masked ? mask : nil))
     }
 
     @Test(arguments: ["gpt2", "llama"], [false, true])
@@ -55,8 +53,7 @@ import NNsightTorch
     @Test(arguments: ["gpt2", "llama"])
     func lastPositionOnMetaWithoutGrad(name: String) throws {
         let model = try Self.model(name, device: .meta)
-        let context = ForwardContext()
-        context[.logitsToKeep] = 1
+        let context = ForwardContext(logitsToKeep: 1)
         let logits = try Torch.noGrad { try model(Tensor.empty([2, 5], dtype: .int64, device: .meta), context) }
         #expect(logits.shape == [2, 1, model.vocabularySize])
         #expect(!logits.requiresGrad)

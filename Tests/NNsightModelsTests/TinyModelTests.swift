@@ -14,9 +14,9 @@ import NNsightTorch
         return try NNsightModels.load(path: Fixtures.path(name), dtype: dtype)
     }
 
-    func forward(_ model: any CausalLanguageModel, _ ids: Tensor, configure: (ForwardContext) -> Void = { _ in }) throws -> Tensor {
-        let context = ForwardContext()
-        configure(context)
+    func forward(_ model: any CausalLanguageModel, _ ids: Tensor, configure: (inout ForwardContext) -> Void = { _ in }) throws -> Tensor {
+        var context = ForwardContext()
+        configure(&context)
         return try Torch.noGrad { try model(ids, context) }
     }
 
@@ -97,7 +97,7 @@ import NNsightTorch
     func logitsToKeep(name: String) throws {
         let model = try load(name).model
         let single = Fixtures.model(name).single[0]
-        let logits = try forward(model, idsTensor([single.input_ids])) { $0[.logitsToKeep] = 2 }
+        let logits = try forward(model, idsTensor([single.input_ids])) { $0.logitsToKeep = 2 }
         #expect(logits.shape == [1, 2, 512])
         let expected = try single.logits.tensor().narrow(dim: 0, start: single.input_ids.count - 2, length: 2)
         #expect(try maxAbsDifference(logits.squeeze(dim: 0), expected) <= Self.tolerance)
@@ -112,8 +112,8 @@ import NNsightTorch
         // Position ids computed by the model from the mask, and given explicitly as the fixture did.
         for explicit in [false, true] {
             let logits = try forward(model, idsTensor(batch.input_ids)) { context in
-                context[.attentionMask] = mask
-                if explicit { context[.positionIds] = try? idsTensor(batch.position_ids) }
+                context.attentionMask = mask
+                if explicit { context.positionIds = try? idsTensor(batch.position_ids) }
             }
             let last = try logits.select(dim: 1, index: logits.size(1) - 1)
             let difference = try maxAbsDifference(last, expected)
@@ -122,7 +122,7 @@ import NNsightTorch
         // Each padded row's last logits are the unpadded prompt's.
         for (row, single) in Fixtures.model(name).single.enumerated() {
             let alone = try forward(model, idsTensor([single.input_ids]))
-            let padded = try forward(model, idsTensor(batch.input_ids)) { $0[.attentionMask] = mask }
+            let padded = try forward(model, idsTensor(batch.input_ids)) { $0.attentionMask = mask }
             let difference = try maxAbsDifference(alone.select(dim: 1, index: -1).squeeze(dim: 0),
                                                   padded.select(dim: 1, index: -1).select(dim: 0, index: row))
             #expect(difference <= Self.tolerance, "\(name) row \(row): max |Δ| \(difference)")
@@ -162,10 +162,10 @@ import NNsightTorch
         let full = try forward(model, ids)
         let prefill = 4
         let cache = KVCache(layers: model.layerCount)
-        var pieces = [try forward(model, ids.narrow(dim: 1, start: 0, length: prefill)) { $0[.cache] = cache }]
+        var pieces = [try forward(model, ids.narrow(dim: 1, start: 0, length: prefill)) { $0.cache = cache }]
         #expect(cache.length == prefill)
         for position in prefill..<single.input_ids.count {
-            pieces.append(try forward(model, ids.narrow(dim: 1, start: position, length: 1)) { $0[.cache] = cache })
+            pieces.append(try forward(model, ids.narrow(dim: 1, start: position, length: 1)) { $0.cache = cache })
             #expect(cache.length == position + 1)
         }
         let incremental = try Tensor.cat(pieces, dim: 1)
@@ -179,17 +179,17 @@ import NNsightTorch
         let model = try load(name).model
         let batch = Fixtures.model(name).batch
         let ids = try idsTensor(batch.input_ids), mask = try idsTensor(batch.attention_mask)
-        let full = try forward(model, ids) { $0[.attentionMask] = mask }
+        let full = try forward(model, ids) { $0.attentionMask = mask }
         let cache = KVCache(layers: model.layerCount)
         let prefill = 7, length = batch.input_ids[0].count
         var pieces = [try forward(model, ids.narrow(dim: 1, start: 0, length: prefill)) {
-            $0[.cache] = cache
-            $0[.attentionMask] = try? mask.narrow(dim: 1, start: 0, length: prefill)
+            $0.cache = cache
+            $0.attentionMask = try? mask.narrow(dim: 1, start: 0, length: prefill)
         }]
         for position in prefill..<length {
             pieces.append(try forward(model, ids.narrow(dim: 1, start: position, length: 1)) {
-                $0[.cache] = cache
-                $0[.attentionMask] = try? mask.narrow(dim: 1, start: 0, length: position + 1)
+                $0.cache = cache
+                $0.attentionMask = try? mask.narrow(dim: 1, start: 0, length: position + 1)
             })
         }
         let incremental = try Tensor.cat(pieces, dim: 1)

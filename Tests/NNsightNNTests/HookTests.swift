@@ -57,17 +57,35 @@ struct HookTests {
         #expect(order == [1, 2, 1, 2])
     }
 
-    @Test func forwardContextCarriesTypedNamedArguments() throws {
+    @Test func forwardContextCarriesTypedNamedArgumentsAndDerivedState() throws {
+        struct Factor: DerivedForwardState {
+            let value: Double
+            var names: [String] { ["factor"] }
+        }
+        /// Adds the logits_to_keep argument; scales by the factor its parent derived.
         final class Scale: Module {
-            static let factor = ForwardContext.Key<Double>("factor")
             override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-                try input * (context[Scale.factor] ?? 1)
+                try input * (context.derived(as: Factor.self)?.value ?? 1) + Double(context.logitsToKeep ?? 0)
             }
         }
-        let context = ForwardContext()
-        context[Scale.factor] = 3
-        #expect(try Scale()(try Tensor.ones([2]), context).toArray(Float.self) == [3, 3])
+        /// Derives a factor from the caller's mask into its own copy of the context.
+        final class Parent: Module {
+            let scale = Scale()
+            var seenByChild: [String] = []
+            override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+                var inner = context
+                inner.derived = Factor(value: try context.attentionMask?.sum().item(Double.self) ?? 1)
+                seenByChild = inner.names
+                return try scale(input, inner)
+            }
+        }
+        let context = ForwardContext(attentionMask: try Tensor([1, 1, 1] as [Int64]), logitsToKeep: 2)
+        let parent = Parent()
+        #expect(try parent(try Tensor.ones([2]), context).toArray(Float.self) == [5, 5])
+        #expect(parent.seenByChild == ["attention_mask", "logits_to_keep", "factor"])
+        // The caller's context is a value: what the parent derived is not in it.
+        #expect(context.derived == nil)
+        #expect(context.names == ["attention_mask", "logits_to_keep"])
         #expect(try Scale()(try Tensor.ones([2])).toArray(Float.self) == [1, 1])
-        #expect(context.names == ["factor"])
     }
 }

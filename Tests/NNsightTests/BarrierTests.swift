@@ -65,3 +65,64 @@ struct BarrierTests {
         #expect(order == ["A1", "B1", "A2", "B2"])
     }
 }
+
+/// A barrier that outlives a run that failed or was cancelled holds nothing of it.
+struct BarrierLifetimeTests {
+    /// Two invokes meet at `barrier` after layer1, then each reads layer2 (A's layer1 goes to B).
+    func meet(_ model: NNsightModel<Sequential>, at barrier: Barrier) throws -> (Tensor, Tensor) {
+        let a = try Tensor.rand([1, 5]), b = try Tensor.rand([1, 5])
+        var outA: Tensor!, outB: Tensor!
+        try model.trace { t in
+            var hidden: Tensor!
+            t.invoke(a) { m in
+                hidden = try m.layer1.output
+                try barrier()
+                outA = try m.layer2.output
+            }
+            t.invoke(b) { m in
+                try barrier()
+                try m.layer1.setOutput(hidden)
+                outB = try m.layer2.output
+            }
+        }
+        #expect(try maxAbsDifference(outA, try model.module(a)) < 1e-6)
+        return (outA, outB)
+    }
+
+    @Test func testBarrierReusedAfterAFailedRun() throws {
+        let model = try makeTiny()
+        var kept: Barrier!
+        // One participant arrives, the other invoke fails: the run is cancelled.
+        #expect(throws: NNsightError.indexOutOfRange(path: "model", index: 7, count: 2)) {
+            try model.trace { t in
+                kept = t.barrier(2)
+                t.invoke(try Tensor.rand([1, 5])) { m in
+                    _ = try m.layer1.output
+                    try kept()
+                }
+                t.invoke(try Tensor.rand([1, 5])) { m in
+                    _ = try m.layer2.output
+                    _ = try m[7].output
+                }
+            }
+        }
+        let (outA, outB) = try meet(model, at: kept)
+        #expect(try maxAbsDifference(outB, outA) < 1e-6)
+    }
+
+    @Test func testBarrierReusedAfterARunItWasNeverCompletedIn() throws {
+        let model = try makeTiny()
+        var kept: Barrier!
+        #expect(throws: NNsightError.barrierNeverReached(expected: 2, arrived: 1)) {
+            try model.trace { t in
+                kept = t.barrier(2)
+                t.invoke(try Tensor.rand([1, 5])) { m in
+                    _ = try m.layer1.output
+                    try kept()
+                }
+            }
+        }
+        let (outA, outB) = try meet(model, at: kept)
+        #expect(try maxAbsDifference(outB, outA) < 1e-6)
+    }
+}

@@ -51,6 +51,48 @@ struct LanguageModelTests {
         #expect(try maxAbsDifference(logits, try scenario("skip", "last_logits")) < 1e-4)
     }
 
+    /// nnsight 0.8's idiom: a module skipped with its own input (the skip gate comes after
+    /// `.input`), against Python nnsight 0.8.1.
+    @Test func testSkipWithItsOwnInput() throws {
+        let model = try tinyGPT2()
+        let (input, output, logits) = try model.trace(p1) { m in
+            let x = try m.transformer.h[1].input
+            try m.transformer.h[1].skip(x)
+            return (x, try m.transformer.h[1].output, try m.lm_head.output[0, -1])
+        }
+        #expect(LMFixtures.value(scenarios + ["skip_input", "h1_output_equals_h1_input"]) as? Bool == true)
+        #expect(try output.equal(input))
+        #expect(try maxAbsDifference(input, try scenario("skip_input", "h1_input")) < 1e-4)
+        #expect(try maxAbsDifference(logits, try scenario("skip_input", "last_logits")) < 1e-4)
+        #expect(try logits.argmax().item(Int.self) == LMFixtures.int(scenarios + ["skip_input", "top1"]))
+    }
+
+    /// test_skip_with_input_modification: an input write, then a skip at the same call: the skip wins.
+    @Test func testSkipWithInputModification() throws {
+        let model = try tinyGPT2()
+        let (input, output, logits) = try model.trace(p1) { m in
+            let x = try m.transformer.h[1].input
+            try m.transformer.h[1].setInput(try x.zerosLike())
+            try m.transformer.h[1].skip(x)
+            return (x, try m.transformer.h[1].output, try m.lm_head.output[0, -1])
+        }
+        #expect(LMFixtures.value(scenarios + ["skip_input", "input_write_then_skip_output_equals_input"]) as? Bool == true)
+        #expect(try output.equal(input))
+        #expect(try maxAbsDifference(logits, try scenario("skip_input", "input_write_then_skip_last_logits")) < 1e-4)
+    }
+
+    /// After a skip, the same call's `.input` is past (Python: OutOfOrderError).
+    @Test func testInputAfterSkipIsOutOfOrder() throws {
+        let model = try tinyGPT2()
+        #expect(LMFixtures.value(scenarios + ["skip_input", "input_after_skip_error"]) as? String == "OutOfOrderError")
+        #expect(throws: NNsightError.outOfOrder(requester: "model.transformer.h.1.input.i0")) {
+            try model.trace(p1) { m in
+                try m.transformer.h[1].skip(try m.transformer.h[0].output)
+                return try m.transformer.h[1].input
+            }
+        }
+    }
+
     @Test func testActivationPatching() throws {
         let model = try tinyGPT2()
         var logitsA: Tensor!, logitsB: Tensor!

@@ -1,29 +1,43 @@
+import NNsightNN
 import NNsightTorch
+import Synchronization
 
-/// Keys and values of the tokens seen so far, per layer, so that each decoding step computes
+/// Keys and values of every token seen so far, per layer, so that each decoding step computes
 /// attention for the new tokens only. Python: `DynamicCache`.
-public final class KVCache: @unchecked Sendable {
-    private var keys: [Tensor?]
-    private var values: [Tensor?]
+///
+/// Sliding-window layers keep every key too: their mask (``DecoderState/slidingWindowMask``)
+/// hides the keys outside the window, which gives transformers' results exactly.
+public final class KVCache: KeyValueCache {
+    private struct Layers {
+        var keys: [Tensor?]
+        var values: [Tensor?]
+    }
 
-    public init(layers: Int) {
-        keys = Array(repeating: nil, count: layers)
-        values = Array(repeating: nil, count: layers)
+    /// Sendable by this lock, not by convention: a cache may be handed to another thread
+    /// between forward passes (the intervention engine's worker and model threads).
+    private let layers: Mutex<Layers>
+
+    public init(layers count: Int) {
+        layers = Mutex(Layers(keys: Array(repeating: nil, count: count), values: Array(repeating: nil, count: count)))
     }
 
     /// The number of tokens cached (the length of the first layer's keys).
-    public var length: Int { (try? keys.first??.size(-2)) ?? 0 }
+    public var length: Int {
+        layers.withLock { (try? $0.keys.first??.size(-2)) ?? 0 }
+    }
 
     /// Appends the new keys and values `[batch, heads, new, headDim]` of `layer`; returns every
     /// key and value so far.
     public func update(layer: Int, keys newKeys: Tensor, values newValues: Tensor) throws -> (keys: Tensor, values: Tensor) {
-        guard keys.indices.contains(layer) else {
-            throw ModelError.invalidInput("KV cache has \(keys.count) layers; layer \(layer) does not exist")
+        try layers.withLock { state in
+            guard state.keys.indices.contains(layer) else {
+                throw ModelError.invalidInput("KV cache has \(state.keys.count) layers; layer \(layer) does not exist")
+            }
+            let allKeys = try state.keys[layer].map { try Tensor.cat([$0, newKeys], dim: -2) } ?? newKeys
+            let allValues = try state.values[layer].map { try Tensor.cat([$0, newValues], dim: -2) } ?? newValues
+            state.keys[layer] = allKeys
+            state.values[layer] = allValues
+            return (allKeys, allValues)
         }
-        let allKeys = try keys[layer].map { try Tensor.cat([$0, newKeys], dim: -2) } ?? newKeys
-        let allValues = try values[layer].map { try Tensor.cat([$0, newValues], dim: -2) } ?? newValues
-        keys[layer] = allKeys
-        values[layer] = allValues
-        return (allKeys, allValues)
     }
 }

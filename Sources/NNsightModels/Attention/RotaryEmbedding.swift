@@ -3,7 +3,7 @@ import NNsightNN
 import NNsightTorch
 
 /// The cosine and sine tables `[batch, sequence, headDim]` for the positions of one forward pass.
-public struct RotaryTables: @unchecked Sendable {
+public struct RotaryTables: Sendable {
     public let cos: Tensor
     public let sin: Tensor
 }
@@ -15,8 +15,8 @@ public final class RotaryEmbedding: Module {
     let invFreq: Buffer
     let typePrefix: String
 
-    public init(config: LlamaConfig, device: Device = .cpu) throws {
-        typePrefix = config.classPrefix
+    public init(config: LlamaConfig, classPrefix: String = "Llama", device: Device = .cpu) throws {
+        typePrefix = classPrefix
         let dim = config.headDim
         let exponents = try Tensor.arange(0, dim, step: 2, dtype: .int64).to(.float32) / Double(dim)
         var invFreq = try 1.0 / Tensor.pow(config.ropeTheta, exponents)

@@ -26,10 +26,11 @@ public final class GPT2Attention: Module {
         let query = try splitHeads(qkv[0], heads: heads)
         var key = try splitHeads(qkv[1], heads: heads)
         var value = try splitHeads(qkv[2], heads: heads)
-        if let cache = context[.cache] {
+        let mask = try context.decoderState(for: "GPT2Attention").attentionMask
+        if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        let output = try attend(query: query, key: key, value: value, context: context)
+        let output = try attend(query: query, key: key, value: value, mask: mask)
         return try resid_dropout(c_proj(output))
     }
 }
@@ -93,10 +94,11 @@ public final class GPT2Model: Module {
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
-        var hidden = try drop(wte(input, context) + wpe(positions, context), context)
-        for block in h { hidden = try block(hidden, context) }
-        return try ln_f(hidden, context)
+        let state = try decoderState(input, context, maxPositions: maxPositions)
+        let inner = context.forLayers(state)
+        var hidden = try drop(wte(input, inner) + wpe(state.positionIds, inner), inner)
+        for block in h { hidden = try block(hidden, inner) }
+        return try ln_f(hidden, inner)
     }
 }
 
@@ -109,6 +111,9 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
 
     public init(_ config: GPT2Config, device: Device = .cpu) throws {
         try config.validate()
+        // Built in float32: refuse what cannot fit before allocating anything.
+        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
+                              device: device, field: config.sizeField)
         self.config = config
         transformer = try GPT2Model(config, device: device)
         lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? transformer.wte.weight : nil,
@@ -122,7 +127,7 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
     public var maxPositions: Int { config.nPositions }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try lm_head(positionsToKeep(transformer(input, context), context), context)
+        try causalLanguageModelLogits(body: transformer, lmHead: lm_head, input: input, context: context)
     }
 }
 

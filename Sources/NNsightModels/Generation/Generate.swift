@@ -45,7 +45,7 @@ public func generate(_ model: any CausalLanguageModel, inputIds: Tensor, attenti
     }
     let batch = try inputIds.size(0)
     let sampler = TokenSampler(options.sampling)
-    let cache = KVCache(layers: model.layerCount)
+    let cache = model.makeCache()
     let eos = options.eosTokenIds.isEmpty ? nil : try Tensor(options.eosTokenIds, device: inputIds.device)
     var mask = try attentionMask?.to(.int64)
     var unfinished = try Tensor.ones([batch], dtype: .bool, device: inputIds.device)
@@ -53,10 +53,7 @@ public func generate(_ model: any CausalLanguageModel, inputIds: Tensor, attenti
     var input = inputIds
     for step in 0..<options.maxNewTokens {
         try observer.stepWillBegin(step)
-        let context = ForwardContext()
-        context[.cache] = cache
-        context[.logitsToKeep] = 1
-        if let mask { context[.attentionMask] = mask }
+        let context = ForwardContext(attentionMask: mask, cache: cache, logitsToKeep: 1)
         let logits = try Torch.noGrad { try model(input, context) }
         var tokens = try sampler.next(logits.select(dim: 1, index: logits.size(1) - 1))
         if let eos {

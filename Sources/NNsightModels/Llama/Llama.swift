@@ -8,10 +8,10 @@ public final class LlamaRMSNorm: RMSNorm {
     /// The model family's class-name prefix (`Qwen2RMSNorm`).
     var typePrefix = "Llama"
 
-    /// A norm of `config.hiddenSize`, named after the config's model family.
-    convenience init(_ config: LlamaConfig, device: Device) throws {
+    /// A norm of `config.hiddenSize`, named after the model family.
+    convenience init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
         try self.init(config.hiddenSize, eps: config.rmsNormEps, device: device)
-        typePrefix = config.classPrefix
+        typePrefix = variant.classPrefix
     }
 
     public override var typeName: String { typePrefix + "RMSNorm" }
@@ -42,33 +42,37 @@ public final class LlamaAttention: Module {
     let heads: Int
     let kvHeads: Int
     let layerIndex: Int
+    /// Whether this layer attends over the sliding window (`layer_types`).
+    let sliding: Bool
     let typePrefix: String
 
-    init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
-        typePrefix = config.classPrefix
+    init(_ config: LlamaConfig, variant: LlamaVariant, layerIndex: Int, device: Device) throws {
+        typePrefix = variant.classPrefix
         let d = config.headDim
         q_proj = try Linear(config.hiddenSize, config.numAttentionHeads * d, bias: config.attentionBias, device: device)
         k_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
         v_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
-        o_proj = try Linear(config.numAttentionHeads * d, config.hiddenSize, bias: config.modelType != "qwen2" && config.attentionBias, device: device)
+        o_proj = try Linear(config.numAttentionHeads * d, config.hiddenSize, bias: variant.outputProjectionBias && config.attentionBias, device: device)
         heads = config.numAttentionHeads
         kvHeads = config.numKeyValueHeads
         self.layerIndex = layerIndex
+        sliding = config.layerType(layerIndex) == .slidingAttention
     }
 
     public override var typeName: String { typePrefix + "Attention" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        guard let tables = context[.rotaryTables] else {
-            throw ModelError.invalidInput("LlamaAttention needs the rotary tables in its context (call it through LlamaModel)")
+        let state = try context.decoderState(for: typeName)
+        guard let tables = state.rotaryTables else {
+            throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
         let query = try applyRotary(splitHeads(q_proj(input), heads: heads), tables)
         var key = try applyRotary(splitHeads(k_proj(input), heads: kvHeads), tables)
         var value = try splitHeads(v_proj(input), heads: kvHeads)
-        if let cache = context[.cache] {
+        if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try o_proj(attend(query: query, key: key, value: value, context: context))
+        return try o_proj(attend(query: query, key: key, value: value, mask: state.mask(sliding: sliding)))
     }
 }
 
@@ -80,8 +84,8 @@ public final class LlamaMLP: Module {
     public let act_fn: SiLUActivation
     let typePrefix: String
 
-    init(_ config: LlamaConfig, device: Device) throws {
-        typePrefix = config.classPrefix
+    init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
+        typePrefix = variant.classPrefix
         gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
         up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
         down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: config.mlpBias, device: device)
@@ -103,12 +107,12 @@ public final class LlamaDecoderLayer: Module {
     public let post_attention_layernorm: LlamaRMSNorm
     let typePrefix: String
 
-    init(_ config: LlamaConfig, layerIndex: Int, device: Device) throws {
-        self_attn = try LlamaAttention(config, layerIndex: layerIndex, device: device)
-        mlp = try LlamaMLP(config, device: device)
-        input_layernorm = try LlamaRMSNorm(config, device: device)
-        post_attention_layernorm = try LlamaRMSNorm(config, device: device)
-        typePrefix = config.classPrefix
+    init(_ config: LlamaConfig, variant: LlamaVariant, layerIndex: Int, device: Device) throws {
+        self_attn = try LlamaAttention(config, variant: variant, layerIndex: layerIndex, device: device)
+        mlp = try LlamaMLP(config, variant: variant, device: device)
+        input_layernorm = try LlamaRMSNorm(config, variant: variant, device: device)
+        post_attention_layernorm = try LlamaRMSNorm(config, variant: variant, device: device)
+        typePrefix = variant.classPrefix
     }
 
     public override var typeName: String { typePrefix + "DecoderLayer" }
@@ -126,25 +130,31 @@ public final class LlamaModel: Module {
     public let norm: LlamaRMSNorm
     public let rotary_emb: RotaryEmbedding
     let maxPositions: Int
+    /// The window of sliding-attention layers; nil when no layer slides.
+    let slidingWindow: Int?
     let typePrefix: String
 
-    init(_ config: LlamaConfig, device: Device) throws {
+    init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
         embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.padTokenId, device: device)
-        layers = ModuleList(try (0..<config.numHiddenLayers).map { try LlamaDecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try LlamaRMSNorm(config, device: device)
-        rotary_emb = try RotaryEmbedding(config: config, device: device)
+        layers = ModuleList(try (0..<config.numHiddenLayers).map {
+            try LlamaDecoderLayer(config, variant: variant, layerIndex: $0, device: device)
+        })
+        norm = try LlamaRMSNorm(config, variant: variant, device: device)
+        rotary_emb = try RotaryEmbedding(config: config, classPrefix: variant.classPrefix, device: device)
         maxPositions = config.maxPositionEmbeddings
-        typePrefix = config.classPrefix
+        slidingWindow = config.layerTypes.contains(.slidingAttention) ? config.slidingWindow : nil
+        typePrefix = variant.classPrefix
     }
 
     public override var typeName: String { typePrefix + "Model" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let positions = try prepareDecoderContext(input, context, maxPositions: maxPositions)
-        var hidden = try embed_tokens(input, context)
-        context[.rotaryTables] = try rotary_emb.tables(positions, dtype: hidden.dtype, context: context)
-        for layer in layers { hidden = try layer(hidden, context) }
-        return try norm(hidden, context)
+        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
+        var hidden = try embed_tokens(input, context.forLayers(state))
+        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
+        let inner = context.forLayers(state)
+        for layer in layers { hidden = try layer(hidden, inner) }
+        return try norm(hidden, inner)
     }
 }
 
@@ -154,35 +164,32 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
     public let model: LlamaModel
     public let lm_head: Linear
     public let config: LlamaConfig
+    /// How this family member differs from Llama (class names, `o_proj` bias).
+    public let variant: LlamaVariant
 
-    public init(_ config: LlamaConfig, device: Device = .cpu) throws {
+    /// Builds the model; `variant` is the family member (the registry's `MistralFamily` and
+    /// `Qwen2Family` pass theirs).
+    public init(_ config: LlamaConfig, variant: LlamaVariant = .llama, device: Device = .cpu) throws {
         try config.validate()
+        // Built in float32: refuse what cannot fit before allocating anything.
+        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
+                              device: device, field: config.sizeField)
         self.config = config
-        model = try LlamaModel(config, device: device)
+        self.variant = variant
+        model = try LlamaModel(config, variant: variant, device: device)
         lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
                                         hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
         super.init()
         try packLinearWeights()
     }
 
-    public override var typeName: String { config.classPrefix + "ForCausalLM" }
+    public override var typeName: String { variant.classPrefix + "ForCausalLM" }
 
     public var vocabularySize: Int { config.vocabSize }
     public var layerCount: Int { config.numHiddenLayers }
     public var maxPositions: Int { config.maxPositionEmbeddings }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try lm_head(positionsToKeep(model(input, context), context), context)
-    }
-}
-
-extension LlamaConfig {
-    /// The prefix of transformers' class names for this model type (`Qwen2Attention`).
-    var classPrefix: String {
-        switch modelType {
-        case "qwen2": "Qwen2"
-        case "mistral": "Mistral"
-        default: "Llama"
-        }
+        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
     }
 }

@@ -28,21 +28,16 @@ public final class Checkpoint {
         case gguf(file: URL)
     }
 
-    /// The architecture's configuration.
-    enum Configuration {
-        case gpt2(GPT2Config)
-        case llama(LlamaConfig)
-    }
-
     /// The path as given.
     public let path: String
     public let format: Format
-    /// The `model_type` (`gpt2`, `llama`, `mistral`, `qwen2`), from `config.json` or the GGUF's
-    /// `general.architecture`.
-    public let architecture: String
+    /// The `model_type` of the registry entry that reads it (`gpt2`, `llama`, `mistral`, `qwen2`),
+    /// from `config.json` or the GGUF's `general.architecture`.
+    public var architecture: String { configuration.modelType }
     /// Tokens that end generation (`eos_token_id`, or the GGUF vocabulary's end-of-sequence token).
-    public let eosTokenIds: [Int]
-    let configuration: Configuration
+    public var eosTokenIds: [Int] { configuration.config.eosTokenIds }
+    /// The validated configuration and its registry family.
+    public let configuration: ModelConfiguration
     /// The open GGUF file (memory-mapped), for GGUF checkpoints.
     private let ggufFile: GGUFFile?
 
@@ -68,34 +63,42 @@ public final class Checkpoint {
         }
         if let ggufURL {
             let file = try GGUFFile(contentsOf: ggufURL)
-            let config = try ggufConfiguration(file)
+            configuration = try ModelConfiguration(gguf: file)
             format = .gguf(file: ggufURL)
             ggufFile = file
-            configuration = .llama(config)
-            architecture = config.modelType
-            eosTokenIds = config.eosTokenIds
         } else {
             let configData = try Data(contentsOf: url.appendingPathComponent("config.json"))
-            (configuration, architecture) = try decodeConfiguration(configData)
+            configuration = try ModelConfiguration(configData: configData)
             format = .safeTensors(folder: url)
             ggufFile = nil
-            switch configuration {
-            case .gpt2(let config): eosTokenIds = config.eosTokenId.map { [$0] } ?? []
-            case .llama(let config): eosTokenIds = config.eosTokenIds
-            }
+        }
+        // nnterp's load-time check, on the meta device: shapes only, nothing computed.
+        try standardNames.verify(configuration.makeModel(device: .meta))
+    }
+
+    /// Where this family's modules sit under the standard names; pass `standardNames.rename`
+    /// as the engine's `rename:` so that `layers`, `self_attn`, `mlp`, `ln_final`, `lm_head` and
+    /// `embed_tokens` work on every family.
+    public var standardNames: StandardNames { configuration.family.standardNames }
+
+    /// The family's tokenizer defaults.
+    public var tokenizerDefaults: TokenizerDefaults { configuration.family.tokenizerDefaults }
+
+    /// The token that fills padded positions: the tokenizer's (if given), else the config's
+    /// `pad_token_id`, else the family's default (the first end-of-sequence token, or 0).
+    public func padTokenId(tokenizer: Tokenizer?) -> Int {
+        if let id = tokenizer?.padding?.padId { return id }
+        if let id = configuration.config.padTokenId { return id }
+        switch tokenizerDefaults.padToken {
+        case .endOfSequence: return eosTokenIds.first ?? 0
+        case .id(let id): return id
         }
     }
 
     /// Builds the architecture without reading weights, in eval mode. On the meta device (the
     /// default) parameters are shapes only, until ``loadWeights(into:dtype:)`` fills them.
     public func makeModel(device: Device = .meta) throws -> any CausalLanguageModel {
-        let model: any CausalLanguageModel
-        switch configuration {
-        case .gpt2(let config): model = try GPT2LMHeadModel(config, device: device)
-        case .llama(let config): model = try LlamaForCausalLM(config, device: device)
-        }
-        model.eval()
-        return model
+        try configuration.makeModel(device: device)
     }
 
     /// Replaces every parameter of `model` (made by ``makeModel(device:)``) with the checkpoint's
@@ -108,6 +111,8 @@ public final class Checkpoint {
     /// `ModuleError.stateDictMismatch` naming every missing, unexpected or misshapen tensor (the
     /// model is then unchanged).
     public func loadWeights(into model: any CausalLanguageModel, dtype: DType = .float32) throws {
+        try checkFitsInMemory(parameters: configuration.config.parameterCountEstimate, bytesPerParameter: dtype.byteCount,
+                              device: .cpu, field: configuration.config.sizeField)
         try model.load(stateDict: readWeights(for: model, dtype: dtype))
         // After the state dict is gone, so that each plain weight is freed as it is packed.
         try model.packLinearWeights()
@@ -117,20 +122,20 @@ public final class Checkpoint {
     private func readWeights(for model: any CausalLanguageModel, dtype: DType) throws -> [String: Tensor] {
         switch format {
         case .safeTensors(let folder):
-            return sanitize(try readSafeTensors(folder: folder, dtype: dtype), for: model)
+            return try modelWeights(readSafeTensors(folder: folder, dtype: dtype), configuration: configuration)
         case .gguf(let file):
-            guard let ggufFile, case .llama(let config) = configuration else { throw ModelError.missingFile(file.path) }
-            return try readGGUFTensors(ggufFile, config: config, dtype: dtype)
+            guard let ggufFile else { throw ModelError.missingFile(file.path) }
+            return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype)
         }
     }
 
     /// The checkpoint's tokenizer: `tokenizer.json` of a folder (nil if it has none), or the GGUF
-    /// vocabulary.
+    /// vocabulary; with the chat template of `tokenizer_config.json` or `tokenizer.chat_template`.
     public func tokenizer() throws -> Tokenizer? {
         switch format {
         case .safeTensors(let folder):
             let url = folder.appendingPathComponent("tokenizer.json")
-            return FileManager.default.fileExists(atPath: url.path) ? try Tokenizer(contentsOf: url) : nil
+            return FileManager.default.fileExists(atPath: url.path) ? try Tokenizer(folder: folder) : nil
         case .gguf:
             guard let ggufFile else { return nil }
             return try ggufTokenizer(ggufFile)
@@ -154,51 +159,8 @@ public func load(path: String, dtype: DType = .float32) throws -> LoadedModel {
 }
 
 /// Builds an architecture on the meta device from a `config.json` (no weights): for inspecting
-/// a model's structure and shapes before loading it.
+/// a model's structure and shapes before loading it. The config is validated first.
 public func makeModel(configData: Data, device: Device = .meta) throws -> (model: any CausalLanguageModel, architecture: String, eosTokenIds: [Int]) {
-    let (configuration, architecture) = try decodeConfiguration(configData)
-    switch configuration {
-    case .gpt2(let config):
-        return (try GPT2LMHeadModel(config, device: device), architecture, config.eosTokenId.map { [$0] } ?? [])
-    case .llama(let config):
-        return (try LlamaForCausalLM(config, device: device), architecture, config.eosTokenIds)
-    }
-}
-
-/// Decodes a `config.json`, choosing the configuration type by `model_type` (or the first of
-/// `architectures`).
-func decodeConfiguration(_ configData: Data) throws -> (Checkpoint.Configuration, String) {
-    struct Header: Decodable {
-        let model_type: String?
-        let architectures: [String]?
-    }
-    let header: Header
-    do {
-        header = try JSONDecoder().decode(Header.self, from: configData)
-    } catch {
-        throw ModelError.invalidConfig(field: "(file)", reason: "not valid JSON: \(error)")
-    }
-    let type = header.model_type ?? header.architectures?.first.map { $0.lowercased() } ?? "(none)"
-    do {
-        switch type {
-        case "gpt2":
-            return (.gpt2(try JSONDecoder().decode(GPT2Config.self, from: configData)), type)
-        case "llama", "mistral", "qwen2":
-            return (.llama(try JSONDecoder().decode(LlamaConfig.self, from: configData)), type)
-        default:
-            throw ModelError.unsupportedArchitecture(type)
-        }
-    } catch let error as DecodingError {
-        throw ModelError.invalidConfig(field: describe(error), reason: "\(error)")
-    }
-}
-
-private func describe(_ error: DecodingError) -> String {
-    switch error {
-    case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context),
-         .dataCorrupted(let context):
-        return context.codingPath.map(\.stringValue).joined(separator: ".")
-    @unknown default:
-        return "(unknown)"
-    }
+    let configuration = try ModelConfiguration(configData: configData)
+    return (try configuration.makeModel(device: device), configuration.modelType, configuration.config.eosTokenIds)
 }

@@ -4,15 +4,49 @@ import NNsightNN
 import NNsightTokenizers
 import NNsightTorch
 
-/// The Llama-family configuration of a GGUF file (llama.cpp's format), from its metadata.
-func ggufConfiguration(_ file: GGUFFile) throws -> LlamaConfig {
-    let hyper = try GGUFLlamaHyperparameters(file.metadata)
-    guard ["llama", "qwen2", "mistral"].contains(hyper.architecture) else {
-        throw ModelError.unsupportedArchitecture("\(hyper.architecture) (GGUF)")
+/// Every tensor of a GGUF file under the model's name for it (the family's
+/// `modelKey(forGGUFTensor:config:)`), dequantized straight into a float32 tensor, put in the
+/// model's layout by the family's `convertGGUFTensor` (then converted to `dtype`, one tensor at
+/// a time).
+func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type, config: Family.Config,
+                                          dtype: DType) throws -> [String: Tensor] {
+    let path = file.path ?? "(GGUF)"
+    var weights: [String: Tensor] = [:]
+    for info in file.tensors {
+        guard let name = Family.modelKey(forGGUFTensor: info.name, config: config) else {
+            throw ModelError.malformedCheckpoint(file: path, reason: "unexpected tensor \"\(info.name)\" for \(Family.modelType)")
+        }
+        var tensor = try Tensor.empty(info.shape, dtype: .float32)
+        try tensor.withUnsafeMutableBytes { bytes in
+            try file.tensorData(info.name).dequantize(into: bytes.bindMemory(to: Float.self))
+        }
+        tensor = try Family.convertGGUFTensor(tensor, ggufName: info.name, config: config)
+        weights[name] = dtype == .float32 ? tensor : try tensor.to(dtype)
     }
+    return weights
+}
+
+/// The tokenizer of a GGUF file's `tokenizer.ggml.*` vocabulary.
+func ggufTokenizer(_ file: GGUFFile) throws -> Tokenizer {
+    let vocabulary = try GGUFTokenizerMetadata(file.metadata)
+    let ggufVocabulary = GGUFVocabulary(
+        model: vocabulary.model, pre: vocabulary.preTokenizer, tokens: vocabulary.tokens,
+        tokenTypes: vocabulary.tokenTypes, scores: vocabulary.scores, merges: vocabulary.merges,
+        bosTokenId: vocabulary.bosTokenID, eosTokenId: vocabulary.eosTokenID,
+        unknownTokenId: vocabulary.unknownTokenID, paddingTokenId: vocabulary.paddingTokenID,
+        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS)
+    return try Tokenizer(ggufVocabulary: ggufVocabulary).withChatTemplate(
+        vocabulary.chatTemplate, specialTokens: Tokenizer.specialTokenStrings(ggufVocabulary: ggufVocabulary))
+}
+
+// MARK: llama.cpp's conventions for the Llama family (llama, mistral, qwen2)
+
+/// The Llama-family configuration of a GGUF file, from its `<arch>.*` hyperparameters.
+func llamaConfig(fromGGUF file: GGUFFile, modelType: String) throws -> LlamaConfig {
+    let hyper = try GGUFLlamaHyperparameters(file.metadata)
     let vocabulary = try GGUFTokenizerMetadata(file.metadata)
     return LlamaConfig(
-        modelType: hyper.architecture, vocabSize: hyper.vocabSize, hiddenSize: hyper.embeddingLength,
+        modelType: modelType, vocabSize: hyper.vocabSize, hiddenSize: hyper.embeddingLength,
         intermediateSize: hyper.feedForwardLength, numHiddenLayers: hyper.blockCount,
         numAttentionHeads: hyper.headCount, numKeyValueHeads: hyper.headCountKV,
         headDim: hyper.ropeDimensionCount, maxPositionEmbeddings: hyper.contextLength,
@@ -23,41 +57,6 @@ func ggufConfiguration(_ file: GGUFFile) throws -> LlamaConfig {
         padTokenId: vocabulary.paddingTokenID)
 }
 
-/// Every tensor of a GGUF file under its Hugging Face name, dequantized straight into a float32
-/// tensor (then converted to `dtype`, one tensor at a time), with Q/K rows put back in Hugging
-/// Face's order.
-func readGGUFTensors(_ file: GGUFFile, config: LlamaConfig, dtype: DType) throws -> [String: Tensor] {
-    let path = file.path ?? "(GGUF)"
-    var weights: [String: Tensor] = [:]
-    for info in file.tensors {
-        guard let name = huggingFaceName(info.name) else {
-            throw ModelError.malformedCheckpoint(file: path, reason: "unexpected tensor \"\(info.name)\"")
-        }
-        var tensor = try Tensor.empty(info.shape, dtype: .float32)
-        try tensor.withUnsafeMutableBytes { bytes in
-            try file.tensorData(info.name).dequantize(into: bytes.bindMemory(to: Float.self))
-        }
-        // llama.cpp interleaves the two rotary halves of each head's rows of Q and K.
-        if config.modelType == "llama" && (info.name.hasSuffix("attn_q.weight") || info.name.hasSuffix("attn_k.weight")) {
-            let heads = info.name.hasSuffix("attn_q.weight") ? config.numAttentionHeads : config.numKeyValueHeads
-            tensor = try unpermuteRotaryRows(tensor, heads: heads)
-        }
-        weights[name] = dtype == .float32 ? tensor : try tensor.to(dtype)
-    }
-    return weights
-}
-
-/// The tokenizer of a GGUF file's `tokenizer.ggml.*` vocabulary.
-func ggufTokenizer(_ file: GGUFFile) throws -> Tokenizer {
-    let vocabulary = try GGUFTokenizerMetadata(file.metadata)
-    return try Tokenizer(ggufVocabulary: GGUFVocabulary(
-        model: vocabulary.model, pre: vocabulary.preTokenizer, tokens: vocabulary.tokens,
-        tokenTypes: vocabulary.tokenTypes, scores: vocabulary.scores, merges: vocabulary.merges,
-        bosTokenId: vocabulary.bosTokenID, eosTokenId: vocabulary.eosTokenID,
-        unknownTokenId: vocabulary.unknownTokenID, paddingTokenId: vocabulary.paddingTokenID,
-        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS))
-}
-
 /// Undoes llama.cpp's permutation of a `[rows, columns]` Q or K weight:
 /// GGUF rows are `[heads, half, 2, …]` where Hugging Face's are `[heads, 2, half, …]`.
 func unpermuteRotaryRows(_ weight: Tensor, heads: Int) throws -> Tensor {
@@ -65,8 +64,9 @@ func unpermuteRotaryRows(_ weight: Tensor, heads: Int) throws -> Tensor {
     return try weight.view([heads, rows / heads / 2, 2, columns]).transpose(1, 2).reshape([rows, columns]).contiguous()
 }
 
-/// The Hugging Face key of a llama.cpp tensor name.
-func huggingFaceName(_ name: String) -> String? {
+/// The Hugging Face key of a llama.cpp tensor name of the Llama family. llama.cpp stores the
+/// RMSNorm weights as they are (no `1 +` offset, unlike Gemma's), so norms need no conversion.
+func llamaModelKey(forGGUFTensor name: String) -> String? {
     let fixed = [
         "token_embd.weight": "model.embed_tokens.weight",
         "output_norm.weight": "model.norm.weight",

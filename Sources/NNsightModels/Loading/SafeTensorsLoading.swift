@@ -41,20 +41,14 @@ private func torchDType(_ dtype: SafeTensorsDType) -> DType? {
     }
 }
 
-/// Checkpoint keys as the model names them: GPT-2 files saved from `GPT2Model` lack the
-/// `transformer.` prefix; causal-mask buffers and rotary tables are recomputed, not loaded; a
-/// tied head's weight is the embedding's.
-func sanitize(_ weights: [String: Tensor], for model: any CausalLanguageModel) -> [String: Tensor] {
+/// Checkpoint keys as the model names them, by the family's `modelKey(forCheckpointKey:config:)`
+/// (tensors the model recomputes, and a tied head's weight, are left out).
+func modelWeights(_ weights: [String: Tensor], configuration: ModelConfiguration) throws -> [String: Tensor] {
     var result: [String: Tensor] = [:]
-    let isGPT2 = model is GPT2LMHeadModel
-    let tied = (model as? GPT2LMHeadModel)?.config.tieWordEmbeddings ?? (model as? LlamaForCausalLM)?.config.tieWordEmbeddings ?? false
     for (name, tensor) in weights {
-        if name.hasSuffix(".attn.bias") || name.hasSuffix(".attn.masked_bias") || name.hasSuffix("rotary_emb.inv_freq") {
-            continue
+        if let key = try configuration.family.modelKeyErased(forCheckpointKey: name, config: configuration.config) {
+            result[key] = tensor
         }
-        if tied && name == "lm_head.weight" { continue }
-        let key = isGPT2 && !name.hasPrefix("transformer.") && name != "lm_head.weight" ? "transformer." + name : name
-        result[key] = tensor
     }
     return result
 }

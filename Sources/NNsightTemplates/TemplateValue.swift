@@ -1,0 +1,135 @@
+/// A value inside a Jinja template, with Python's semantics (what jinja2 sees after transformers
+/// turns the messages into plain JSON data): `None`, booleans, integers, floats, strings, lists
+/// and insertion-ordered dictionaries, plus namespaces and callables made by the template.
+///
+/// ```python
+/// template.render(messages=[{"role": "user", "content": "Hi"}], add_generation_prompt=True)
+/// ```
+/// ```swift
+/// try template.render(["messages": [["role": "user", "content": "Hi"]], "add_generation_prompt": true])
+/// ```
+public indirect enum TemplateValue: Sendable {
+    /// Python's `None` (`none` in templates).
+    case none
+    /// A name or attribute that does not exist; `hint` says which (jinja2's `Undefined`).
+    /// It prints as nothing, is false, iterates as empty, and fails when used otherwise.
+    case undefined(hint: String)
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    /// A list (tuples are lists here).
+    case array([TemplateValue])
+    case dictionary(TemplateDictionary)
+    /// `namespace(...)`: the one mutable object a template can make.
+    case namespace(TemplateNamespace)
+    /// A macro, a global function (`raise_exception`, `range`, …) or a bound method.
+    case callable(TemplateCallable)
+
+    /// Python's truth value (`bool(x)`).
+    public var isTruthy: Bool {
+        switch self {
+        case .none, .undefined: return false
+        case let .bool(value): return value
+        case let .int(value): return value != 0
+        case let .double(value): return value != 0
+        case let .string(value): return !value.isEmpty
+        case let .array(values): return !values.isEmpty
+        case let .dictionary(dictionary): return !dictionary.isEmpty
+        case .namespace, .callable: return true
+        }
+    }
+
+    var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+
+    /// The Python type name, for error messages (`'dict object' has no attribute ...`).
+    var typeName: String {
+        switch self {
+        case .none: return "NoneType"
+        case .undefined: return "Undefined"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .double: return "float"
+        case .string: return "str"
+        case .array: return "list"
+        case .dictionary: return "dict"
+        case .namespace: return "Namespace"
+        case .callable: return "function"
+        }
+    }
+}
+
+extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: TemplateValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, TemplateValue)...) {
+        var dictionary = TemplateDictionary()
+        for (key, value) in elements { dictionary[key] = value }
+        self = .dictionary(dictionary)
+    }
+}
+
+/// An insertion-ordered dictionary with string keys (a Python `dict` built from JSON).
+public struct TemplateDictionary: Sendable, ExpressibleByDictionaryLiteral {
+    /// The keys, in insertion order.
+    public private(set) var keys: [String] = []
+    private var storage: [String: TemplateValue] = [:]
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (String, TemplateValue)...) {
+        for (key, value) in elements { self[key] = value }
+    }
+
+    /// Reads or writes a key; writing nil removes it. A new key goes last, as in Python.
+    public subscript(key: String) -> TemplateValue? {
+        get { storage[key] }
+        set {
+            if let newValue {
+                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
+            } else if storage.removeValue(forKey: key) != nil {
+                keys.removeAll { $0 == key }
+            }
+        }
+    }
+
+    public var count: Int { keys.count }
+    public var isEmpty: Bool { keys.isEmpty }
+    /// The key-value pairs in insertion order.
+    public var items: [(key: String, value: TemplateValue)] { keys.map { ($0, storage[$0]!) } }
+}
+
+/// The state of a `namespace(...)`: attributes assigned with `{% set ns.name = value %}` inside
+/// loops stay visible after them. Only the render that made it touches it.
+public final class TemplateNamespace: @unchecked Sendable {
+    var attributes: TemplateDictionary
+
+    init(_ attributes: TemplateDictionary) { self.attributes = attributes }
+}
+
+/// Something a template can call.
+public struct TemplateCallable: @unchecked Sendable {
+    enum Kind {
+        case macro(Macro)
+        case builtin(String)
+        /// `value.name(...)`: a string, list or dictionary method.
+        case method(TemplateValue, String)
+        /// `loop.cycle(...)` at the iteration `index0`.
+        case cycle(Int)
+    }
+
+    let kind: Kind
+}
+
+/// A `{% macro name(parameters) %}` with the scope it was defined in.
+struct Macro {
+    let name: String
+    let parameters: [(name: String, defaultValue: Expression?)]
+    let body: [Node]
+    let scope: Scope
+}
