@@ -28,6 +28,7 @@ public final class RemoteModel: @unchecked Sendable {
     let connection: RemoteConnection
     /// One trace at a time on this handle's connection.
     private let traceLock = NSLock()
+    private let numberLock = NSLock()
     private var nextTrace = 0
     /// The status events of the last trace (queued with its position, running, completed, error).
     public private(set) var lastStatus: [WireMessage] = []
@@ -122,8 +123,7 @@ public final class RemoteModel: @unchecked Sendable {
         guard tracer.invokes.contains(where: { $0.input.hasInput }) else { throw NNsightError.noInput }
         traceLock.lock()
         defer { traceLock.unlock() }
-        nextTrace += 1
-        let traceID = nextTrace
+        let traceID = reserveRequestNumber()
         defer { connection.release(trace: traceID) }
         let status = connection.mailbox(.init(trace: traceID, invoke: -1))
         let invokes = tracer.invokes.indices.map { RemoteInvoke(connection: connection, trace: traceID, index: $0, tree: envoys) }
@@ -189,9 +189,17 @@ public final class RemoteModel: @unchecked Sendable {
         }
     }
 
+    /// A new number for a trace or a request on this connection.
+    func reserveRequestNumber() -> Int {
+        numberLock.withLock {
+            nextTrace += 1
+            return nextTrace
+        }
+    }
+
     /// Asks the server to cancel this handle's running or queued trace (from another thread).
     public func cancel() {
-        var cancel = WireMessage(kind: .cancel, trace: nextTrace)
+        var cancel = WireMessage(kind: .cancel, trace: numberLock.withLock { nextTrace })
         cancel.message = "cancelled by the client"
         try? connection.send(cancel)
     }

@@ -20,6 +20,11 @@ public enum RemoteProtocol {
 public enum MessageKind: String, Codable, Sendable {
     case hello, trace, read, write, next, apply, finished, failed, cancel
     case welcome, status, start, value, ack, error
+    /// C→S: a capture job (`texts`, `paths`); S→C `status` with its `job` id.
+    case capture
+    /// C→S: ask for a capture job's result (`job`); S→C `status`, or a `value` frame holding the
+    /// safetensors file as a uint8 tensor.
+    case fetch
 }
 
 /// Which value of a module an access is about.
@@ -92,6 +97,16 @@ public struct WireMessage: Codable, Sendable {
 
     // trace
     public var invokes: [InvokeInput]?
+
+    // capture / fetch
+    /// The prompts of a capture job.
+    public var texts: [String]?
+    /// Module paths to capture (their outputs).
+    public var paths: [String]?
+    /// A capture job's id.
+    public var job: String?
+    /// Seconds a finished capture's result is kept.
+    public var keptForSeconds: Int?
 
     // status
     public var state: TraceState?

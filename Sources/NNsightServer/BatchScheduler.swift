@@ -12,6 +12,9 @@ final class BatchScheduler: @unchecked Sendable {
     private let logger: Logger
     private let condition = NSCondition()
     private var queue: [TraceJob] = []
+    /// Capture jobs waiting (ids); they run when no trace waits.
+    private var captures: [String] = []
+    let captureJobs: CaptureJobs
     private var running: [TraceJob] = []
     private var stopping = false
     private var finished = false
@@ -21,6 +24,17 @@ final class BatchScheduler: @unchecked Sendable {
         self.model = model
         self.configuration = configuration
         self.logger = logger
+        captureJobs = CaptureJobs(retention: configuration.captureRetention)
+    }
+
+    /// Queues a capture job (it runs when no trace is waiting).
+    func submit(capture job: CaptureJobs.Job) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw RemoteError.protocolError(.cancelled, "the server is shutting down") }
+        captureJobs.add(job)
+        captures.append(job.id)
+        condition.signal()
     }
 
     var stats: ServerStatistics {
@@ -81,7 +95,14 @@ final class BatchScheduler: @unchecked Sendable {
     }
 
     private func loop() {
-        while let batch = nextBatch() {
+        while let work = nextWork() {
+            guard case .traces(let batch) = work else {
+                if case .capture(let id) = work {
+                    logger.info("capture job \(id)")
+                    captureJobs.run(id, model: model)
+                }
+                continue
+            }
             run(batch)
             condition.lock()
             running.removeAll()
@@ -97,13 +118,20 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits for a trace, then for the batch window, and takes what has arrived of the same
-    /// length as the first (the others wait for the next forward, first in line).
-    private func nextBatch() -> [TraceJob]? {
+    enum Work {
+        case traces([TraceJob])
+        case capture(String)
+    }
+
+    /// Waits for work: a capture job when no trace waits; else the first trace, then the batch
+    /// window, and what has arrived of the same length as the first (the others wait for the
+    /// next forward, first in line).
+    private func nextWork() -> Work? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !stopping { condition.wait() }
+        while queue.isEmpty && captures.isEmpty && !stopping { condition.wait() }
         if stopping { return nil }
+        if queue.isEmpty { return .capture(captures.removeFirst()) }
         let length = queue[0].length
         func companions() -> Int { queue.lazy.filter { $0.length == length }.count }
         let windowEnd = queue[0].arrival.addingTimeInterval(configuration.batchWindow.seconds)
@@ -114,7 +142,7 @@ final class BatchScheduler: @unchecked Sendable {
         let batch = Array(queue.lazy.filter { $0.length == length }.prefix(configuration.maxBatchTraces))
         queue.removeAll { job in batch.contains { $0 === job } }
         running = batch
-        return batch
+        return .traces(batch)
     }
 
     /// One batched forward over every invoke of `batch`, in arrival order.

@@ -85,6 +85,15 @@ final class ClientSession: @unchecked Sendable {
                 throw RemoteError.protocolError(.malformedFrame, "\(message.kind.rawValue) must come in a binary frame with its tensor")
             }
             job.invokes[invoke].mailbox.put(.message(message, tensor))
+        case .capture, .fetch:
+            // Answered at the request's number, errors too.
+            do {
+                if message.kind == .capture { try startCapture(message) } else { try fetch(message) }
+            } catch {
+                var refusal = ServerInvoke.errorMessage(for: error, trace: message.trace ?? -1, invoke: -1)
+                refusal.invoke = nil
+                send(refusal)
+            }
         case .cancel:
             guard let trace = message.trace else { throw RemoteError.protocolError(.malformedFrame, "cancel names no trace") }
             server.scheduler.cancel(try job(trace), reason: .protocolError(.cancelled, "trace \(trace) was cancelled by the client"))
@@ -188,6 +197,54 @@ final class ClientSession: @unchecked Sendable {
             refusal.invoke = nil
             send(refusal)
         }
+    }
+
+    /// Checks a capture job's prompts and modules and queues it; answers with its id.
+    private func startCapture(_ message: WireMessage) throws {
+        guard let texts = message.texts, let paths = message.paths, !texts.isEmpty, !paths.isEmpty,
+              texts.count <= 4096, paths.count <= 1024 else {
+            throw RemoteError.protocolError(.malformedFrame, "a capture needs 1 to 4096 prompts (texts) and 1 to 1024 module paths")
+        }
+        let (limits, keyName) = lock.withLock { (self.limits, key?.name ?? "anonymous") }
+        for path in paths {
+            guard path.hasPrefix("model."), (try? server.model.root.get(String(path.dropFirst("model.".count)))) != nil else {
+                throw RemoteError.protocolError(.unknownModule, "\"\(path)\" is not a module of the model")
+            }
+        }
+        var prompts: [[Int]] = []
+        for text in texts {
+            let rows = try server.tokenRows(InvokeInput(texts: [text]))
+            guard rows[0].count <= limits.promptTokens else {
+                throw RemoteError.protocolError(.limitExceeded, "a prompt of \(rows[0].count) tokens exceeds this key's \(limits.promptTokens)")
+            }
+            prompts.append(rows[0])
+        }
+        let id = UUID().uuidString.lowercased()
+        try server.scheduler.submit(capture: CaptureJobs.Job(id: id, keyName: keyName, prompts: prompts, paths: paths))
+        var accepted = WireMessage(kind: .status, trace: message.trace)
+        accepted.job = id
+        accepted.state = .queued
+        accepted.keptForSeconds = Int(server.configuration.captureRetention.seconds)
+        send(accepted)
+    }
+
+    /// Answers a fetch: the job's state, or its result as a uint8 tensor of the safetensors bytes.
+    private func fetch(_ message: WireMessage) throws {
+        let (limits, keyName) = lock.withLock { (self.limits, key?.name ?? "anonymous") }
+        guard let id = message.job, let job = server.scheduler.captureJobs.job(id, keyName: keyName) else {
+            throw RemoteError.protocolError(.unexpectedMessage, "no capture job \(message.job ?? "(none)") (unknown, another key's, or expired)")
+        }
+        var answer = WireMessage(kind: .status, trace: message.trace)
+        answer.job = id
+        answer.state = job.state
+        answer.message = job.error
+        guard let data = job.result else { return send(answer) }
+        answer.kind = .value
+        guard data.count + 1024 <= limits.responseBytes else {
+            throw RemoteError.protocolError(.limitExceeded, "capture \(id) is \(data.count) bytes, over this key's \(limits.responseBytes)-byte response limit")
+        }
+        let bytes = try data.withUnsafeBytes { try Tensor(bytes: $0, shape: [data.count], dtype: .uint8) }
+        send(frame: try WireFrame.binary(answer, tensor: bytes))
     }
 
     /// The job's batch ended: later messages for it are answered as unexpected.

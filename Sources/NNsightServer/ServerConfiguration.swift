@@ -18,11 +18,13 @@ public struct ServerConfiguration: Sendable {
     public var clientDeadline: Duration
     /// The largest frame accepted from a client.
     public var maxFrameBytes: Int
+    /// How long a finished capture job's result is kept.
+    public var captureRetention: Duration
 
     public init(host: String = "127.0.0.1", port: Int = 8000, keys: APIKeys? = nil,
                 defaultLimits: KeyLimits = KeyLimits(), batchWindow: Duration = .milliseconds(2),
                 maxBatchTraces: Int = 32, clientDeadline: Duration = .seconds(30),
-                maxFrameBytes: Int = RemoteProtocol.defaultMaxFrameBytes) {
+                maxFrameBytes: Int = RemoteProtocol.defaultMaxFrameBytes, captureRetention: Duration = .seconds(3600)) {
         self.host = host
         self.port = port
         self.keys = keys
@@ -31,6 +33,7 @@ public struct ServerConfiguration: Sendable {
         self.maxBatchTraces = maxBatchTraces
         self.clientDeadline = clientDeadline
         self.maxFrameBytes = maxFrameBytes
+        self.captureRetention = captureRetention
     }
 }
 
