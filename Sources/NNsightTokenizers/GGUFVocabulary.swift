@@ -4,7 +4,7 @@
 /// ``Tokenizer/init(ggufVocabulary:)`` builds the tokenizer of the model's original
 /// `tokenizer.json`, which `tokenizer.ggml.pre` (and for Phi-3 `general.architecture`) identifies.
 /// Where transformers' GGUF loader (`AutoTokenizer.from_pretrained(dir, gguf_file=name)`) builds
-/// something else, the original wins: see `GGUFTokenizerFamily`.
+/// something else, the original wins (the README's "GGUF files" section lists where and why).
 public struct GGUFVocabulary: Sendable, Equatable {
     /// `tokenizer.ggml.model`: `"gpt2"` (byte-level BPE) or `"llama"` (SentencePiece BPE with byte fallback).
     public var model: String
