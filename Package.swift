@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "NNsightNN", targets: ["NNsightNN"]),
         .library(name: "NNsightModels", targets: ["NNsightModels"]),
         .library(name: "NNsight", targets: ["NNsight"]),
+        .library(name: "NNsightRemote", targets: ["NNsightRemote"]),
+        .library(name: "NNsightServer", targets: ["NNsightServer"]),
         .library(name: "NNsightVisualization", targets: ["NNsightVisualization"]),
         .library(name: "NNsightWorkbench", targets: ["NNsightWorkbench"]),
         .executable(name: "nnsight", targets: ["NNsightCLI"]),
@@ -26,7 +28,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // The `.source` macro (603 is the release that matches Swift 6.3).
         .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
@@ -63,6 +68,28 @@ let package = Package(
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
         ),
         .target(name: "NNsight", dependencies: ["NNsightModels", "NNsightTemplates"]),
+        // Remote execution, client side: the wire protocol shared with the server, and
+        // `RemoteModel`. Kept apart from the server so a client never links the HTTP server.
+        .target(
+            name: "NNsightRemote",
+            dependencies: [
+                "NNsight",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+        // Remote execution, server side: `nnsight serve` (Hummingbird 2 + WebSocket).
+        .target(
+            name: "NNsightServer",
+            dependencies: [
+                "NNsightRemote", "NNsight",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Pictures of results (logit lens, patching, attention, generation) as HTML and SVG: text
         // only, no tensor code; it draws the numbers NNsight computed.
         .target(name: "NNsightVisualization", dependencies: ["NNsight"]),
@@ -79,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "NNsightCLI",
             dependencies: [
-                "NNsight", "NNsightTemplates", "NNsightVisualization", "NNsightWorkbench",
+                "NNsight", "NNsightTemplates", "NNsightVisualization", "NNsightWorkbench", "NNsightServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -98,7 +125,8 @@ let package = Package(
             name: "nnsight-bench",
             dependencies: [
                 "NNsightTorch", "NNsightTokenizers", "NNsightGGUF", "NNsightModels", "NNsight",
-                "NNsightTorchBaseline", "NNsightSoak",
+                "NNsightTorchBaseline", "NNsightSoak", "NNsightRemote", "NNsightServer",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
@@ -123,6 +151,7 @@ let package = Package(
         .testTarget(name: "NNsightVisualizationTests", dependencies: ["NNsightVisualization", "NNsight", "NNsightTorch"]),
         // Headless Chromium (scripts/install-chromium) loading the pictures and driving the workbench.
         .testTarget(name: "NNsightBrowserTests", dependencies: ["NNsightVisualization", "NNsightWorkbench", "NNsight", "NNsightTorch"]),
+        .testTarget(name: "NNsightServerTests", dependencies: ["NNsightServer", "NNsightRemote", "NNsight"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx20

@@ -17,6 +17,7 @@ struct NNsightBench: ParsableCommand {
             SoakBenchmark.self,
             GGUFBenchmark.self,
             SourceBenchmark.self,
+            RemoteBenchmark.self,
         ]
     )
 }

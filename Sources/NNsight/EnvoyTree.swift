@@ -7,7 +7,7 @@ public final class EnvoyTree {
     /// The envoy of the whole model, path `model`.
     public private(set) var root: Envoy!
     /// Every envoy, indexed by `Envoy.index`.
-    private(set) var all: [Envoy] = []
+    package private(set) var all: [Envoy] = []
     /// Single-name aliases (`"mlp": "ff"`: `ff` means `mlp` on every envoy that has an `mlp`).
     private let nameAliases: [String: String]
     /// Path aliases mounted on the root (`"transformer.h": "layers"`: `m.layers` is `m.transformer.h`).
@@ -15,7 +15,7 @@ public final class EnvoyTree {
     /// This tree's identity, which envoys and a running trace compare on every access: a number
     /// from a process-wide counter, never reused (an object's address is reused once it is freed,
     /// so an envoy kept past its model could pass for an envoy of a later tree).
-    let identity: UInt64
+    package let identity: UInt64
     private static let identities = Atomic<UInt64>(0)
     /// Held while a trace runs the model: traces of one model from several threads take turns.
     let runLock = NSLock()
@@ -34,7 +34,7 @@ public final class EnvoyTree {
 
     /// Builds the tree over `module`. `rename` maps real names or dotted paths to aliases
     /// (Python: `NNsight(model, rename={...})`); a leading dot is ignored.
-    init(module: Module, rename: [String: String] = [:]) {
+    package init(module: Module, rename: [String: String] = [:]) {
         var names: [String: String] = [:], paths: [String: String] = [:]
         for (key, alias) in rename {
             let key = key.hasPrefix(".") ? String(key.dropFirst()) : key
