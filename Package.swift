@@ -19,10 +19,14 @@ let package = Package(
         .library(name: "NNsightNN", targets: ["NNsightNN"]),
         .library(name: "NNsightModels", targets: ["NNsightModels"]),
         .library(name: "NNsight", targets: ["NNsight"]),
+        .library(name: "NNsightVisualization", targets: ["NNsightVisualization"]),
+        .library(name: "NNsightWorkbench", targets: ["NNsightWorkbench"]),
         .executable(name: "nnsight", targets: ["NNsightCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // The `.source` macro (603 is the release that matches Swift 6.3).
         .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
@@ -58,11 +62,27 @@ let package = Package(
             name: "NNsightModels",
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
         ),
-        .target(name: "NNsight", dependencies: ["NNsightModels"]),
+        .target(name: "NNsight", dependencies: ["NNsightModels", "NNsightTemplates"]),
+        // Pictures of results (logit lens, patching, attention, generation) as HTML and SVG: text
+        // only, no tensor code; it draws the numbers NNsight computed.
+        .target(name: "NNsightVisualization", dependencies: ["NNsight"]),
+        // The local web workbench: one loaded model behind a Hummingbird server, pictures streamed.
+        .target(
+            name: "NNsightWorkbench",
+            dependencies: [
+                "NNsight", "NNsightVisualization",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .executableTarget(
             name: "NNsightCLI",
-            dependencies: ["NNsight", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "NNsight", "NNsightTemplates", "NNsightVisualization", "NNsightWorkbench",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Benchmark support: the same small ops called from C++, the floor of per-op overhead.
         .target(
@@ -71,10 +91,14 @@ let package = Package(
             path: "Benchmarks/NNsightTorchBaseline",
             cxxSettings: [.define("_GLIBCXX_USE_CXX11_ABI", to: "1")]
         ),
+        // The reliability soak: failing interventions of every kind, leak and concurrency checks;
+        // run at full size by `nnsight-bench soak`, at a small size by its test.
+        .target(name: "NNsightSoak", dependencies: ["NNsight"], path: "Benchmarks/NNsightSoak"),
         .executableTarget(
             name: "nnsight-bench",
             dependencies: [
-                "NNsightTorch", "NNsightTokenizers", "NNsightModels", "NNsight", "NNsightTorchBaseline",
+                "NNsightTorch", "NNsightTokenizers", "NNsightGGUF", "NNsightModels", "NNsight",
+                "NNsightTorchBaseline", "NNsightSoak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/nnsight-bench"
@@ -84,7 +108,7 @@ let package = Package(
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),
         .testTarget(name: "NNsightGGUFTests", dependencies: ["NNsightGGUF"]),
         .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
-        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers"]),
+        .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers", "NNsightTemplates"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
         .testTarget(
             name: "NNsightSourceMacrosTests",
@@ -94,7 +118,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
-        .testTarget(name: "NNsightTests", dependencies: ["NNsight"]),
+        .testTarget(name: "NNsightTests", dependencies: ["NNsight", "NNsightTemplates"]),
+        .testTarget(name: "NNsightSoakTests", dependencies: ["NNsightSoak"]),
+        .testTarget(name: "NNsightVisualizationTests", dependencies: ["NNsightVisualization", "NNsight", "NNsightTorch"]),
+        // Headless Chromium (scripts/install-chromium) loading the pictures and driving the workbench.
+        .testTarget(name: "NNsightBrowserTests", dependencies: ["NNsightVisualization", "NNsightWorkbench", "NNsight", "NNsightTorch"]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx20

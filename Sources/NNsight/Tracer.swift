@@ -138,9 +138,15 @@ public final class Tracer<Model: InterleavedModel> {
     /// A barrier that `count` invokes wait at together. Python: `tracer.barrier(n)`.
     public func barrier(_ count: Int) -> Barrier { Barrier(count: count) }
 
-    /// Prints from inside an invoke, in the order the invokes run. Python: `tracer.log(...)`.
+    /// Where `log` writes its lines; standard output when nil. Set it in the trace's body (before
+    /// the model runs) to collect the lines instead, e.g. to show or forward them.
+    public var onLog: ((String) -> Void)?
+
+    /// Prints its items, separated by spaces, as one line, from inside an invoke: the lines of
+    /// several invokes come in the order the model serves them. Python: `tracer.log(...)`.
     public func log(_ items: Any...) {
-        print(items.map { "\($0)" }.joined(separator: " "))
+        let line = items.map { "\($0)" }.joined(separator: " ")
+        if let onLog { onLog(line) } else { print(line) }
     }
 
     /// Runs `body` as the only invoke, over `input`, and returns its value.

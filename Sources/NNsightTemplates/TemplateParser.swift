@@ -3,6 +3,17 @@
 struct TemplateParser {
     private let tokens: [Token]
     private var index = 0
+    /// How deep expressions and blocks nest while parsing; deeper than ``maximumNesting`` is a
+    /// syntax error rather than a stack overflow.
+    private var nesting = 0
+    static let maximumNesting = 100
+
+    private mutating func deeper(_ location: SourceLocation) throws(TemplateError) {
+        nesting += 1
+        guard nesting <= Self.maximumNesting else {
+            throw location.syntax("template nests too deeply (more than \(Self.maximumNesting) levels)")
+        }
+    }
 
     static func parse(_ tokens: [Token]) throws(TemplateError) -> [Node] {
         var parser = TemplateParser(tokens: tokens)
@@ -113,6 +124,8 @@ struct TemplateParser {
     }
 
     private mutating func parseStatement(startingAt location: SourceLocation) throws(TemplateError) -> Node {
+        try deeper(location)
+        defer { nesting -= 1 }
         let nameToken = next()
         guard case let .name(name) = nameToken.kind else { throw nameToken.location.syntax("expected a statement name") }
         switch name {
@@ -251,6 +264,8 @@ struct TemplateParser {
 
     mutating func parseExpression() throws(TemplateError) -> Expression {
         let location = current.location
+        try deeper(location)
+        defer { nesting -= 1 }
         let value = try parseOr()
         guard skipName("if") else { return value }
         let condition = try parseOr()
@@ -280,6 +295,8 @@ struct TemplateParser {
     private mutating func parseNot() throws(TemplateError) -> Expression {
         if isName("not") {
             let location = next().location
+            try deeper(location)
+            defer { nesting -= 1 }
             return Expression(kind: .unary("not", try parseNot()), location: location)
         }
         return try parseCompare()
@@ -345,8 +362,10 @@ struct TemplateParser {
     private mutating func parseUnary(withFilter: Bool = true) throws(TemplateError) -> Expression {
         let location = current.location
         var node: Expression
-        if isSymbol("-") || isSymbol("+") {
-            guard case let .symbol(symbol) = next().kind else { fatalError("unreachable") }
+        if case let .symbol(symbol) = current.kind, symbol == "-" || symbol == "+" {
+            index += 1
+            try deeper(location)
+            defer { nesting -= 1 }
             node = Expression(kind: .unary(symbol, try parseUnary(withFilter: false)), location: location)
         } else {
             node = try parsePrimary()

@@ -122,6 +122,9 @@ public final class GPT2LMHeadModel: Module, CausalLanguageModel {
 
     public init(_ config: GPT2Config, device: Device = .cpu) throws {
         try config.validate()
+        // Built in float32: refuse what cannot fit before allocating anything.
+        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
+                              device: device, field: config.sizeField)
         self.config = config
         transformer = try GPT2Model(config, device: device)
         lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? transformer.wte.weight : nil,

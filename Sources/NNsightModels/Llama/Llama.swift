@@ -184,6 +184,9 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
     /// `Qwen2Family` pass theirs).
     public init(_ config: LlamaConfig, variant: LlamaVariant = .llama, device: Device = .cpu) throws {
         try config.validate()
+        // Built in float32: refuse what cannot fit before allocating anything.
+        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
+                              device: device, field: config.sizeField)
         self.config = config
         self.variant = variant
         model = try LlamaModel(config, variant: variant, device: device)
