@@ -8,7 +8,7 @@ import Testing
 /// fused kernel, and the pattern against transformers' eager attention (`output_attentions=True`,
 /// scripts/fixtures/gen_source.py).
 struct AttentionInternalsTests {
-    static let families = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral"]
+    static let families = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox"]
 
     func load(_ name: String) throws -> LanguageModel {
         try Torch.setNumThreads(1)
@@ -17,7 +17,11 @@ struct AttentionInternalsTests {
 
     /// The attention module of layer `layer`, by family.
     func attention(_ m: Envoy, _ name: String, _ layer: Int) throws -> Envoy {
-        name == "tiny-gpt2" ? try m.transformer.h[layer].attn : try m.model.layers[layer].self_attn
+        switch name {
+        case "tiny-gpt2": try m.transformer.h[layer].attn
+        case "tiny-gpt-neox": try m.gpt_neox.layers[layer].attention
+        default: try m.model.layers[layer].self_attn
+        }
     }
 
     func layerCount(_ name: String) -> Int {

@@ -194,6 +194,7 @@ public final class GPTNeoXAttention: Module {
         self.layerIndex = layerIndex
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let state = try context.decoderState(for: typeName)
         guard let tables = state.rotaryTables else {
@@ -201,14 +202,24 @@ public final class GPTNeoXAttention: Module {
         }
         let shape = input.shape
         // [batch, sequence, heads, 3 × headSize] → [batch, heads, sequence, 3 × headSize] → q, k, v.
-        let qkv = try query_key_value(input).view([shape[0], shape[1], heads, -1]).transpose(1, 2).chunk(3, dim: -1)
+        let qkv = try self.query_key_value(input).view([shape[0], shape[1], heads, -1]).transpose(1, 2).chunk(3, dim: -1)
         let query = try applyRotary(qkv[0], tables)
         var key = try applyRotary(qkv[1], tables)
         var value = qkv[2]
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try dense(attend(query: query, key: key, value: value, mask: state.attentionMask))
+        let mask = state.attentionMask
+        let attended: Tensor
+        if self.sourceHooked(explicitAttentionOperations) {
+            let scores = try attentionScores(query, key)
+            let pattern = try attentionPattern(scores, mask: mask)
+            let weighted = try weightedValues(pattern, value)
+            attended = weighted
+        } else {
+            attended = try fusedAttention(query, key, value, mask: mask)
+        }
+        return try self.dense(mergeHeads(attended))
     }
 }
 
@@ -224,8 +235,9 @@ public final class GPTNeoXMLP: Module {
         act = config.hiddenAct == "gelu" ? GELUActivation() : activation(config.hiddenAct)
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try dense_4h_to_h(act(dense_h_to_4h(input)))
+        try self.dense_4h_to_h(self.act(self.dense_h_to_4h(input)))
     }
 }
 
@@ -250,14 +262,15 @@ public final class GPTNeoXLayer: Module {
         parallel = config.useParallelResidual
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let attended = try post_attention_dropout(attention(input_layernorm(input), context))
+        let attended = try self.post_attention_dropout(self.attention(self.input_layernorm(input), context))
         if parallel {
-            let mlpOutput = try post_mlp_dropout(mlp(post_attention_layernorm(input), context))
+            let mlpOutput = try self.post_mlp_dropout(self.mlp(self.post_attention_layernorm(input), context))
             return try mlpOutput + attended + input
         }
         let hidden = try attended + input
-        return try post_mlp_dropout(mlp(post_attention_layernorm(hidden), context)) + hidden
+        return try self.post_mlp_dropout(self.mlp(self.post_attention_layernorm(hidden), context)) + hidden
     }
 }
 
