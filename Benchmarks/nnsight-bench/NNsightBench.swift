@@ -7,7 +7,17 @@ struct NNsightBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnsight-bench",
         abstract: "Benchmarks of swift-nnsight against its Python reference, printed as ratios.",
-        subcommands: [OpsBenchmark.self, TokenizersBenchmark.self, ModelsBenchmark.self, NNsightBenchmark.self,
-                      GenerationBenchmark.self, ProfileBenchmark.self, SoakBenchmark.self]
+        subcommands: [
+            OpsBenchmark.self,
+            TokenizersBenchmark.self,
+            ModelsBenchmark.self,
+            NNsightBenchmark.self,
+            GenerationBenchmark.self,
+            ProfileBenchmark.self,
+            SoakBenchmark.self,
+            GGUFBenchmark.self,
+            SourceBenchmark.self,
+            RemoteBenchmark.self,
+        ]
     )
 }

@@ -1,5 +1,6 @@
 import NNsightModels
 import NNsightNN
+import NNsightTokenizers
 import NNsightTorch
 
 extension LanguageModel {
@@ -14,33 +15,47 @@ extension LanguageModel {
     ///     return try t.result()
     /// }
     /// ```
+    ///
+    /// `streamer` receives each step's tokens as they are chosen, with their probabilities
+    /// (Python: `streamer=`); see ``TokenStream`` and ``CallbackStreamer``.
     public func generate<T>(_ input: any PromptConvertible, maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy,
-                            stopAtEOS: Bool = true, _ body: (Envoy, Tracer<LanguageModel>) throws -> T) throws -> T {
-        try generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS).runSingle(input, body)
+                            stopAtEOS: Bool = true, streamer: (any TokenStreamer)? = nil,
+                            _ body: (Envoy, Tracer<LanguageModel>) throws -> T) throws -> T {
+        try generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS, streamer: streamer)
+            .runSingle(input, body)
     }
 
     /// Generates over the invokes `body` opens (their prompts batched, left-padded).
     /// Python: `with model.generate(max_new_tokens=…) as tracer: with tracer.invoke(...)`.
     @discardableResult
     public func generate<T>(maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy, stopAtEOS: Bool = true,
-                            _ body: (Tracer<LanguageModel>) throws -> T) throws -> T {
-        try generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS).runOpen(body)
+                            streamer: (any TokenStreamer)? = nil, _ body: (Tracer<LanguageModel>) throws -> T) throws -> T {
+        try generationTracer(maxNewTokens: maxNewTokens, sampling: sampling, stopAtEOS: stopAtEOS, streamer: streamer)
+            .runOpen(body)
     }
 
-    private func generationTracer(maxNewTokens: Int, sampling: SamplingOptions, stopAtEOS: Bool) -> Tracer<LanguageModel> {
+    private func generationTracer(maxNewTokens: Int, sampling: SamplingOptions, stopAtEOS: Bool,
+                                  streamer: (any TokenStreamer)?) -> Tracer<LanguageModel> {
         let options = GenerationOptions(maxNewTokens: maxNewTokens, sampling: sampling,
                                         eosTokenIds: stopAtEOS ? checkpoint.eosTokenIds : [], padTokenId: padTokenId)
-        return Tracer(model: self) { [unowned self] inputs in try self.generationBatch(inputs, options: options) }
+        return Tracer(model: self) { [unowned self] inputs in
+            try self.generationBatch(inputs, options: options, streamer: streamer)
+        }
     }
 
     /// The batch of a generation: the prompts left-padded, run through the model's generation
     /// loop, which reports each step and the generated ids.
-    func generationBatch(_ inputs: [any PromptConvertible], options: GenerationOptions) throws -> PreparedBatch {
+    func generationBatch(_ inputs: [any PromptConvertible], options: GenerationOptions,
+                         streamer: (any TokenStreamer)? = nil) throws -> PreparedBatch {
         let (rows, ids, mask) = try encode(inputs)
         try dispatch()
         let network = self.network
+        let tokenizer = self.tokenizer
         return PreparedBatch(rows: rows, isGeneration: true) { events in
-            let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) })
+            defer { streamer?.finish() }
+            let observer = GenerationObserver(stepWillBegin: { try events.stepWillBegin($0) }, stepDidEnd: { step, logits, tokens in
+                try streamer?.receive(streamedTokens(step: step, logits: logits, tokens: tokens, tokenizer: tokenizer))
+            })
             let sequences = try NNsightModels.generate(network, inputIds: ids, attentionMask: mask, options: options, observer: observer)
             try events.deliver(result: sequences)
         }
@@ -75,5 +90,23 @@ extension NNsightModel where Root: CausalLanguageModel {
             }
         }
         return try tracer.runSingle(inputIds, body)
+    }
+}
+
+/// Each row's chosen token at one step, with its probability and the five most likely tokens.
+func streamedTokens(step: Int, logits: Tensor, tokens: Tensor, tokenizer: Tokenizer) throws -> [StreamedToken] {
+    let probabilities = try logits.select(dim: 1, index: logits.size(1) - 1).to(.float32).softmax(dim: -1)
+    let ids = try tokens.toArray(Int.self)
+    let chosen = try probabilities.gather(dim: -1, index: tokens.to(.int64).unsqueeze(-1)).toArray(Double.self)
+    let (topValues, topIds) = try probabilities.topk(Swift.min(5, try probabilities.size(-1)), dim: -1)
+    let k = try topIds.size(-1)
+    let alternativesIds = try topIds.toArray(Int.self), alternativesValues = try topValues.toArray(Double.self)
+    return ids.enumerated().map { row, id in
+        let alternatives = (0..<k).map { i in
+            let id = alternativesIds[row * k + i]
+            return TokenProbability(id: id, text: tokenizer.decode([id]), probability: alternativesValues[row * k + i])
+        }
+        return StreamedToken(step: step, row: row, id: id, text: tokenizer.decode([id]),
+                             probability: chosen[row], alternatives: alternatives)
     }
 }

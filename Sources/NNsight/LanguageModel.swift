@@ -1,5 +1,6 @@
 import Foundation
 import NNsightModels
+import NNsightTemplates
 import NNsightNN
 import NNsightTokenizers
 import NNsightTorch
@@ -157,7 +158,8 @@ public final class LanguageModel: EditableModel {
 }
 
 /// What a language model accepts as a prompt: a string, several strings, token ids, several
-/// lists of ids, tokenized encodings, or a tensor of ids (`[sequence]` or `[batch, sequence]`).
+/// lists of ids, tokenized encodings, a tensor of ids (`[sequence]` or `[batch, sequence]`), or
+/// chat messages (``Chat``, `[ChatMessage]`, several of them as a batch).
 public protocol PromptConvertible {
     /// The token ids of each row.
     func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]]
@@ -170,6 +172,7 @@ extension String: PromptConvertible {
 extension Array: PromptConvertible where Element: PromptConvertible {
     public func tokenRows(_ tokenizer: Tokenizer) throws -> [[Int]] {
         if let ids = self as? [Int] { return [ids] }
+        if let messages = self as? [ChatMessage] { return try Chat(messages).tokenRows(tokenizer) }
         return try flatMap { try $0.tokenRows(tokenizer) }
     }
 }

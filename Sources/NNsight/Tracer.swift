@@ -82,6 +82,13 @@ public final class Tracer<Model: InterleavedModel> {
         register(InvokeBody(hasInput: false, body: body))
     }
 
+    /// Adds a prompt-less invoke that sees only the rows of the input invokes at positions
+    /// `inputInvokes` (counted among the input invokes), not the whole batch: a remote client's
+    /// prompt-less invoke in a batch shared with other clients.
+    package func invoke(coveringInputInvokes inputInvokes: Range<Int>, _ body: @escaping (Envoy) throws -> Void) {
+        register(InvokeBody(hasInput: false, body: body, covering: inputInvokes))
+    }
+
     @discardableResult
     private func register(_ invoke: InvokeBody) -> Bool {
         if let running = Mediator.current {
@@ -138,9 +145,15 @@ public final class Tracer<Model: InterleavedModel> {
     /// A barrier that `count` invokes wait at together. Python: `tracer.barrier(n)`.
     public func barrier(_ count: Int) -> Barrier { Barrier(count: count) }
 
-    /// Prints from inside an invoke, in the order the invokes run. Python: `tracer.log(...)`.
+    /// Where `log` writes its lines; standard output when nil. Set it in the trace's body (before
+    /// the model runs) to collect the lines instead, e.g. to show or forward them.
+    public var onLog: ((String) -> Void)?
+
+    /// Prints its items, separated by spaces, as one line, from inside an invoke: the lines of
+    /// several invokes come in the order the model serves them. Python: `tracer.log(...)`.
     public func log(_ items: Any...) {
-        print(items.map { "\($0)" }.joined(separator: " "))
+        let line = items.map { "\($0)" }.joined(separator: " ")
+        if let onLog { onLog(line) } else { print(line) }
     }
 
     /// Runs `body` as the only invoke, over `input`, and returns its value.
@@ -198,6 +211,8 @@ public final class Tracer<Model: InterleavedModel> {
 struct InvokeBody {
     let hasInput: Bool
     let body: (Envoy) throws -> Void
+    /// For a prompt-less invoke: the input invokes whose rows it covers (nil: the whole batch).
+    var covering: Range<Int>? = nil
 }
 
 /// Runs `batch` with the edits and then the invokes interleaved, each on its rows.
@@ -210,7 +225,11 @@ private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], in
     bodies.reserveCapacity(edits.count + invokes.count)
     for edit in edits { bodies.append((nil, { try edit(root) })) }
     for invoke in invokes {
-        bodies.append((invoke.hasInput ? rows.next() : nil, { try invoke.body(root) }))
+        var invokeRows = invoke.hasInput ? rows.next() : nil
+        if let covering = invoke.covering, !covering.isEmpty, covering.upperBound <= batch.rows.count {
+            invokeRows = batch.rows[covering.lowerBound].lowerBound..<batch.rows[covering.upperBound - 1].upperBound
+        }
+        bodies.append((invokeRows, { try invoke.body(root) }))
     }
     let interleaver = Interleaver(tree: tree, batchSize: batch.rows.last?.upperBound ?? 0,
                                   inputInvokes: batch.rows.count, isGeneration: batch.isGeneration)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NNsight
+import NNsightTemplates
 import NNsightTorch
 
 /// `nnsight demo`: what interventions show on the default model.
@@ -22,6 +23,9 @@ struct DemoCommand: ParsableCommand {
 
     @Option(help: "The expected answer of --source.")
     var sourceAnswer = " Rome"
+
+    @Option(help: "A question put to the model through its own chat template.")
+    var chat = "What is the capital of France?"
 
     func run() throws {
         try Torch.setNumThreads(options.threads)
@@ -102,7 +106,27 @@ struct DemoCommand: ParsableCommand {
         } else {
             print("  \"\(answer.trimmingCharacters(in: .whitespaces))\" never becomes the top prediction of an intermediate layer.")
         }
+        try chatSection(model)
         print("\nDone in \(String(format: "%.1f", Date().timeIntervalSince(started))) s.")
+    }
+}
+
+extension DemoCommand {
+    /// Section 5: the instruct model answers `--chat` through the chat template its checkpoint
+    /// carries (GGUF `tokenizer.chat_template` or `tokenizer_config.json`).
+    func chatSection(_ model: LanguageModel) throws {
+        Report.heading("5. Chat: \"\(chat)\" through the model's own chat template")
+        guard model.tokenizer.chatTemplateSource != nil else {
+            print("  This checkpoint has no chat template; skipped.")
+            return
+        }
+        let conversation = Chat([.user(chat)])
+        let prompt = try model.tokenizer.applyChatTemplate(conversation.messages, addGenerationPrompt: true)
+        print("  Prompt: " + prompt.debugDescription)
+        let promptLength = try model.tokenRows(conversation)[0].count
+        let ids = try model.generate(conversation, maxNewTokens: 24) { _, t in try t.result() }
+        let generated = Array(try ids.toArray(Int.self).dropFirst(promptLength))
+        print("  Answer (greedy): " + model.tokenizer.decode(generated, skipSpecialTokens: true).debugDescription)
     }
 }
 

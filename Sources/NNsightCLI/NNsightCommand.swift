@@ -2,11 +2,12 @@ import ArgumentParser
 
 /// The `nnsight` command line: look inside a language model and change it while it runs.
 @main
-struct NNsightCommand: ParsableCommand {
+struct NNsightCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnsight",
         abstract: "Look inside language models and change them while they run.",
-        subcommands: [DemoCommand.self, TraceCommand.self]
+        subcommands: [DemoCommand.self, TraceCommand.self, LensCommand.self, PatchCommand.self, GenerateCommand.self,
+                      WorkbenchCommand.self, ServeCommand.self]
     )
 }
 

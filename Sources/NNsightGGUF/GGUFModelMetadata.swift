@@ -74,6 +74,10 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
     public var addEOS: Bool?
     /// `tokenizer.chat_template`.
     public var chatTemplate: String?
+    /// `tokenizer.ggml.add_space_prefix` (SentencePiece vocabularies; absent means true).
+    public var addSpacePrefix: Bool?
+    /// `general.architecture` (`llama`, `phi3`, `gptneox`, …): some tokenizer flags depend on it.
+    public var architecture: String?
 
     /// Reads the vocabulary; `tokenizer.ggml.model` and `.tokens` are required.
     public init(_ metadata: GGUFMetadata) throws(GGUFError) {
@@ -90,5 +94,7 @@ public struct GGUFTokenizerMetadata: Sendable, Equatable {
         addBOS = try metadata.optional("tokenizer.ggml.add_bos_token")
         addEOS = try metadata.optional("tokenizer.ggml.add_eos_token")
         chatTemplate = try metadata.optional("tokenizer.chat_template")
+        addSpacePrefix = try metadata.optional("tokenizer.ggml.add_space_prefix")
+        architecture = try metadata.optional("general.architecture")
     }
 }

@@ -29,7 +29,10 @@ enum Builtins {
                 }
                 attributes[key] = value
             }
-            return name == "dict" ? .dictionary(attributes) : .namespace(TemplateNamespace(attributes))
+            if name == "dict" { return .dictionary(attributes) }
+            let namespace = TemplateNamespace(attributes)
+            renderer.arena.keep(namespace)
+            return .namespace(namespace)
         default:
             let bounds = arguments.rest()
             try arguments.finish()
@@ -46,8 +49,9 @@ enum Builtins {
             default: throw location.runtime("range expected 1 to 3 arguments, got \(integers.count)")
             }
             guard step != 0 else { throw location.runtime("range() arg 3 must not be zero") }
+            let span = (Double(stop) - Double(start)) / Double(step)
+            guard span <= 100_000 else { throw location.runtime("range too big, maximum size for range is 100000") }
             let values = Array(stride(from: start, to: stop, by: step))
-            guard values.count <= 100_000 else { throw location.runtime("range too big, maximum size for range is 100000") }
             return .array(values.map { .int($0) })
         }
     }

@@ -4,6 +4,10 @@ import Foundation
 /// with Python's semantics and jinja2's undefined values.
 extension TemplateRenderer {
     func evaluate(_ expression: Expression, _ scope: Scope) throws(TemplateError) -> TemplateValue {
+        try nested(at: expression.location) { () throws(TemplateError) -> TemplateValue in try evaluateKind(expression, scope) }
+    }
+
+    private func evaluateKind(_ expression: Expression, _ scope: Scope) throws(TemplateError) -> TemplateValue {
         let location = expression.location
         switch expression.kind {
         case let .literal(value):
@@ -19,8 +23,9 @@ extension TemplateRenderer {
         case let .dictionary(pairs):
             var dictionary = TemplateDictionary()
             for pair in pairs {
-                guard case let .string(key) = try evaluate(pair.key, scope) else {
-                    throw pair.key.location.runtime("dictionary keys must be strings")
+                let keyValue = try evaluate(pair.key, scope)
+                guard let key = TemplateDictionary.storedKey(keyValue) else {
+                    throw pair.key.location.runtime("unhashable type: '\(keyValue.typeName)'")
                 }
                 dictionary[key] = try evaluate(pair.value, scope)
             }
@@ -58,7 +63,7 @@ extension TemplateRenderer {
             case "not": return .bool(!value.isTruthy)
             case "-":
                 switch value {
-                case let .int(number): return .int(-number)
+                case let .int(number): return .int(0 &- number)
                 case let .double(number): return .double(-number)
                 case let .bool(flag): return .int(flag ? -1 : 0)
                 default: throw location.runtime("bad operand type for unary -: '\(value.typeName)'")
@@ -132,12 +137,15 @@ extension TemplateRenderer {
             if let found = dictionary[key] { return found }
             if Methods.dictionary.contains(key) { return .callable(TemplateCallable(kind: .method(value, key))) }
             return .undefined(hint: "'dict object' has no attribute '\(key)'")
+        case let (.dictionary(dictionary), key):
+            if let stored = TemplateDictionary.storedKey(key), let found = dictionary[stored] { return found }
+            return .undefined(hint: "'dict object' has no attribute '\(Python.str(key))'")
         case let (.array(items), _):
             guard let position = Self.integer(index) else {
                 if case let .string(name) = index { return try attribute(value, name, at: location) }
                 return .undefined(hint: "'list object' has no attribute '\(Python.str(index))'")
             }
-            let resolved = position < 0 ? position + items.count : position
+            let resolved = position < 0 ? position &+ items.count : position
             guard items.indices.contains(resolved) else { return .undefined(hint: "list object has no element \(position)") }
             return items[resolved]
         case let (.string(string), _):
@@ -146,7 +154,7 @@ extension TemplateRenderer {
                 return .undefined(hint: "'str object' has no attribute '\(Python.str(index))'")
             }
             let scalars = Array(string.unicodeScalars)
-            let resolved = position < 0 ? position + scalars.count : position
+            let resolved = position < 0 ? position &+ scalars.count : position
             guard scalars.indices.contains(resolved) else { return .undefined(hint: "str object has no element \(position)") }
             return .string(String(scalars[resolved]))
         case let (_, .string(name)):
@@ -154,6 +162,12 @@ extension TemplateRenderer {
         default:
             return .undefined(hint: "'\(value.typeName) object' has no attribute '\(Python.str(index))'")
         }
+    }
+
+    /// Repetition (`'ab' * n`, `[x] * n`) may make at most ten million items.
+    static func checkRepetition(_ count: Int, _ times: Int, at location: SourceLocation) throws(TemplateError) {
+        let (total, overflow) = count.multipliedReportingOverflow(by: max(0, times))
+        guard !overflow, total <= 10_000_000 else { throw location.runtime("repetition too large (\(count) × \(times))") }
     }
 
     static func integer(_ value: TemplateValue) -> Int? {
@@ -203,9 +217,11 @@ extension TemplateRenderer {
         case let ("+", .array(a), .array(b)): return .array(a + b)
         case let ("*", .string(text), count), let ("*", count, .string(text)):
             guard let times = Self.integer(count) else { throw failure }
+            try Self.checkRepetition(text.unicodeScalars.count, times, at: location)
             return .string(String(repeating: text, count: max(0, times)))
         case let ("*", .array(items), count), let ("*", count, .array(items)):
             guard let times = Self.integer(count) else { throw failure }
+            try Self.checkRepetition(items.count, times, at: location)
             return .array(Array([[TemplateValue]](repeating: items, count: max(0, times)).joined()))
         default: break
         }
@@ -219,13 +235,27 @@ extension TemplateRenderer {
                 return .double(Double(a) / Double(b))
             case "//", "%":
                 guard b != 0 else { throw location.runtime("integer division or modulo by zero") }
+                guard !(a == Int.min && b == -1) else { return op == "//" ? .double(-Double(a)) : .int(0) }
                 var quotient = a / b
                 if (a % b != 0) && ((a < 0) != (b < 0)) { quotient -= 1 }
                 return .int(op == "//" ? quotient : a - quotient * b)
             case "**":
                 guard b >= 0 else { return .double(pow(Double(a), Double(b))) }
-                var result = 1
-                for _ in 0..<b { result = result &* a }
+                // Square-and-multiply; past Int's range the result is the float Python would round it to.
+                var result = 1, base = a, exponent = b
+                while exponent > 0 {
+                    if exponent & 1 == 1 {
+                        let (product, overflow) = result.multipliedReportingOverflow(by: base)
+                        if overflow { return .double(pow(Double(a), Double(b))) }
+                        result = product
+                    }
+                    exponent >>= 1
+                    if exponent > 0 {
+                        let (square, overflow) = base.multipliedReportingOverflow(by: base)
+                        if overflow { return .double(pow(Double(a), Double(b))) }
+                        base = square
+                    }
+                }
                 return .int(result)
             default: throw failure
             }
@@ -265,7 +295,7 @@ extension TemplateRenderer {
                 found = needle.isEmpty || Methods.find(needle, in: text) != nil
             case let .array(items): found = items.contains { Python.equals($0, left) }
             case let .dictionary(dictionary):
-                if case let .string(key) = left { found = dictionary[key] != nil } else { found = false }
+                found = TemplateDictionary.storedKey(left).map { dictionary[$0] != nil } ?? false
             case let .namespace(namespace):
                 if case let .string(key) = left { found = namespace.attributes[key] != nil } else { found = false }
             default:

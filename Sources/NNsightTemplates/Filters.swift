@@ -19,7 +19,7 @@ extension TemplateRenderer {
             return .string(Python.strip(Python.str(value), characters: try arguments.optionalString("chars"), leading: true, trailing: true))
         case "tojson":
             let ensureASCII = try arguments.optionalBool("ensure_ascii") ?? false
-            let indent = try arguments.optionalInt("indent")
+            let indent = try arguments.optionalInt("indent").map { min(max($0, 0), 64) }
             var separators: (String, String)?
             if let given = try arguments.optional("separators"), case .array(let pair) = given, pair.count == 2,
                case let .string(item) = pair[0], case let .string(key) = pair[1] {
@@ -48,11 +48,11 @@ extension TemplateRenderer {
             switch value {
             case let .int(number): return .int(number)
             case let .bool(flag): return .int(flag ? 1 : 0)
-            case let .double(number): return number.isFinite ? .int(Int(number)) : fallback
+            case let .double(number): return Int(exactly: number.rounded(.towardZero)).map { .int($0) } ?? fallback
             case let .string(text):
                 let trimmed = Python.strip(text, characters: nil, leading: true, trailing: true)
                 if let number = Int(trimmed) { return .int(number) }
-                if let number = Double(trimmed), number.isFinite { return .int(Int(number)) }
+                if let number = Double(trimmed), let integer = Int(exactly: number.rounded(.towardZero)) { return .int(integer) }
                 return fallback
             default: return fallback
             }
@@ -108,7 +108,8 @@ extension TemplateRenderer {
             for item in try iterate(value, at: location) where !seen.contains(where: { Python.equals($0, item) }) { seen.append(item) }
             return .array(seen)
         case "map":
-            let items = try iterate(value, at: location)
+            // jinja2's map, select and friends treat a false sequence (`none`) as empty.
+            let items = value.isTruthy ? try iterate(value, at: location) : []
             if let attributeName = arguments.keywordOnly("attribute") {
                 let fallback = arguments.keywordOnly("default")
                 return .array(try items.map { (item) throws(TemplateError) in
@@ -131,7 +132,7 @@ extension TemplateRenderer {
             let testArguments = arguments.rest()
             let keep = name.hasPrefix("select")
             var kept: [TemplateValue] = []
-            for item in try iterate(value, at: location) {
+            for item in value.isTruthy ? try iterate(value, at: location) : [] {
                 let subject = try attributeName.map { (name) throws(TemplateError) in try self.item(item, name, at: location) } ?? item
                 let passed = try testName.map { (test) throws(TemplateError) in try self.applyTest(test, to: subject, testArguments, at: location) }
                     ?? subject.isTruthy
@@ -163,7 +164,7 @@ extension TemplateRenderer {
             let indentFirst = try arguments.optionalBool("first") ?? false
             let indentBlank = try arguments.optionalBool("blank") ?? false
             let padding: String
-            if case let .string(text) = width { padding = text } else { padding = String(repeating: " ", count: TemplateRenderer.integer(width) ?? 4) }
+            if case let .string(text) = width { padding = text } else { padding = String(repeating: " ", count: min(max(TemplateRenderer.integer(width) ?? 4, 0), 1024)) }
             var lines = Python.str(value).components(separatedBy: "\n")
             for index in lines.indices where (index > 0 || indentFirst) && (indentBlank || !lines[index].allSatisfy({ $0.unicodeScalars.allSatisfy(Python.isWhitespace) })) {
                 lines[index] = padding + lines[index]
@@ -172,7 +173,7 @@ extension TemplateRenderer {
         case "items":
             if value.isUndefined { return .array([]) }
             guard case let .dictionary(dictionary) = value else { throw location.runtime("items filter needs a mapping") }
-            return .array(dictionary.items.map { .array([.string($0.key), $0.value]) })
+            return .array(dictionary.items.map { .array([TemplateDictionary.keyValue($0.key), $0.value]) })
         case "dictsort":
             guard case let .dictionary(dictionary) = value else { throw location.runtime("dictsort filter needs a mapping") }
             let caseSensitive = try arguments.optionalBool("case_sensitive") ?? false
@@ -180,15 +181,15 @@ extension TemplateRenderer {
             let reverse = try arguments.optionalBool("reverse") ?? false
             var pairs = dictionary.items
             func key(_ pair: (key: String, value: TemplateValue)) -> TemplateValue {
-                let raw = by == "value" ? pair.value : .string(pair.key)
+                let raw = by == "value" ? pair.value : TemplateDictionary.keyValue(pair.key)
                 if !caseSensitive, case let .string(text) = raw { return .string(text.lowercased()) }
                 return raw
             }
             pairs.sort { (Python.compare(key($0), key($1)) ?? 0) * (reverse ? -1 : 1) < 0 }
-            return .array(pairs.map { .array([.string($0.key), $0.value]) })
+            return .array(pairs.map { .array([TemplateDictionary.keyValue($0.key), $0.value]) })
         case "abs":
             switch value {
-            case let .int(number): return .int(abs(number))
+            case let .int(number): return number == Int.min ? .double(-Double(number)) : .int(abs(number))
             case let .double(number): return .double(abs(number))
             default: throw location.runtime("bad operand type for abs(): '\(value.typeName)'")
             }
@@ -196,7 +197,7 @@ extension TemplateRenderer {
             let precision = try arguments.optionalInt("precision") ?? 0
             let method = try arguments.optionalString("method") ?? "common"
             guard let number = Python.number(value) else { throw location.runtime("round filter needs a number") }
-            let scale = pow(10, Double(precision))
+            let scale = pow(10, Double(min(max(precision, -308), 308)))
             let rule: FloatingPointRoundingRule = method == "ceil" ? .up : (method == "floor" ? .down : .toNearestOrEven)
             return .double((number * scale).rounded(rule) / scale)
         case "sum":

@@ -3,7 +3,7 @@
 enum Methods {
     static let string: Set<String> = [
         "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith", "endswith", "upper", "lower", "title",
-        "capitalize", "replace", "find", "rfind", "count", "join", "isdigit", "isalpha", "isspace", "islower", "isupper",
+        "capitalize", "replace", "find", "rfind", "count", "join", "isdigit", "isalpha", "isspace", "islower", "isupper", "format",
     ]
     static let list: Set<String> = ["index", "count"]
     static let dictionary: Set<String> = ["items", "keys", "values", "get"]
@@ -35,10 +35,10 @@ enum Methods {
             switch name {
             case "items":
                 try arguments.finish()
-                return .array(dictionary.items.map { .array([.string($0.key), $0.value]) })
+                return .array(dictionary.items.map { .array([TemplateDictionary.keyValue($0.key), $0.value]) })
             case "keys":
                 try arguments.finish()
-                return .array(dictionary.keys.map { .string($0) })
+                return .array(dictionary.keys.map(TemplateDictionary.keyValue))
             case "values":
                 try arguments.finish()
                 return .array(dictionary.items.map(\.value))
@@ -46,8 +46,8 @@ enum Methods {
                 let key = try arguments.required("key")
                 let fallback = try arguments.optional("default") ?? .none
                 try arguments.finish()
-                guard case let .string(name) = key else { return fallback }
-                return dictionary[name] ?? fallback
+                guard let stored = TemplateDictionary.storedKey(key) else { return fallback }
+                return dictionary[stored] ?? fallback
             }
         default:
             throw location.runtime("'\(receiver.typeName)' object has no method '\(name)'")
@@ -117,6 +117,8 @@ enum Methods {
             let range = name == "find" ? text.range(of: needle, options: .literal) : text.range(of: needle, options: [.literal, .backwards])
             guard let range else { return .int(-1) }
             return .int(text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: range.lowerBound))
+        case "format":
+            return .string(try format(text, positional: arguments.rest(), keyword: arguments.restKeywords(), at: location))
         case "join":
             let items = try arguments.required("iterable")
             try arguments.finish()
@@ -144,6 +146,49 @@ enum Methods {
             default: return .bool(!cased.isEmpty && cased.allSatisfy { $0.properties.isUppercase })
             }
         }
+    }
+
+    /// `str.format(*args, **kwargs)` for plain fields: `{}`, `{0}`, `{name}`, `{{`, `}}`
+    /// (values printed with `str()`; format specs and conversions are not supported).
+    static func format(_ text: String, positional: [TemplateValue], keyword: [(String, TemplateValue)],
+                       at location: SourceLocation) throws(TemplateError) -> String {
+        var out = "", field = "", inField = false, automatic = 0
+        var scalars = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar?
+        func nextScalar() -> Unicode.Scalar? {
+            if let held = pending { pending = nil; return held }
+            return scalars.next()
+        }
+        while let scalar = nextScalar() {
+            if inField {
+                guard scalar == "}" else { field.unicodeScalars.append(scalar); continue }
+                inField = false
+                guard !field.contains(":"), !field.contains("!") else { throw location.runtime("format(): format specs and conversions are not supported") }
+                let value: TemplateValue?
+                if field.isEmpty {
+                    value = automatic < positional.count ? positional[automatic] : nil
+                    automatic += 1
+                } else if let index = Int(field) {
+                    value = index < positional.count ? positional[index] : nil
+                } else {
+                    value = keyword.first { $0.0 == field }?.1
+                }
+                guard let value else { throw location.runtime("format(): no argument for field '{\(field)}'") }
+                out += Python.str(value)
+                field = ""
+            } else if scalar == "{" {
+                let after = nextScalar()
+                if after == "{" { out += "{" } else { inField = true; pending = after }
+            } else if scalar == "}" {
+                let after = nextScalar()
+                guard after == "}" else { throw location.runtime("format(): single '}' encountered in format string") }
+                out += "}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        guard !inField else { throw location.runtime("format(): expected '}' before end of string") }
+        return out
     }
 
     /// The first occurrence of `needle` in `text` (code points compared exactly).

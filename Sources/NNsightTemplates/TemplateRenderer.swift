@@ -21,6 +21,25 @@ final class Scope {
     }
 
     func set(_ name: String, _ value: TemplateValue) { variables[name] = value }
+
+    func removeAll() { variables.removeAll() }
+}
+
+/// What a render made that can form reference cycles (a macro holds the scope that holds it; a
+/// namespace can hold itself), emptied when the render ends so that nothing leaks.
+final class RenderArena {
+    private var scopes: [Scope] = []
+    private var namespaces: [TemplateNamespace] = []
+
+    func keep(_ scope: Scope) { scopes.append(scope) }
+    func keep(_ namespace: TemplateNamespace) { namespaces.append(namespace) }
+
+    func release() {
+        for scope in scopes { scope.removeAll() }
+        for namespace in namespaces { namespace.attributes = TemplateDictionary() }
+        scopes.removeAll()
+        namespaces.removeAll()
+    }
 }
 
 /// Renders parsed statements into text.
@@ -28,18 +47,40 @@ struct TemplateRenderer {
     /// What `break` and `continue` ask of the loop around them.
     enum Flow { case normal, breakLoop, continueLoop }
 
-    /// Deeper macro recursion than this is an error, not a stack overflow.
-    static let maximumDepth = 200
-    var depth = 0
+    /// How deep evaluation may nest (expressions within statements within macro calls): deeper
+    /// is a `TemplateError`, never a stack overflow, whatever thread renders.
+    static let maximumDepth = 300
     /// The time `strftime_now` formats.
     let now: Date
+    let depth = DepthCounter()
+    let arena = RenderArena()
+
+    init(now: Date) { self.now = now }
+
+    /// The current nesting of `evaluate` and `render` calls, shared by every copy of a renderer.
+    final class DepthCounter {
+        var value = 0
+    }
+
+    /// Runs `body` one level deeper, failing past ``maximumDepth``.
+    func nested<T>(at location: SourceLocation, _ body: () throws(TemplateError) -> T) throws(TemplateError) -> T {
+        depth.value += 1
+        defer { depth.value -= 1 }
+        guard depth.value <= Self.maximumDepth else {
+            throw location.runtime("template nests too deeply (more than \(Self.maximumDepth) levels of expressions, blocks and macro calls)")
+        }
+        return try body()
+    }
 
     func render(_ nodes: [Node], scope: Scope, into out: inout String) throws(TemplateError) -> Flow {
-        for node in nodes {
-            let flow = try execute(node, scope: scope, into: &out)
-            if flow != .normal { return flow }
+        guard let first = nodes.first else { return .normal }
+        return try nested(at: first.location) { () throws(TemplateError) -> Flow in
+            for node in nodes {
+                let flow = try execute(node, scope: scope, into: &out)
+                if flow != .normal { return flow }
+            }
+            return .normal
         }
-        return .normal
     }
 
     private func execute(_ node: Node, scope: Scope, into out: inout String) throws(TemplateError) -> Flow {
@@ -77,6 +118,7 @@ struct TemplateRenderer {
             }
             scope.set(name, value)
         case let .macro(name, parameters, body):
+            arena.keep(scope)
             scope.set(name, .callable(TemplateCallable(kind: .macro(Macro(name: name, parameters: parameters, body: body, scope: scope)))))
         case let .filterBlock(name, arguments, body):
             var captured = ""
@@ -151,7 +193,7 @@ struct TemplateRenderer {
     func iterate(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> [TemplateValue] {
         switch value {
         case let .array(items): return items
-        case let .dictionary(dictionary): return dictionary.keys.map { .string($0) }
+        case let .dictionary(dictionary): return dictionary.keys.map(TemplateDictionary.keyValue)
         case let .string(string): return string.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         case let .namespace(namespace): return namespace.attributes.keys.map { .string($0) }
@@ -161,7 +203,6 @@ struct TemplateRenderer {
 
     /// Calls a macro with its arguments bound to its parameters.
     func callMacro(_ macro: Macro, _ positional: [TemplateValue], _ keyword: [(String, TemplateValue)], at location: SourceLocation) throws(TemplateError) -> TemplateValue {
-        guard depth < Self.maximumDepth else { throw location.runtime("maximum macro recursion depth exceeded") }
         guard positional.count <= macro.parameters.count else {
             throw location.runtime("macro '\(macro.name)' takes not more than \(macro.parameters.count) argument(s)")
         }
@@ -185,10 +226,8 @@ struct TemplateRenderer {
                 scope.set(parameter.name, .undefined(hint: "parameter '\(parameter.name)' was not provided"))
             }
         }
-        var inner = self
-        inner.depth += 1
         var out = ""
-        _ = try inner.render(macro.body, scope: scope, into: &out)
+        _ = try render(macro.body, scope: scope, into: &out)
         return .string(out)
     }
 }

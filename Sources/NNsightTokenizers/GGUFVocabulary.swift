@@ -1,8 +1,10 @@
 /// The tokenizer metadata of a GGUF file (`tokenizer.ggml.*`), as plain Swift values.
 ///
 /// This target has no GGUF reader: the code that reads a GGUF file fills this in, and
-/// ``Tokenizer/init(ggufVocabulary:)`` builds the same tokenizer `transformers` builds from it
-/// (`AutoTokenizer.from_pretrained(dir, gguf_file=name)`).
+/// ``Tokenizer/init(ggufVocabulary:)`` builds the tokenizer of the model's original
+/// `tokenizer.json`, which `tokenizer.ggml.pre` (and for Phi-3 `general.architecture`) identifies.
+/// Where transformers' GGUF loader (`AutoTokenizer.from_pretrained(dir, gguf_file=name)`) builds
+/// something else, the original wins (the README's "GGUF files" section lists where and why).
 public struct GGUFVocabulary: Sendable, Equatable {
     /// `tokenizer.ggml.model`: `"gpt2"` (byte-level BPE) or `"llama"` (SentencePiece BPE with byte fallback).
     public var model: String
@@ -26,11 +28,14 @@ public struct GGUFVocabulary: Sendable, Equatable {
     public var addEOS: Bool?
     /// `tokenizer.ggml.add_space_prefix` (SentencePiece: put `▁` before the first word); default true.
     public var addSpacePrefix: Bool?
+    /// `general.architecture` (`llama`, `phi3`, …): llama.cpp sets Phi-3's added-token flags by it.
+    public var architecture: String?
 
     public init(
         model: String, pre: String? = nil, tokens: [String], tokenTypes: [Int]? = nil, scores: [Float]? = nil,
         merges: [String]? = nil, bosTokenId: Int? = nil, eosTokenId: Int? = nil, unknownTokenId: Int? = nil,
-        paddingTokenId: Int? = nil, addBOS: Bool? = nil, addEOS: Bool? = nil, addSpacePrefix: Bool? = nil
+        paddingTokenId: Int? = nil, addBOS: Bool? = nil, addEOS: Bool? = nil, addSpacePrefix: Bool? = nil,
+        architecture: String? = nil
     ) {
         self.model = model
         self.pre = pre
@@ -45,47 +50,31 @@ public struct GGUFVocabulary: Sendable, Equatable {
         self.addBOS = addBOS
         self.addEOS = addEOS
         self.addSpacePrefix = addSpacePrefix
+        self.architecture = architecture
     }
 
     /// llama.cpp's token types.
     public enum TokenType: Int, Sendable {
         case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
     }
-
-    /// The split regex a `tokenizer.ggml.pre` name selects (as in transformers' `GGUF_PRE_TOKENIZER_SPLITS`);
-    /// nil means GPT-2's, built into `ByteLevel`.
-    static func splitRegex(pre: String?) -> String? {
-        switch pre {
-        case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano",
-             "dbrx", "smaug-bpe":
-            return SplitPattern.llama3Source
-        case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "megrez":
-            return SplitPattern.qwen2Source
-        case "tekken":
-            return #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"#
-                + #"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"#
-                + #"|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-        case "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2":
-            return #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#
-                + #"|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#
-                + #"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-        default:
-            return nil
-        }
-    }
 }
 
 extension Tokenizer {
-    /// Builds the tokenizer a GGUF file describes, the way `transformers` does for
-    /// `AutoTokenizer.from_pretrained(dir, gguf_file=name)`:
+    /// Builds the tokenizer a GGUF file describes, giving the ids of the model's original
+    /// `tokenizer.json`:
     ///
-    /// - `gpt2`: byte-level BPE with the file's merges; `tokenizer.ggml.pre` picks the split regex
-    ///   (`llama-bpe` → Llama 3's, `qwen2` → Qwen 2's, otherwise GPT-2's).
-    /// - `llama`: SentencePiece BPE with byte fallback; merges come from the scores (best first),
-    ///   `▁` marks spaces, BOS is added unless the file says otherwise.
+    /// - `gpt2`: byte-level BPE with the file's merges; `tokenizer.ggml.pre` picks the original's
+    ///   pre-tokenizer (`llama-bpe` → Llama 3's split regex with `ignore_merges`, `qwen2` → Qwen 2's,
+    ///   `falcon` → Falcon's punctuation/digit splits, `mpt` → GPT-NeoX's NFC normalizer, otherwise
+    ///   GPT-2's regex).
+    /// - `llama`: SentencePiece BPE with byte fallback; merges come from the scores (best first);
+    ///   as in Llama 2's tokenizer.json, `▁` is prepended to each piece of text and replaces every
+    ///   space; BOS is added unless the file says otherwise.
     ///
-    /// Control tokens become special added tokens and user-defined tokens plain added tokens,
-    /// so `<|im_start|>` is matched whole.
+    /// Control tokens become special added tokens and user-defined tokens plain added tokens
+    /// matched as the raw text the converter stored (`"  "` in GPT-NeoX), so `<|im_start|>` is
+    /// matched whole. Python form: `tokenizers.Tokenizer.from_file("tokenizer.json")` of the
+    /// original model, not `AutoTokenizer.from_pretrained(dir, gguf_file=name)`.
     public convenience init(ggufVocabulary vocabulary: GGUFVocabulary) throws(TokenizerError) {
         let tokens = vocabulary.tokens
         guard !tokens.isEmpty else { throw .malformed(path: "tokenizer.ggml.tokens", reason: "empty vocabulary") }
@@ -105,17 +94,20 @@ extension Tokenizer {
     }
 
     private convenience init(byteLevelGGUF vocabulary: GGUFVocabulary) throws(TokenizerError) {
-        // Tokens not written in the byte alphabet (a few converters store raw text) are respelled.
+        // Tokens not written in the byte alphabet (added tokens the converter stored as raw text,
+        // such as GPT-NeoX's "  ") are respelled, but never displace a token already spelled so.
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(vocabulary.tokens.count)
         var spelled: [String] = []
         spelled.reserveCapacity(vocabulary.tokens.count)
+        var respelled: [(String, Int)] = []
         for (id, token) in vocabulary.tokens.enumerated() {
             let inAlphabet = token.unicodeScalars.allSatisfy { ByteLevelAlphabet.byte(for: $0) != nil }
             let spelling = inAlphabet ? token : ByteLevelAlphabet.encode(token)
             spelled.append(spelling)
-            vocab[spelling] = id
+            if inAlphabet { vocab[spelling] = id } else { respelled.append((spelling, id)) }
         }
+        for (spelling, id) in respelled where vocab[spelling] == nil { vocab[spelling] = id }
         guard let mergeLines = vocabulary.merges else {
             throw .malformed(path: "tokenizer.ggml.merges", reason: "a gpt2 vocabulary needs merges")
         }
@@ -128,21 +120,13 @@ extension Tokenizer {
             }
             merges.append((String(parts[0]), String(parts[1])))
         }
+        let family = GGUFTokenizerFamily(pre: vocabulary.pre)
         let model = try BPEModel(
-            vocab: vocab, merges: merges, unkToken: nil, fuseUnk: false, byteFallback: false, ignoreMerges: false,
-            continuingSubwordPrefix: nil, endOfWordSuffix: nil, path: "tokenizer.ggml")
-        let preTokenizer: PreTokenizer
-        if let regex = GGUFVocabulary.splitRegex(pre: vocabulary.pre) {
-            preTokenizer = .sequence([
-                .split(try SplitPattern.regex(regex, path: "tokenizer.ggml.pre"), .isolated, invert: false),
-                .byteLevel(addPrefixSpace: false, useRegex: false),
-            ])
-        } else {
-            preTokenizer = .byteLevel(addPrefixSpace: false, useRegex: true)
-        }
+            vocab: vocab, merges: merges, unkToken: nil, fuseUnk: false, byteFallback: false,
+            ignoreMerges: family.ignoresMerges, continuingSubwordPrefix: nil, endOfWordSuffix: nil, path: "tokenizer.ggml")
         let added = Self.ggufAddedTokens(vocabulary, spelled: spelled, byteLevel: true)
         self.init(
-            model: model, normalizer: nil, preTokenizer: preTokenizer,
+            model: model, normalizer: family.byteLevelNormalizer, preTokenizer: try family.byteLevelPreTokenizer(),
             postProcessor: Self.ggufTemplate(vocabulary, defaultBOS: false), decoder: .byteLevel, addedTokens: added)
     }
 
@@ -169,9 +153,15 @@ extension Tokenizer {
         let addPrefix = vocabulary.addSpacePrefix ?? true
         var decoders: [Decoder] = [.replace(.literal(["▁"]), " "), .byteFallback, .fuse]
         if addPrefix { decoders.append(.strip(content: " ", start: 1, stop: 0)) }
+        // Llama 2's, Mistral's and Phi-3's tokenizer.json (transformers' LlamaConverter, legacy):
+        // every piece of text between added tokens gets a leading ▁, every space becomes ▁. (The
+        // GGUF conversion in transformers uses Metaspace(prepend_scheme: first), which gives other
+        // ids for leading spaces, whitespace-only text and text after an added token.)
+        var normalizers: [Normalizer] = addPrefix ? [.prepend("▁")] : []
+        normalizers.append(.replace(.literal([" "]), "▁"))
         self.init(
-            model: model, normalizer: nil,
-            preTokenizer: .metaspace(replacement: "▁", prependScheme: addPrefix ? .first : .never, split: false),
+            model: model, normalizer: .sequence(normalizers),
+            preTokenizer: nil,
             postProcessor: Self.ggufTemplate(vocabulary, defaultBOS: true), decoder: .sequence(decoders),
             addedTokens: Self.ggufAddedTokens(vocabulary, spelled: tokens, byteLevel: false))
     }
@@ -226,8 +216,19 @@ extension Tokenizer {
         where seen.insert(id).inserted {
             added.append(AddedToken(id: id, content: spelled[id], special: true))
         }
+        // User-defined tokens are stored as the raw text they stand for (convert_hf_to_gguf.py
+        // pre-normalizes them), so they are matched as that text.
         for (id, type) in types.enumerated() where type == GGUFVocabulary.TokenType.userDefined.rawValue {
-            if seen.insert(id).inserted { added.append(AddedToken(id: id, content: spelled[id], special: false)) }
+            if seen.insert(id).inserted { added.append(AddedToken(id: id, content: vocabulary.tokens[id], special: false)) }
+        }
+        if vocabulary.architecture == "phi3" {
+            // Phi-3's tokenizer.json: the chat tokens and </s> swallow the whitespace after them;
+            // <unk>, <s> and <|endoftext|> do not (llama.cpp sets the same flags for Phi-3).
+            for index in added.indices {
+                let content = added[index].content
+                added[index].rstrip = (added[index].special || content == "</s>")
+                    && !["<unk>", "<s>", "<|endoftext|>"].contains(content)
+            }
         }
         return added.sorted { $0.id < $1.id }
     }

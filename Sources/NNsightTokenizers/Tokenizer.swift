@@ -32,10 +32,16 @@ public final class Tokenizer: Sendable {
     public let padding: PaddingOptions?
     /// Truncation applied by `encode` unless overridden (the file's `truncation`).
     public let truncation: TruncationOptions?
+    /// The chat template's source (`tokenizer_config.json`'s `chat_template`, or GGUF's
+    /// `tokenizer.chat_template`), parsed when applied; see `applyChatTemplate`.
+    public let chatTemplateSource: String?
+    /// The special tokens a chat template sees, by name (`bos_token`, `eos_token`, …).
+    public let specialTokenStrings: [String: String]
 
     init(
         model: BPEModel, normalizer: Normalizer?, preTokenizer: PreTokenizer?, postProcessor: PostProcessor?,
-        decoder: Decoder?, addedTokens: [AddedToken], padding: PaddingOptions? = nil, truncation: TruncationOptions? = nil
+        decoder: Decoder?, addedTokens: [AddedToken], padding: PaddingOptions? = nil, truncation: TruncationOptions? = nil,
+        chatTemplateSource: String? = nil, specialTokenStrings: [String: String] = [:]
     ) {
         self.model = model
         self.normalizer = normalizer
@@ -55,6 +61,8 @@ public final class Tokenizer: Sendable {
         normalizedMatcher = AddedTokenMatcher(tokens: addedTokens.filter { $0.normalized }, normalize: normalizer.map { n in { n.normalize($0) } })
         self.padding = padding
         self.truncation = truncation
+        self.chatTemplateSource = chatTemplateSource
+        self.specialTokenStrings = specialTokenStrings
     }
 
     /// Loads a `tokenizer.json` file (`Tokenizer.from_file(path)` in Python).

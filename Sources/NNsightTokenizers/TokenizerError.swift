@@ -18,6 +18,8 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case unsupported(component: String, type: String)
     /// A field is missing, has the wrong type, or a value is inconsistent.
     case malformed(path: String, reason: String)
+    /// A chat template was asked of a tokenizer that has none.
+    case noChatTemplate
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
         case let .invalidJSON(reason): "tokenizer file is not valid JSON: \(reason)"
         case let .unsupported(component, type): "unsupported \(component) type \"\(type)\""
         case let .malformed(path, reason): "malformed tokenizer at \(path): \(reason)"
+        case .noChatTemplate: "this tokenizer has no chat template (no chat_template in tokenizer_config.json or tokenizer.chat_template in the GGUF)"
         }
     }
 }

@@ -100,5 +100,7 @@ struct GGUFMetadataTests {
         #expect(vocab.bosTokenID == 1 && vocab.eosTokenID == 2 && vocab.paddingTokenID == 2)
         #expect(vocab.unknownTokenID == nil)
         #expect(vocab.addBOS == true && vocab.addEOS == false)
+        #expect(vocab.architecture == "llama")  // general.architecture, written by GGUFWriter(path, "llama")
+        #expect(vocab.addSpacePrefix == nil)
     }
 }

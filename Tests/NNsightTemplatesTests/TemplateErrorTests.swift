@@ -48,3 +48,37 @@ import NNsightTemplates
         }
     }
 }
+
+/// Hostile templates (a GGUF's metadata is untrusted) end in a `TemplateError`, never a crash,
+/// a stack overflow or an unbounded allocation.
+@Suite struct HostileTemplateTests {
+    @Test func deepNestingIsASyntaxError() throws {
+        let parentheses = String(repeating: "(", count: 5_000) + "1" + String(repeating: ")", count: 5_000)
+        #expect(throws: TemplateError.self) { try Template("{{ \(parentheses) }}") }
+        let blocks = String(repeating: "{% if true %}", count: 5_000) + String(repeating: "{% endif %}", count: 5_000)
+        #expect(throws: TemplateError.self) { try Template(blocks) }
+        #expect(throws: TemplateError.self) { try Template("{{ " + String(repeating: "not ", count: 5_000) + "x }}") }
+    }
+
+    @Test func longChainsAndRecursionAreBounded() throws {
+        let chain = try Template("{{ " + Array(repeating: "1", count: 5_000).joined(separator: " + ") + " }}")
+        #expect(throws: TemplateError.self) { try chain.render([:]) }
+        let recursion = try Template("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}")
+        #expect(throws: TemplateError.self) { try recursion.render([:]) }
+        // Chains of the size real templates use render.
+        let fine = try Template("{{ " + Array(repeating: "'a'", count: 40).joined(separator: " + ") + " }}")
+        #expect(try fine.render([:]) == String(repeating: "a", count: 40))
+    }
+
+    /// Python's integers are unbounded and ours are 64-bit: past that range the values differ
+    /// (documented in the README), but nothing traps.
+    @Test func arithmeticEdgesDoNotTrap() throws {
+        for source in ["{{ -(-9223372036854775807 - 1) }}", "{{ 2 ** 64 }}", "{{ 1e300|int }}", "{{ (-9223372036854775807 - 1) // -1 }}",
+                       "{{ (-9223372036854775807 - 1)|abs }}", "{{ [1, 2][-9223372036854775807] }}", "{{ 3 ** 1000000000000 }}"] {
+            #expect(throws: Never.self, "\(source)") { _ = try Template(source).render([:]) }
+        }
+        #expect(throws: TemplateError.self) { try Template("{{ 'ab' * 100000000000 }}").render([:]) }
+        #expect(throws: TemplateError.self) { try Template("{{ range(1000000000000)|length }}").render([:]) }
+        #expect(throws: TemplateError.self) { try Template("{{ 1 // 0 }}").render([:]) }
+    }
+}

@@ -42,28 +42,40 @@ struct EditAndSessionTests {
         #expect(try !clean.equal(changed))
     }
 
+    /// A value taken in one trace is changed inside a later one (Python: `l1_out[:, 2] = 5` in
+    /// trace 2 on trace 1's saved tensor): the change stays on the value and reaches the model.
     @Test func testCrossTraceIntervention() throws {
         let model = try makeTiny()
         let x = try Tensor.rand([1, 5])
-        let output: Tensor = try model.session {
+        let clean = try model.layer1(x)
+        let (first, output): (Tensor, Tensor) = try model.session {
             let first = try model.trace(x) { m in try m.layer1.output }
-            return try model.trace(x) { m in
-                try m.layer1.setOutput(try first * 0)
+            let output = try model.trace(x) { m in
+                first[.all, 2] = 5
+                try m.layer1.setOutput(first)
                 return try m.layer2.output
             }
+            return (first, output)
         }
-        #expect(try output.equal(try model.layer2.bias!.value.unsqueeze(0)))
+        #expect(try first[.all, 2].equal(try Tensor.full([1], 5)))
+        #expect(try first[.all, 0..<2].equal(clean[.all, 0..<2]))
+        #expect(try output.equal(try model.layer2(first)))
+        #expect(try !output.equal(try model.module(x)))
     }
 
+    /// Traces under a condition in a loop (Python: for item in 0..2, trace only when even and
+    /// append inside the trace): each value comes out of the trace that ran on it.
     @Test func testConditionalIteration() throws {
         let model = try makeTiny()
         var result: [Int] = []
         try model.session {
             for item in 0..<3 where item % 2 == 0 {
-                _ = try model.trace(try Tensor.rand([1, 5])) { m in try m.layer1.output }
-                result.append(item)
+                try model.trace(try Tensor.full([1, 5], Double(item))) { m in
+                    result.append(Int(try m.layer1.input[0, 0].item(Float.self)))
+                }
             }
         }
         #expect(result == [0, 2])
+        #expect(model.layer1.callCount == 2)
     }
 }

@@ -70,7 +70,8 @@ struct GenerationTests {
         let model = try tinyGPT2()
         var steps = 0
         var trailingRan = false
-        #expect(throws: NNsightError.self) {
+        // After the loop the invoke addresses the last step (1), which has passed.
+        #expect(throws: NNsightError.outOfOrder(requester: "model.lm_head.output.i1")) {
             try model.generate(prompt, maxNewTokens: 2, stopAtEOS: false) { m, t in
                 for _ in t.all() { _ = try m.lm_head.output; steps += 1 }
                 trailingRan = true
@@ -122,7 +123,7 @@ struct GenerationTests {
         let outputs = try model.trace(x) { m, t in try t.iter(0..<3).map { _ in try m.linear.output } }
         let linear = model.module.linear
         #expect(try outputs[2].equal(try linear(try linear(try linear(x)))))
-        #expect(throws: NNsightError.self) {
+        #expect(throws: NNsightError.invalidInput("an open-ended iter needs generate(...); bound it, e.g. iter(0..<3)")) {
             try model.trace(x) { m, t in for _ in t.all() { _ = try m.linear.output } }
         }
     }

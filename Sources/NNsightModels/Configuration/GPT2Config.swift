@@ -70,16 +70,37 @@ public struct GPT2Config: ModelConfig, Equatable {
     }
 
     public var eosTokenIds: [Int] { eosTokenId.map { [$0] } ?? [] }
+
+    /// The parameter count's terms: embeddings (and an untied head), position embeddings, layers.
+    var parameterCountParts: [(field: String, parameters: Double)] {
+        let e = Double(nEmbd), inner = Double(nInner ?? 4 * nEmbd)
+        let perLayer = 4 * e * e + 4 * e + 2 * e * inner + inner + e + 4 * e
+        return [("vocab_size", Double(vocabSize) * e * (tieWordEmbeddings ? 1 : 2)),
+                ("n_positions", Double(nPositions) * e),
+                ("n_layer", Double(nLayer) * perLayer + 2 * e)]
+    }
+
+    public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
+    public var sizeField: String { "n_layer" }
     /// GPT-2 configs name no padding token.
     public var padTokenId: Int? { nil }
 
+    /// Checks every field before anything is built: positive sizes within ``ConfigLimits``, a
+    /// whole head size, known options, and a parameter count
+    /// no real model exceeds. Throws ``ModelError/invalidConfig(field:reason:)`` naming the field.
     public func validate() throws {
-        guard nHead > 0 else {
-            throw ModelError.invalidConfig(field: "n_head", reason: "must be positive, got \(nHead)")
-        }
-        guard nEmbd % nHead == 0 else {
-            throw ModelError.invalidConfig(field: "n_embd", reason: "\(nEmbd) is not divisible by n_head \(nHead)")
-        }
+        try ConfigCheck.size(vocabSize, "vocab_size", limit: ConfigLimits.maxVocabulary)
+        try ConfigCheck.size(nPositions, "n_positions", limit: ConfigLimits.maxPositions)
+        try ConfigCheck.size(nEmbd, "n_embd", limit: ConfigLimits.maxWidth)
+        try ConfigCheck.size(nLayer, "n_layer", limit: ConfigLimits.maxLayers)
+        try ConfigCheck.size(nHead, "n_head", limit: ConfigLimits.maxHeads)
+        if let nInner { try ConfigCheck.size(nInner, "n_inner", limit: ConfigLimits.maxWidth) }
+        try ConfigCheck.divisible(nEmbd, "n_embd", by: nHead, "n_head", what: "the head size")
+        try ConfigCheck.positive(layerNormEpsilon, "layer_norm_epsilon")
+        try ConfigCheck.probability(embdPdrop, "embd_pdrop")
+        try ConfigCheck.probability(attnPdrop, "attn_pdrop")
+        try ConfigCheck.probability(residPdrop, "resid_pdrop")
+        try ConfigCheck.parameterCount(parameterCountParts)
         guard ["gelu_new", "gelu", "gelu_pytorch_tanh", "relu", "silu"].contains(activationFunction) else {
             throw ModelError.invalidConfig(field: "activation_function", reason: "unsupported value \"\(activationFunction)\"")
         }

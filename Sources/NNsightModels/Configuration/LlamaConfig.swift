@@ -59,6 +59,9 @@ public struct LlamaConfig: ModelConfig, Equatable {
     public var numAttentionHeads: Int
     public var numKeyValueHeads: Int
     public var headDim: Int
+    /// Whether `head_dim` was given (else it is `hidden_size / num_attention_heads`, which must
+    /// then be whole).
+    var headDimGiven: Bool
     public var maxPositionEmbeddings: Int
     public var rmsNormEps: Double
     public var ropeTheta: Double
@@ -80,6 +83,19 @@ public struct LlamaConfig: ModelConfig, Equatable {
     public var maxWindowLayers: Int?
     /// Each layer's attention (as the family reads the fields above); empty means all full.
     public var layerTypes: [LayerType]
+
+    /// The parameter count's terms: the embedding (and an untied head), the layers.
+    var parameterCountParts: [(field: String, parameters: Double)] {
+        let h = Double(hiddenSize), d = Double(headDim), inner = Double(intermediateSize)
+        let q = Double(numAttentionHeads) * d, kv = Double(numKeyValueHeads) * d
+        let attention = h * q + 2 * h * kv + q * h + (attentionBias ? q + 2 * kv : 0)   // o_proj's bias (Llama only), h per layer, left out
+        let perLayer = attention + 3 * h * inner + (mlpBias ? 2 * inner + h : 0) + 2 * h
+        return [("vocab_size", Double(vocabSize) * h * (tieWordEmbeddings ? 1 : 2)),
+                ("num_hidden_layers", Double(numHiddenLayers) * perLayer + h)]
+    }
+
+    public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
+    public var sizeField: String { "num_hidden_layers" }
 
     /// How layer `index` attends.
     public func layerType(_ index: Int) -> LayerType {
@@ -112,7 +128,8 @@ public struct LlamaConfig: ModelConfig, Equatable {
         self.numHiddenLayers = numHiddenLayers
         self.numAttentionHeads = numAttentionHeads
         self.numKeyValueHeads = numKeyValueHeads ?? numAttentionHeads
-        self.headDim = headDim ?? hiddenSize / numAttentionHeads
+        self.headDim = headDim ?? hiddenSize / max(numAttentionHeads, 1)
+        headDimGiven = headDim != nil
         self.maxPositionEmbeddings = maxPositionEmbeddings
         self.rmsNormEps = rmsNormEps
         self.ropeTheta = ropeTheta
@@ -146,7 +163,9 @@ public struct LlamaConfig: ModelConfig, Equatable {
         numHiddenLayers = try required(.numHiddenLayers)
         numAttentionHeads = try required(.numAttentionHeads)
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
-        headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? hiddenSize / max(numAttentionHeads, 1)
+        let givenHeadDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
+        headDim = givenHeadDim ?? hiddenSize / max(numAttentionHeads, 1)
+        headDimGiven = givenHeadDim != nil
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6
         // transformers 5 writes `rope_parameters` (theta and scaling together); earlier versions
@@ -201,7 +220,31 @@ public struct LlamaConfig: ModelConfig, Equatable {
         try c.encode(layerTypes, forKey: .layerTypes)
     }
 
+    /// Checks every field before anything is built: positive sizes within ``ConfigLimits``,
+    /// whole and even head sizes, key/value heads that divide the heads, known options, a padding
+    /// token inside the vocabulary (the embedding's `padding_idx`), and a parameter count no real model exceeds. Throws
+    /// ``ModelError/invalidConfig(field:reason:)`` naming the field.
     public func validate() throws {
+        try ConfigCheck.size(vocabSize, "vocab_size", limit: ConfigLimits.maxVocabulary)
+        try ConfigCheck.size(hiddenSize, "hidden_size", limit: ConfigLimits.maxWidth)
+        try ConfigCheck.size(intermediateSize, "intermediate_size", limit: ConfigLimits.maxWidth)
+        try ConfigCheck.size(numHiddenLayers, "num_hidden_layers", limit: ConfigLimits.maxLayers)
+        try ConfigCheck.size(numAttentionHeads, "num_attention_heads", limit: ConfigLimits.maxHeads)
+        try ConfigCheck.size(numKeyValueHeads, "num_key_value_heads", limit: ConfigLimits.maxHeads)
+        try ConfigCheck.size(maxPositionEmbeddings, "max_position_embeddings", limit: ConfigLimits.maxPositions)
+        if !headDimGiven {
+            try ConfigCheck.divisible(hiddenSize, "hidden_size", by: numAttentionHeads, "num_attention_heads", what: "the head size")
+        }
+        try ConfigCheck.size(headDim, "head_dim", limit: ConfigLimits.maxWidth)
+        guard headDim % 2 == 0 else {
+            throw ModelError.invalidConfig(field: "head_dim", reason: "\(headDim) must be even (rotary embeddings rotate pairs)")
+        }
+        try ConfigCheck.size(numAttentionHeads * headDim, "num_attention_heads", limit: ConfigLimits.maxWidth)
+        try ConfigCheck.positive(rmsNormEps, "rms_norm_eps")
+        try ConfigCheck.positive(ropeTheta, "rope_theta")
+        if let factor = ropeScaling?.factor { try ConfigCheck.positive(factor, "rope_scaling.factor") }
+        try ConfigCheck.token(padTokenId, "pad_token_id", vocabulary: vocabSize)
+        try ConfigCheck.parameterCount(parameterCountParts)
         guard layerTypes.isEmpty || layerTypes.count == numHiddenLayers else {
             throw ModelError.invalidConfig(field: "layer_types",
                                            reason: "\(layerTypes.count) entries for num_hidden_layers \(numHiddenLayers)")

@@ -111,6 +111,8 @@ public final class Checkpoint {
     /// `ModuleError.stateDictMismatch` naming every missing, unexpected or misshapen tensor (the
     /// model is then unchanged).
     public func loadWeights(into model: any CausalLanguageModel, dtype: DType = .float32) throws {
+        try checkFitsInMemory(parameters: configuration.config.parameterCountEstimate, bytesPerParameter: dtype.byteCount,
+                              device: .cpu, field: configuration.config.sizeField)
         try model.load(stateDict: readWeights(for: model, dtype: dtype))
         // After the state dict is gone, so that each plain weight is freed as it is packed.
         try model.packLinearWeights()
@@ -128,12 +130,12 @@ public final class Checkpoint {
     }
 
     /// The checkpoint's tokenizer: `tokenizer.json` of a folder (nil if it has none), or the GGUF
-    /// vocabulary.
+    /// vocabulary; with the chat template of `tokenizer_config.json` or `tokenizer.chat_template`.
     public func tokenizer() throws -> Tokenizer? {
         switch format {
         case .safeTensors(let folder):
             let url = folder.appendingPathComponent("tokenizer.json")
-            return FileManager.default.fileExists(atPath: url.path) ? try Tokenizer(contentsOf: url) : nil
+            return FileManager.default.fileExists(atPath: url.path) ? try Tokenizer(folder: folder) : nil
         case .gguf:
             guard let ggufFile else { return nil }
             return try ggufTokenizer(ggufFile)

@@ -29,12 +29,15 @@ func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type,
 /// The tokenizer of a GGUF file's `tokenizer.ggml.*` vocabulary.
 func ggufTokenizer(_ file: GGUFFile) throws -> Tokenizer {
     let vocabulary = try GGUFTokenizerMetadata(file.metadata)
-    return try Tokenizer(ggufVocabulary: GGUFVocabulary(
+    let ggufVocabulary = GGUFVocabulary(
         model: vocabulary.model, pre: vocabulary.preTokenizer, tokens: vocabulary.tokens,
         tokenTypes: vocabulary.tokenTypes, scores: vocabulary.scores, merges: vocabulary.merges,
         bosTokenId: vocabulary.bosTokenID, eosTokenId: vocabulary.eosTokenID,
         unknownTokenId: vocabulary.unknownTokenID, paddingTokenId: vocabulary.paddingTokenID,
-        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS))
+        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS, addSpacePrefix: vocabulary.addSpacePrefix,
+        architecture: vocabulary.architecture)
+    return try Tokenizer(ggufVocabulary: ggufVocabulary).withChatTemplate(
+        vocabulary.chatTemplate, specialTokens: Tokenizer.specialTokenStrings(ggufVocabulary: ggufVocabulary))
 }
 
 // MARK: llama.cpp's conventions for the Llama family (llama, mistral, qwen2)

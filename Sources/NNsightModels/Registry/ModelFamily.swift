@@ -14,6 +14,12 @@ public protocol ModelConfig: Codable, Sendable {
     var padTokenId: Int? { get }
     /// Whether `lm_head` shares the token embedding's weight.
     var tieWordEmbeddings: Bool { get }
+    /// An estimate of the model's parameter count from the sizes alone (computed in floating
+    /// point, so absurd sizes cannot overflow): `validate()` refuses sizes past any real
+    /// model's, and building or loading refuses what cannot fit in memory.
+    var parameterCountEstimate: Double { get }
+    /// The field a too-large model is blamed on (the layer count, usually).
+    var sizeField: String { get }
 }
 
 /// Where a family's tokenizer pads and with what, when its files do not say.
