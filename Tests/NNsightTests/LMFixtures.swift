@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import NNsightTorch
 @testable import NNsight
 
@@ -46,19 +45,24 @@ func tinyGPT2() throws -> LanguageModel {
 
 /// SmolLM2 is loaded once for all its tests (traces of one model take turns).
 enum SmolLM {
-    private static let cache = Mutex<Result<UncheckedModel, any Error>?>(nil)
+    /// An NSLock (a pthread mutex) rather than a `Synchronization.Mutex`: on Linux a contended
+    /// `Mutex` is handed to the waiter by the kernel (a priority-inheriting futex), a hand-over
+    /// ThreadSanitizer cannot see, so it reported two tests loading the model at once as a race.
+    private static let lock = NSLock()
+    /// Written once, under `lock`.
+    nonisolated(unsafe) private static var cached: Result<UncheckedModel, any Error>?
 
     private struct UncheckedModel: @unchecked Sendable { let model: LanguageModel }
 
     static func model() throws -> LanguageModel {
-        try cache.withLock { cached in
-            if cached == nil {
-                cached = Result {
-                    try Torch.setNumThreads(1)
-                    return UncheckedModel(model: try LanguageModel(path: LMFixtures.smolLMPath, dispatch: true))
-                }
+        lock.lock()
+        defer { lock.unlock() }
+        if cached == nil {
+            cached = Result {
+                try Torch.setNumThreads(1)
+                return UncheckedModel(model: try LanguageModel(path: LMFixtures.smolLMPath, dispatch: true))
             }
-            return try cached!.get().model
         }
+        return try cached!.get().model
     }
 }
