@@ -4,6 +4,7 @@
 // Every module is prefixed "NNsight" (C modules "CNNsight"), so none collides with another
 // package's module (swift-transformers has `Tokenizers` and `Models`) or differs from another
 // only in case, and no type shadows its module (`Torch` is an enum in `NNsightTorch`).
+import CompilerPluginSupport
 import PackageDescription
 
 let package = Package(
@@ -31,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // The `.source` macro (603 is the release that matches Swift 6.3).
+        .package(url: "https://github.com/swiftlang/swift-syntax", from: "603.0.1"),
     ],
     targets: [
         // libtorch, found through pkg-config (scripts/setup writes libtorch.pc).
@@ -50,7 +53,16 @@ let package = Package(
         // A Jinja interpreter for chat templates (pure Swift, nothing tensor-related).
         .target(name: "NNsightTemplates"),
         .target(name: "NNsightTokenizers", dependencies: ["NNsightTemplates"]),
-        .target(name: "NNsightNN", dependencies: ["NNsightTorch"]),
+        // The `@Sourced` macro's compiler plugin: names every call inside a marked `forward`.
+        .macro(
+            name: "NNsightSourceMacros",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+            ]
+        ),
+        .target(name: "NNsightNN", dependencies: ["NNsightTorch", "NNsightSourceMacros"]),
         .target(
             name: "NNsightModels",
             dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
@@ -126,6 +138,13 @@ let package = Package(
         .testTarget(name: "NNsightTemplatesTests", dependencies: ["NNsightTemplates"]),
         .testTarget(name: "NNsightTokenizersTests", dependencies: ["NNsightTokenizers", "NNsightTemplates"]),
         .testTarget(name: "NNsightNNTests", dependencies: ["NNsightNN"]),
+        .testTarget(
+            name: "NNsightSourceMacrosTests",
+            dependencies: [
+                "NNsightSourceMacros",
+                .product(name: "SwiftSyntaxMacrosGenericTestSupport", package: "swift-syntax"),
+            ]
+        ),
         .testTarget(name: "NNsightModelsTests", dependencies: ["NNsightModels"]),
         .testTarget(name: "NNsightTests", dependencies: ["NNsight", "NNsightTemplates"]),
         .testTarget(name: "NNsightSoakTests", dependencies: ["NNsightSoak"]),

@@ -16,6 +16,7 @@ struct NNsightBench: ParsableCommand {
             ProfileBenchmark.self,
             SoakBenchmark.self,
             GGUFBenchmark.self,
+            SourceBenchmark.self,
             RemoteBenchmark.self,
         ]
     )

@@ -26,14 +26,19 @@ public final class Envoy: CustomStringConvertible {
     let treeIdentity: UInt64
     /// Direct children in declaration order, by their module names.
     public let children: [(name: String, envoy: Envoy)]
+    /// The envoy whose call counts address this one's calls: itself for a module, the module
+    /// whose forward contains it for a `.source` operation (SourceEnvoy.swift).
+    let countingIndex: Int
 
-    init(path: String, module: Module, tree: EnvoyTree, children: [(name: String, envoy: Envoy)], index: Int) {
+    init(path: String, module: Module, tree: EnvoyTree, children: [(name: String, envoy: Envoy)], index: Int,
+         countingIndex: Int? = nil) {
         self.path = path
         self.module = module
         self.tree = tree
         treeIdentity = tree.identity
         self.children = children
         self.index = index
+        self.countingIndex = countingIndex ?? index
     }
 
     // MARK: Navigation
@@ -87,7 +92,8 @@ public final class Envoy: CustomStringConvertible {
 
     /// The model printed as PyTorch does, with aliases shown as `alias/name`.
     public var description: String {
-        module.describe(childKey: { [tree] name in tree?.printedKey(for: name) ?? name })
+        if let operation = module as? SourceOperation { return operationDescription(operation) }
+        return module.describe(childKey: { [tree] name in tree?.printedKey(for: name) ?? name })
     }
 
     // MARK: Values

@@ -22,6 +22,15 @@ public final class EnvoyTree {
     /// Whether an invoke's worker waited long for a module in the last trace (long enough to park):
     /// the next trace then rouses its workers ahead of each awaited module from the start.
     var workersWaitLong = false
+    /// The envoys of `.source` operations made so far, by their hook point (SourceEnvoy.swift).
+    var operationEnvoys: [ObjectIdentifier: Envoy] = [:]
+
+    /// Adds an envoy made after the tree was built (a `.source` operation's); `make` gets its index.
+    func append(_ make: (Int) -> Envoy) -> Envoy {
+        let envoy = make(all.count)
+        all.append(envoy)
+        return envoy
+    }
 
     /// Builds the tree over `module`. `rename` maps real names or dotted paths to aliases
     /// (Python: `NNsight(model, rename={...})`); a leading dot is ignored.
@@ -38,6 +47,7 @@ public final class EnvoyTree {
     }
 
     private func build(_ module: Module, path: String) -> Envoy {
+        _ = module.makeSourcePoints()   // before any trace, so a marked forward always finds its hook points
         let children = module.namedChildren.map { (name: $0.name, envoy: build($0.module, path: "\(path).\($0.name)")) }
         let envoy = Envoy(path: path, module: module, tree: self, children: children, index: all.count)
         all.append(envoy)
