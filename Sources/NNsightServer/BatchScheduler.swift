@@ -168,7 +168,7 @@ final class BatchScheduler: @unchecked Sendable {
                     for (index, invoke) in job.invokes.enumerated() {
                         let body: (Envoy) throws -> Void = { root in
                             ServerInvoke(job: job, index: index, root: root, deadline: deadline,
-                                         batchRows: rows, sharedBatch: shared, modelDType: dtype).run()
+                                         sharedBatch: shared, modelDType: dtype).run()
                         }
                         if let tokens = invoke.tokens { tracer.invoke(tokens, body) } else { tracer.invoke(coveringInputInvokes: covered, body) }
                     }

@@ -53,6 +53,10 @@ final class ClientSession: @unchecked Sendable {
     }
 
     func receive(binary bytes: UnsafeRawBufferPointer) {
+        // Nothing is decoded before the hello (a hello is a text frame).
+        guard lock.withLock({ key != nil }) else {
+            return refuse(.protocolError(.unauthorized, "the first message must be a hello with an API key"), close: true)
+        }
         do {
             let (message, tensor) = try WireFrame.decode(binary: bytes)
             try handle(message, tensor)
@@ -252,6 +256,8 @@ final class ClientSession: @unchecked Sendable {
         lock.lock()
         jobs[trace] = nil
         endedEarly[trace] = .protocolError(.unexpectedMessage, "trace \(trace) has ended")
+        // Remember the last traces only: a long-lived connection must not grow without bound.
+        if endedEarly.count > 1024, let oldest = endedEarly.keys.min() { endedEarly[oldest] = nil }
         lock.unlock()
     }
 

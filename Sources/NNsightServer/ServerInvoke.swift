@@ -13,8 +13,6 @@ struct ServerInvoke {
     let index: Int
     let root: Envoy
     let deadline: Duration
-    /// The rows of the whole batched forward (to refuse values that cannot be split by client).
-    let batchRows: Int
     let sharedBatch: Bool
     /// The dtype of the model's activations.
     let modelDType: DType

@@ -54,7 +54,7 @@ struct CoBatchingTests {
         let expected = try prompts.map { prompt in try local.trace(prompt) { m in try m.lm_head.output } }
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(300)
-        configuration.clientDeadline = .seconds(3)
+        configuration.clientDeadline = .seconds(10)
         let (results, after) = try await withServer(configuration) { url, _ in
             let start = StartLine(3)
             let results = try concurrently(3) { index in

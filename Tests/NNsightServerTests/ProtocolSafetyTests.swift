@@ -42,7 +42,7 @@ struct ProtocolSafetyTests {
             hello.protocolVersion = 999
             hello.libraryVersion = "9.9.9"
             try connection.send(hello)
-            guard case .message(let message, _) = connection.mailbox(.init(trace: -1, invoke: -1)).take(before: Date(timeIntervalSinceNow: 10)) else {
+            guard case .message(let message, _) = connection.mailbox(.init(trace: -1, invoke: -1)).take(before: Date(timeIntervalSinceNow: 120)) else {
                 return WireMessage(kind: .error)
             }
             return message
@@ -71,7 +71,7 @@ struct ProtocolSafetyTests {
                 case .text(let text): remote.sendRawFrame(text: text)
                 }
                 sent += 1
-                switch remote.connection.mailbox(.init(trace: -1, invoke: -1)).take(before: Date(timeIntervalSinceNow: 10)) {
+                switch remote.connection.mailbox(.init(trace: -1, invoke: -1)).take(before: Date(timeIntervalSinceNow: 120)) {
                 case .message(let message, _) where message.kind == .error && message.code != nil: answered += 1
                 case .closed:
                     closed += 1
@@ -85,6 +85,29 @@ struct ProtocolSafetyTests {
         }
         #expect(answered + closed == 1000)
         #expect(answered > 900)
+        #expect(try value.tensor.equal(expected))
+    }
+}
+
+extension ProtocolSafetyTests {
+    @Test func anOversizeFrameIsRefusedAndOtherClientsAreServed() async throws {
+        var configuration = ServerConfiguration()
+        configuration.maxFrameBytes = 1 << 16
+        let local = try Fixtures.localModel()
+        let expected = try local.trace(Scenarios.prompt) { m in try m.lm_head.output }
+        let (refused, value) = try await withServer(configuration) { url, _ in
+            let other = try RemoteModel(url: url)
+            let big = try RemoteModel(url: url)
+            big.sendRawFrame(binary: [UInt8](repeating: 0, count: 1 << 17))
+            let refused: Bool
+            switch big.connection.mailbox(.init(trace: -1, invoke: -1)).take(before: Date(timeIntervalSinceNow: 120)) {
+            case .closed: refused = true
+            case .message(let message, _): refused = message.kind == .error
+            case nil: refused = false
+            }
+            return (refused, UncheckedTensor(try other.trace(Scenarios.prompt) { m in try m.lm_head.output }))
+        }
+        #expect(refused)
         #expect(try value.tensor.equal(expected))
     }
 }
