@@ -131,6 +131,12 @@ let package = Package(
             ],
             path: "Benchmarks/nnsight-bench"
         ),
+        // Issue 15's GPU proof: every CUDA check against the CPU in one run (scripts/gpu/).
+        .executableTarget(
+            name: "nnsight-gpu-check",
+            dependencies: ["NNsightTorch", "NNsightNN", "NNsightModels", "NNsight"],
+            path: "Benchmarks/nnsight-gpu-check"
+        ),
 
         .testTarget(name: "NNsightTorchTests", dependencies: ["NNsightTorch"]),
         .testTarget(name: "NNsightSafeTensorsTests", dependencies: ["NNsightSafeTensors"]),

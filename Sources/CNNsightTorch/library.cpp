@@ -64,6 +64,12 @@ at::Device device(ctorch_device d) {
     case CTORCH_CPU: return at::Device(at::kCPU);
     case CTORCH_CUDA: return at::Device(at::kCUDA, index);
     case CTORCH_META: return at::Device(at::kMeta);
+    case CTORCH_MPS:
+#if defined(__APPLE__)
+        return at::Device(at::kMPS, index < 0 ? 0 : index);
+#else
+        TORCH_CHECK_VALUE(false, "device mps (Apple GPUs) exists only in macOS builds; this build is not for macOS");
+#endif
     default: TORCH_CHECK_VALUE(false, "unsupported device type code ", static_cast<int>(d.type));
     }
 }
@@ -186,6 +192,7 @@ ctorch_device ctorch_device_of(ctorch_tensor t) noexcept {
         case at::kCPU: return {CTORCH_CPU, -1};
         case at::kCUDA: return {CTORCH_CUDA, d.index()};
         case at::kMeta: return {CTORCH_META, -1};
+        case at::kMPS: return {CTORCH_MPS, -1};
         default: return {CTORCH_DEVICE_OTHER, d.index()};
         }
     });

@@ -25,7 +25,13 @@ public final class LanguageModel: EditableModel {
     public let envoys: EnvoyTree
     /// The dtype the weights are loaded in.
     public let dtype: DType
+    /// Where the weights are loaded and where every input, mask, position, cache entry and
+    /// sampled token is created. Values stay there until Swift reads them (`item`, `toArray`,
+    /// printing copy to the host). Python: `model.device`.
+    public let device: Device
     public let edits: Edits
+    /// How the model is split over several devices (nil: all on ``device``).
+    public let deviceMap: DeviceMap?
     /// Whether the weights are loaded, shared by every handle on this network.
     private let loaded: LoadState
     /// The aliases given at construction.
@@ -43,8 +49,31 @@ public final class LanguageModel: EditableModel {
     public var isDispatched: Bool { loaded.isDispatched }
 
     /// Opens `path`; `dispatch: true` loads the weights now instead of at the first trace.
-    /// `rename` adds envoy aliases (`["model.layers": "h"]`, `["self_attn": "attn"]`).
-    public init(path: String, dtype: DType = .float32, rename: [String: String] = [:], dispatch: Bool = false) throws {
+    /// `device` is where the weights go (`.cuda(0)`; libtorch's error, naming the device, is thrown
+    /// here when this build cannot reach it). `rename` adds envoy aliases
+    /// (`["model.layers": "h"]`, `["self_attn": "attn"]`).
+    /// Python: `LanguageModel(path, device_map="cuda:0", torch_dtype=torch.bfloat16)`.
+    public convenience init(path: String, device: Device = .cpu, dtype: DType = .float32, rename: [String: String] = [:],
+                            dispatch: Bool = false) throws {
+        try self.init(path: path, device: device, deviceMap: nil, dtype: dtype, rename: rename, dispatch: dispatch)
+    }
+
+    /// Opens `path` split over several devices by `deviceMap` (plan one with
+    /// ``DeviceMap/auto(for:names:dtype:budgets:)`` on ``network`` of a model opened without
+    /// dispatching, or by hand): each block's weights on its device, activations moved at the
+    /// boundaries, so every envoy sees its value on its own block's device. Inputs are made on
+    /// the map's first device. Python: `LanguageModel(path, device_map=…)`.
+    public convenience init(path: String, deviceMap: DeviceMap, dtype: DType = .float32, rename: [String: String] = [:],
+                            dispatch: Bool = false) throws {
+        try self.init(path: path, device: deviceMap.devices.first ?? .cpu, deviceMap: deviceMap, dtype: dtype,
+                      rename: rename, dispatch: dispatch)
+    }
+
+    private init(path: String, device: Device, deviceMap: DeviceMap?, dtype: DType, rename: [String: String],
+                 dispatch: Bool) throws {
+        for device in deviceMap?.devices ?? [device] { try Checkpoint.checkAvailable(device) }
+        self.device = device
+        self.deviceMap = deviceMap
         checkpoint = try Checkpoint(path: path)
         guard let tokenizer = try checkpoint.tokenizer() else {
             throw NNsightError.invalidInput("\(path) has no tokenizer (tokenizer.json or a GGUF vocabulary)")
@@ -66,6 +95,8 @@ public final class LanguageModel: EditableModel {
         tokenizer = other.tokenizer
         envoys = other.envoys
         dtype = other.dtype
+        device = other.device
+        deviceMap = other.deviceMap
         loaded = other.loaded
         rename = other.rename
         isMetaTwin = other.isMetaTwin
@@ -80,6 +111,8 @@ public final class LanguageModel: EditableModel {
         tokenizer = other.tokenizer
         envoys = EnvoyTree(module: network, rename: other.rename)
         dtype = other.dtype
+        device = .meta
+        deviceMap = nil
         loaded = LoadState()
         rename = other.rename
         isMetaTwin = true
@@ -99,7 +132,11 @@ public final class LanguageModel: EditableModel {
     /// Loads the weights into the module tree. Python: `model.dispatch()`.
     public func dispatch() throws {
         guard !loaded.isDispatched, !isMetaTwin else { return }
-        try checkpoint.loadWeights(into: network, dtype: dtype)
+        if let deviceMap {
+            try checkpoint.loadWeights(into: network, dtype: dtype, deviceMap: deviceMap)
+        } else {
+            try checkpoint.loadWeights(into: network, dtype: dtype, device: device)
+        }
         loaded.isDispatched = true
     }
 
@@ -141,8 +178,8 @@ public final class LanguageModel: EditableModel {
             sequences += tokens
         }
         let (ids, mask) = try leftPadded(sequences)
-        guard isMetaTwin else { return (rows, ids, mask) }
-        return (rows, try ids.to(device: .meta), try mask?.to(device: .meta))
+        guard device != .cpu else { return (rows, ids, mask) }
+        return (rows, try ids.to(device: device), try mask?.to(device: device))
     }
 
     /// `[batch, longest]` ids, left-padded, and the mask (nil when no row needs padding).

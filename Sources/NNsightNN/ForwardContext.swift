@@ -65,6 +65,25 @@ public struct ForwardContext: Sendable {
 public protocol DerivedForwardState: Sendable {
     /// The Python names of the values present (`position_embeddings`, …), for printing.
     var names: [String] { get }
+    /// A copy with every tensor on `device`, for a layer placed there (a model split over
+    /// devices, ``Module/place(on:)``). The default, for states holding no tensor, is `self`.
+    func moved(to device: Device) throws -> any DerivedForwardState
+}
+
+extension DerivedForwardState {
+    public func moved(to device: Device) throws -> any DerivedForwardState { self }
+}
+
+extension ForwardContext {
+    /// A copy with the mask, positions and derived tensors on `device` (the cache is shared: each
+    /// layer's entries are made on its own device). Python: accelerate's `send_to_device(kwargs)`.
+    public func moved(to device: Device) throws -> ForwardContext {
+        var moved = self
+        if let mask = attentionMask, mask.device != device { moved.attentionMask = try mask.to(device: device) }
+        if let positions = positionIds, positions.device != device { moved.positionIds = try positions.to(device: device) }
+        moved.derived = try derived?.moved(to: device)
+        return moved
+    }
 }
 
 /// Keys and values of the tokens seen so far, per layer, that a model appends to as it runs.

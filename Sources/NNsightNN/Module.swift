@@ -33,6 +33,12 @@ open class Module {
     public final func callAsFunction(_ input: Tensor, _ context: ForwardContext = ForwardContext()) throws -> Tensor {
         callCount &+= 1
         var input = input
+        var context = context
+        if let placement {
+            // A model split over devices: this module's input arrives from the one before.
+            if input.device != placement { input = try input.to(device: placement) }
+            context = try context.moved(to: placement)
+        }
         var output: Tensor
         if hooks.pre.isEmpty {
             output = try forward(input, context)
@@ -55,7 +61,9 @@ open class Module {
         for (_, hook) in hooks.pre {
             switch try hook(self, input, context) {
             case .proceed: break
-            case .replaceInput(let replacement): input = replacement
+            case .replaceInput(let replacement):
+                // A placed module takes a written input from any device (a differentiable copy).
+                input = try placement.map { replacement.device == $0 ? replacement : try replacement.to(device: $0) } ?? replacement
             case .skip(let output): return (input, output)
             }
         }
@@ -208,6 +216,19 @@ open class Module {
             }
         }
         return self
+    }
+
+    /// The device this module's calls run on when a model is split over devices (set by
+    /// ``place(on:)``); nil when calls run wherever their input is.
+    public private(set) var placement: Device?
+
+    /// Moves this module's parameters and buffers to `device` and makes every call move its
+    /// input and its context's tensors there first, before the pre-hooks (so hooks and envoys see
+    /// them on this device). How a model is split over several devices: each block placed on its
+    /// own, activations moved at the boundaries. Python: accelerate's `AlignDevicesHook`.
+    public func place(on device: Device) throws {
+        try to(device: device)
+        placement = device
     }
 
     /// Moves parameters and buffers to `device`. Python: `module.to(device)`. Packed linear

@@ -67,12 +67,19 @@ public enum Device: Sendable, Hashable, CustomStringConvertible {
     case cpu
     case cuda(Int)
     case meta
+    /// Apple GPUs through Metal (Python: `device="mps"`). Only macOS builds of libtorch have it;
+    /// elsewhere every operation asked to use it throws a `TorchError` of kind `.value` naming it.
+    case mps
+    /// A device this layer has no case for (XPU, a privateuse backend), as libtorch reported it.
+    case other(Int)
 
     init(_ raw: ctorch_device) {
         switch raw.type {
         case CTORCH_CUDA: self = .cuda(Int(max(raw.index, 0)))
         case CTORCH_META: self = .meta
-        default: self = .cpu
+        case CTORCH_MPS: self = .mps
+        case CTORCH_CPU: self = .cpu
+        default: self = .other(Int(raw.index))
         }
     }
 
@@ -81,6 +88,8 @@ public enum Device: Sendable, Hashable, CustomStringConvertible {
         case .cpu: ctorch_device(type: CTORCH_CPU, index: -1)
         case .cuda(let index): ctorch_device(type: CTORCH_CUDA, index: Int32(index))
         case .meta: ctorch_device(type: CTORCH_META, index: -1)
+        case .mps: ctorch_device(type: CTORCH_MPS, index: -1)
+        case .other(let index): ctorch_device(type: CTORCH_DEVICE_OTHER, index: Int32(index))
         }
     }
 
@@ -89,6 +98,8 @@ public enum Device: Sendable, Hashable, CustomStringConvertible {
         case .cpu: "cpu"
         case .cuda(let index): "cuda:\(index)"
         case .meta: "meta"
+        case .mps: "mps"
+        case .other(let index): "other:\(index)"
         }
     }
 }

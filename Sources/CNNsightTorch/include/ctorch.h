@@ -100,7 +100,9 @@ typedef enum {
     CTORCH_DTYPE_UNKNOWN = -1
 } ctorch_dtype;
 
-typedef enum { CTORCH_CPU = 0, CTORCH_CUDA = 1, CTORCH_META = 2, CTORCH_DEVICE_OTHER = 3 } ctorch_device_type;
+/* CTORCH_MPS: Apple GPUs (Metal), reachable only in macOS builds of libtorch; elsewhere every
+ * call naming it fails with CTORCH_ERR_VALUE. */
+typedef enum { CTORCH_CPU = 0, CTORCH_CUDA = 1, CTORCH_META = 2, CTORCH_DEVICE_OTHER = 3, CTORCH_MPS = 4 } ctorch_device_type;
 
 typedef struct {
     ctorch_device_type type;

@@ -21,6 +21,17 @@ public struct DecoderState: DerivedForwardState {
             + (rotaryTables == nil ? [] : ["position_embeddings"])
     }
 
+    /// A copy on `device`, for a layer placed there (a model split over devices).
+    public func moved(to device: Device) throws -> any DerivedForwardState {
+        func move(_ tensor: Tensor) throws -> Tensor { tensor.device == device ? tensor : try tensor.to(device: device) }
+        var moved = self
+        moved.attentionMask = try move(attentionMask)
+        moved.slidingWindowMask = try slidingWindowMask.map(move)
+        moved.positionIds = try move(positionIds)
+        moved.rotaryTables = try rotaryTables.map { RotaryTables(cos: try move($0.cos), sin: try move($0.sin)) }
+        return moved
+    }
+
     /// The mask for a layer that attends over a sliding window (`sliding`) or over every key.
     public func mask(sliding: Bool) -> Tensor {
         sliding ? slidingWindowMask ?? attentionMask : attentionMask

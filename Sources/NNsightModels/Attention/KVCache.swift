@@ -26,6 +26,17 @@ public final class KVCache: KeyValueCache {
         layers.withLock { (try? $0.keys.first??.size(-2)) ?? 0 }
     }
 
+    /// The keys and values cached for `layer` (nil before its first update).
+    /// Python: `cache.layers[layer].keys`, `.values`.
+    public func entries(layer: Int) -> (keys: Tensor, values: Tensor)? {
+        layers.withLock { state in
+            guard state.keys.indices.contains(layer), let keys = state.keys[layer], let values = state.values[layer] else {
+                return nil
+            }
+            return (keys, values)
+        }
+    }
+
     /// Appends the new keys and values `[batch, heads, new, headDim]` of `layer`; returns every
     /// key and value so far.
     public func update(layer: Int, keys newKeys: Tensor, values newValues: Tensor) throws -> (keys: Tensor, values: Tensor) {

@@ -55,7 +55,8 @@ public func generate(_ model: any CausalLanguageModel, inputIds: Tensor, attenti
         try observer.stepWillBegin(step)
         let context = ForwardContext(attentionMask: mask, cache: cache, logitsToKeep: 1)
         let logits = try Torch.noGrad { try model(input, context) }
-        var tokens = try sampler.next(logits.select(dim: 1, index: logits.size(1) - 1))
+        // Logits come from the last device of a model split over several; tokens go back to the inputs'.
+        var tokens = try sampler.next(logits.select(dim: 1, index: logits.size(1) - 1)).to(device: inputIds.device)
         if let eos {
             tokens = try Tensor.where(unfinished, tokens, tokens.fullLike(options.padTokenId))
             let hitEOS = try (tokens.unsqueeze(-1) .== eos.unsqueeze(0)).sum(dim: -1) .> 0

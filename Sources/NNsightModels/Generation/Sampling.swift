@@ -48,6 +48,13 @@ struct TokenSampler {
             let threshold = try sorted.gather(dim: -1, index: kept - 1)
             scores = try scores.maskedFill(scores .< threshold, -Double.infinity)
         }
-        return try scores.softmax(dim: -1).multinomial(1, generator: generator).squeeze(dim: -1)
+        let probabilities = try scores.softmax(dim: -1)
+        guard generator != nil, probabilities.device != .cpu else {
+            return try probabilities.multinomial(1, generator: generator).squeeze(dim: -1)
+        }
+        // A seeded generator is a CPU one: draw on the host so that a seed picks the same tokens
+        // on every device, and hand the tokens back where the logits live.
+        return try probabilities.to(device: .cpu).multinomial(1, generator: generator).squeeze(dim: -1)
+            .to(device: probabilities.device)
     }
 }

@@ -96,36 +96,77 @@ public final class Checkpoint {
     }
 
     /// Builds the architecture without reading weights, in eval mode. On the meta device (the
-    /// default) parameters are shapes only, until ``loadWeights(into:dtype:)`` fills them.
+    /// default) parameters are shapes only, until ``loadWeights(into:dtype:device:)`` fills them.
     public func makeModel(device: Device = .meta) throws -> any CausalLanguageModel {
         try configuration.makeModel(device: device)
     }
 
     /// Replaces every parameter of `model` (made by ``makeModel(device:)``) with the checkpoint's
-    /// weights in `dtype` (floating-point tensors only), on the CPU. The `Module` objects stay the
-    /// same. Safetensors weights already in `dtype` view the memory-mapped file (no copy); others
-    /// are converted one tensor at a time. Linear weights are then held packed
-    /// (`packLinearWeights()`).
+    /// weights in `dtype` (floating-point tensors only), on `device`. The `Module` objects stay the
+    /// same. On the CPU, safetensors weights already in `dtype` view the memory-mapped file (no
+    /// copy) and others are converted one tensor at a time; linear weights are then held packed
+    /// (`packLinearWeights()`, a CPU-only layout). On another device each tensor is read (viewed or
+    /// converted on the host) and moved to the device before the next, so the host never holds a
+    /// second full copy of the weights; parameters the model recomputes (rotary tables) are moved
+    /// too. Python: `from_pretrained(path, torch_dtype=dtype, device_map=device)`.
     ///
-    /// Throws ``ModelError/missingFile(_:)`` when the weights file is absent and
+    /// Throws ``ModelError/missingFile(_:)`` when the weights file is absent,
     /// `ModuleError.stateDictMismatch` naming every missing, unexpected or misshapen tensor (the
-    /// model is then unchanged).
-    public func loadWeights(into model: any CausalLanguageModel, dtype: DType = .float32) throws {
-        try checkFitsInMemory(parameters: configuration.config.parameterCountEstimate, bytesPerParameter: dtype.byteCount,
-                              device: .cpu, field: configuration.config.sizeField)
-        try model.load(stateDict: readWeights(for: model, dtype: dtype))
+    /// model is then unchanged), and `TorchError` with libtorch's message when `device` does not
+    /// exist in this build (`.cuda(0)` without CUDA) before anything is read.
+    public func loadWeights(into model: any CausalLanguageModel, dtype: DType = .float32, device: Device = .cpu) throws {
+        try Self.checkAvailable(device)
+        if device == .cpu {
+            try checkFitsInMemory(parameters: configuration.config.parameterCountEstimate,
+                                  bytesPerParameter: dtype.byteCount, device: .cpu, field: configuration.config.sizeField)
+        }
+        try model.load(stateDict: readWeights(for: model, dtype: dtype) { _ in device })
+        // Buffers the checkpoint does not hold (rotary frequencies) follow the weights.
+        for (_, buffer) in model.namedBuffers() where buffer.value.device != device {
+            buffer.value = try buffer.value.to(device: device)
+        }
         // After the state dict is gone, so that each plain weight is freed as it is packed.
-        try model.packLinearWeights()
+        if device == .cpu { try model.packLinearWeights() }
     }
 
-    /// The checkpoint's tensors in `dtype` by the names of `model`'s state dict.
-    private func readWeights(for model: any CausalLanguageModel, dtype: DType) throws -> [String: Tensor] {
+    /// Loads the weights split over several devices by `deviceMap` (``DeviceMap/auto(for:names:dtype:budgets:)``):
+    /// each tensor is read and moved straight to its part's device before the next, then every
+    /// part is placed (``DeviceMap/apply(to:)``) so that activations follow it across the
+    /// boundaries. No oneDNN packing (a CPU-only layout, and a map's parts may be anywhere).
+    /// Python: `from_pretrained(path, device_map=device_map, torch_dtype=dtype)`.
+    public func loadWeights(into model: any CausalLanguageModel, dtype: DType = .float32, deviceMap: DeviceMap) throws {
+        for device in deviceMap.devices { try Self.checkAvailable(device) }
+        try deviceMap.check(against: model)
+        let first = deviceMap.devices.first ?? .cpu
+        try model.load(stateDict: readWeights(for: model, dtype: dtype) { deviceMap.device(of: $0) ?? first })
+        try deviceMap.apply(to: model)
+    }
+
+    /// Throws a `TorchError` naming `device`, with libtorch's own message, when `device` cannot
+    /// hold a tensor in this build (a CUDA device without CUDA, an MPS device off macOS), found by
+    /// creating one empty tensor there.
+    public static func checkAvailable(_ device: Device) throws {
+        guard device != .cpu, device != .meta else { return }
+        do {
+            _ = try Tensor.empty([0], device: device)
+        } catch {
+            throw TorchError(error.kind, "device \(device) is not available: \(error.message)")
+        }
+    }
+
+    /// The checkpoint's tensors in `dtype`, each on `device(modelKey)`, by the names of `model`'s state dict.
+    private func readWeights(for model: any CausalLanguageModel, dtype: DType,
+                             device: (String) -> Device) throws -> [String: Tensor] {
         switch format {
         case .safeTensors(let folder):
-            return try modelWeights(readSafeTensors(folder: folder, dtype: dtype), configuration: configuration)
+            let family = configuration.family, config = configuration.config
+            let placement: (String) -> Device = { key in
+                device((try? family.modelKeyErased(forCheckpointKey: key, config: config)).flatMap { $0 } ?? key)
+            }
+            return try modelWeights(readSafeTensors(folder: folder, dtype: dtype, device: placement), configuration: configuration)
         case .gguf(let file):
             guard let ggufFile else { throw ModelError.missingFile(file.path) }
-            return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype)
+            return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype, device: device)
         }
     }
 

@@ -9,7 +9,7 @@ import NNsightTorch
 /// model's layout by the family's `convertGGUFTensor` (then converted to `dtype`, one tensor at
 /// a time).
 func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type, config: Family.Config,
-                                          dtype: DType) throws -> [String: Tensor] {
+                                          dtype: DType, device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
     let path = file.path ?? "(GGUF)"
     var weights: [String: Tensor] = [:]
     for info in file.tensors {
@@ -21,7 +21,10 @@ func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type,
             try file.tensorData(info.name).dequantize(into: bytes.bindMemory(to: Float.self))
         }
         tensor = try Family.convertGGUFTensor(tensor, ggufName: info.name, config: config)
-        weights[name] = dtype == .float32 ? tensor : try tensor.to(dtype)
+        if dtype != .float32 { tensor = try tensor.to(dtype) }
+        // One tensor at a time: the host copy is freed before the next is dequantized.
+        let target = device(name)
+        weights[name] = target == .cpu ? tensor : try tensor.to(device: target)
     }
     return weights
 }

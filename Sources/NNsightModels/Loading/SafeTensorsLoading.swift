@@ -5,8 +5,10 @@ import NNsightTokenizers
 import NNsightTorch
 
 /// Every tensor of the folder's `model.safetensors` (or its shards) as tensors that view the
-/// mapped file, converted to `dtype` where they are floating point of another dtype.
-func readSafeTensors(folder: URL, dtype: DType) throws -> [String: Tensor] {
+/// mapped file, converted to `dtype` where they are floating point of another dtype, and moved
+/// to `device(checkpointKey)` one tensor at a time (off the CPU, the host never holds more than one converted
+/// tensor beyond the mapped file).
+func readSafeTensors(folder: URL, dtype: DType, device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
     let index = folder.appendingPathComponent(ShardedSafeTensors.indexFileName)
     let single = folder.appendingPathComponent(ShardedSafeTensors.singleFileName)
     guard FileManager.default.fileExists(atPath: index.path) || FileManager.default.fileExists(atPath: single.path) else {
@@ -20,7 +22,10 @@ func readSafeTensors(folder: URL, dtype: DType) throws -> [String: Tensor] {
             throw ModelError.malformedCheckpoint(file: name, reason: "dtype \(stored.dtype) has no tensor equivalent")
         }
         let tensor = try Tensor(borrowing: stored.bytes, shape: stored.shape, dtype: storedType, owner: stored.storage)
-        result[name] = storedType.isFloatingPoint && storedType != dtype ? try tensor.to(dtype) : tensor
+        let converted = storedType.isFloatingPoint && storedType != dtype ? try tensor.to(dtype) : tensor
+        // One tensor at a time: a converted host copy is freed before the next is made.
+        let target = device(name)
+        result[name] = target == .cpu ? converted : try converted.to(device: target)
     }
     return result
 }

@@ -148,7 +148,8 @@ extension ModelFamily {
         return config
     }
 
-    static func ggufWeights(_ file: GGUFFile, config: any ModelConfig, dtype: DType) throws -> [String: Tensor] {
-        try readGGUFTensors(file, family: Self.self, config: typed(config), dtype: dtype)
+    static func ggufWeights(_ file: GGUFFile, config: any ModelConfig, dtype: DType,
+                            device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
+        try readGGUFTensors(file, family: Self.self, config: typed(config), dtype: dtype, device: device)
     }
 }
