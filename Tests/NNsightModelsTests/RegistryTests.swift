@@ -69,6 +69,10 @@ import Testing
         #expect(LlamaFamily.standardNames.rename == [
             "model.layers": "layers", "model.norm": "ln_final", "model.embed_tokens": "embed_tokens",
         ])
+        #expect(GPTNeoXFamily.standardNames.rename == [
+            "gpt_neox.layers": "layers", "attention": "self_attn", "gpt_neox.final_layer_norm": "ln_final",
+            "gpt_neox.embed_in": "embed_tokens",
+        ])
     }
 
     @Test func slidingWindowFieldsAsEachFamilyReadsThem() throws {

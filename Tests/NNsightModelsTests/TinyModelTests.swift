@@ -44,6 +44,17 @@ import NNsightTorch
             #expect(gpt2.config.activationFunction == config["activation_function"]?.string)
             #expect(gpt2.config.tieWordEmbeddings == config["tie_word_embeddings"]?.bool)
             #expect(gpt2.lm_head.weight === gpt2.transformer.wte.weight)
+        } else if let neox = loaded.model as? GPTNeoXForCausalLM {
+            #expect(neox.config.hiddenSize == config["hidden_size"]?.int)
+            #expect(neox.config.numHiddenLayers == config["num_hidden_layers"]?.int)
+            #expect(neox.config.numAttentionHeads == config["num_attention_heads"]?.int)
+            #expect(neox.config.layerNormEps == config["layer_norm_eps"]?.double)
+            #expect(neox.config.useParallelResidual == config["use_parallel_residual"]?.bool)
+            let rope = try #require(config["rope_parameters"])
+            #expect(neox.config.ropeTheta == rope["rope_theta"]?.double)
+            #expect(neox.config.partialRotaryFactor == rope["partial_rotary_factor"]?.double)
+            #expect(neox.config.rotaryDimensions == 4)
+            #expect(!(neox.lm_head.weight === neox.gpt_neox.embed_in.weight))
         } else {
             let llama = try #require(loaded.model as? LlamaForCausalLM)
             #expect(llama.config.modelType == config["model_type"]?.string)

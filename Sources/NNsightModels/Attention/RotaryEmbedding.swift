@@ -15,12 +15,19 @@ public final class RotaryEmbedding: Module {
     let invFreq: Buffer
     let typePrefix: String
 
-    public init(config: LlamaConfig, classPrefix: String = "Llama", device: Device = .cpu) throws {
+    public convenience init(config: LlamaConfig, classPrefix: String = "Llama", device: Device = .cpu) throws {
+        try self.init(dimension: config.headDim, theta: config.ropeTheta, scaling: config.ropeScaling,
+                      classPrefix: classPrefix, device: device)
+    }
+
+    /// Rotates the first `dimension` features of each head (all of them, or a part: GPT-NeoX's
+    /// `partial_rotary_factor`) with base `theta`.
+    public init(dimension dim: Int, theta: Double, scaling: LlamaConfig.RopeScaling? = nil, classPrefix: String,
+                device: Device = .cpu) throws {
         typePrefix = classPrefix
-        let dim = config.headDim
         let exponents = try Tensor.arange(0, dim, step: 2, dtype: .int64).to(.float32) / Double(dim)
-        var invFreq = try 1.0 / Tensor.pow(config.ropeTheta, exponents)
-        if let scaling = config.ropeScaling {
+        var invFreq = try 1.0 / Tensor.pow(theta, exponents)
+        if let scaling {
             invFreq = try RotaryEmbedding.scale(invFreq, scaling)
         }
         // Derived from the config, not the checkpoint: kept real even for a model built on the
@@ -59,8 +66,15 @@ public final class RotaryEmbedding: Module {
     }
 }
 
-/// Python: `apply_rotary_pos_emb` for one of q or k `[batch, heads, sequence, headDim]`.
+/// Python: `apply_rotary_pos_emb` for one of q or k `[batch, heads, sequence, headDim]`. Tables
+/// narrower than the head rotate its first features and pass the rest through (partial rotary).
 func applyRotary(_ x: Tensor, _ tables: RotaryTables) throws -> Tensor {
+    let rotaryWidth = try tables.cos.size(-1), width = try x.size(-1)
+    if rotaryWidth < width {
+        let head = try x.narrow(dim: -1, start: 0, length: rotaryWidth)
+        let tail = try x.narrow(dim: -1, start: rotaryWidth, length: width - rotaryWidth)
+        return try Tensor.cat([applyRotary(head, tables), tail], dim: -1)
+    }
     let cos = try tables.cos.unsqueeze(1), sin = try tables.sin.unsqueeze(1)
     let half = try x.size(-1) / 2
     let first = try x.narrow(dim: -1, start: 0, length: half)

@@ -12,6 +12,7 @@ public enum ModelRegistry {
         LlamaFamily.self,
         MistralFamily.self,
         Qwen2Family.self,
+        GPTNeoXFamily.self,
     ]
 
     /// The `model_type` of every registered family, sorted.
