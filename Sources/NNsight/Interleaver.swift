@@ -28,6 +28,10 @@ final class Interleaver {
     private var servingInput: (index: Int, occurrence: Int)?
     /// The invokes that passed the skip gate of that call (their `.input` of it is past).
     private var passedSkipGate: [ObjectIdentifier] = []
+    /// Set when an invoke called `stop()`: the visit being served finishes first (the other
+    /// invokes waiting on it are served, caches record it), then the model unwinds. nnsight 0.8
+    /// holds a stop the same way.
+    private var stopRequested = false
     /// How many calls by hand (``Envoy/callAsFunction(_:_:hook:)``) are running: while any is,
     /// this run's hooks serve nothing, record nothing and spend no occurrence.
     private var handCalls = 0
@@ -68,11 +72,13 @@ final class Interleaver {
                 let mediator = Mediator(interleaver: self, worker: WorkerPool.shared.acquire(), rows: invoke.rows, order: order)
                 mediator.worker.baton.clearWorkerWaitedLong()
                 mediators.append(mediator)
-                let body = UncheckedSendable(invoke.body)
-                mediator.worker.start { mediator.run(body.value) }
+                let body = invoke.body
+                mediator.worker.start { mediator.run(body) }
                 try settle(mediator)
+                // Stopped before the model ran: later invokes never start, the model never runs.
+                if stopRequested { break }
             }
-            try model()
+            if !stopRequested { try model() }
         } catch let abort as Abort {
             throw cancelAll(after: abort.error)
         } catch is EarlyStop {
@@ -243,6 +249,7 @@ final class Interleaver {
         while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: step, where: { $0 == .step }) {
             try serve(mediator, .done)
         }
+        try unwindIfStopped()
     }
 
     /// The run's result: invokes waiting for it receive their rows.
@@ -251,6 +258,12 @@ final class Interleaver {
         while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: 0, where: { $0 == .result }) {
             try serve(mediator, .value(try narrow(value, for: mediator)))
         }
+        try unwindIfStopped()
+    }
+
+    /// Unwinds the model once the visit that an invoke stopped at is complete.
+    private func unwindIfStopped() throws {
+        if stopRequested { throw EarlyStop() }
     }
 
     // MARK: Serving (called on the model's thread, inside hooks)
@@ -264,6 +277,7 @@ final class Interleaver {
             try serve(request, of: &value, replaced: &replaced, for: mediator)
         }
         try recordCaches(index: index, output: value, input: nil)
+        try unwindIfStopped()
         return replaced ? value : nil
     }
 
@@ -295,6 +309,7 @@ final class Interleaver {
             }
         }
         try recordCaches(index: index, output: nil, input: value)
+        try unwindIfStopped()
         if !skips.isEmpty { return .skip(output: try combineSkips(skips, path: tree.all[index].path)) }
         return replaced ? .replaceInput(value) : .proceed
     }
@@ -336,13 +351,13 @@ final class Interleaver {
         try settle(mediator)
     }
 
-    /// Acts on the event `mediator` stopped at: unwinds the model if it failed or stopped; at a
-    /// barrier, parks it, or, when it is the last to arrive, releases every participant in
+    /// Acts on the event `mediator` stopped at: unwinds the model if it failed; notes a `stop()`
+    /// (the model unwinds when the visit being served is complete); at a barrier, parks it, or, when it is the last to arrive, releases every participant in
     /// invoke order, each running to its next event (which may be served at this very hook).
     private func settle(_ mediator: Mediator) throws {
         switch mediator.event {
         case .failed(let error): throw Abort(error: error)
-        case .stopped: throw EarlyStop()
+        case .stopped: stopRequested = true
         case .barrier(let barrier):
             let key = ObjectIdentifier(barrier)
             barrierWaits[key, default: []].append(mediator)
@@ -381,10 +396,4 @@ final class Interleaver {
         let ordered = skips.sorted { $0.mediator.rows!.lowerBound < $1.mediator.rows!.lowerBound }
         return try Tensor.cat(ordered.map { $0.value }, dim: 0)
     }
-}
-
-/// Carries a value to another thread where the strict turn-taking makes it safe.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -14,6 +14,10 @@ enum ValueKey: String, Sendable {
 /// with the model. Each envoy access becomes a request; the worker hands the turn to the model
 /// and waits until the interleaver serves the request at the module's hook (or fails it).
 /// Python: `Mediator`.
+///
+/// `@unchecked Sendable` (a task-local value must be), earned by the turn-taking protocol: its
+/// mutable state is read and written only by the side that holds the turn, the invoke's worker
+/// or the model's thread, and every handoff between them goes through the worker's baton.
 final class Mediator: @unchecked Sendable {
     /// What the worker asks for when it hands the turn to the model.
     enum Event {

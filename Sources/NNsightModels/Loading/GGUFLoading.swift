@@ -34,7 +34,8 @@ func ggufTokenizer(_ file: GGUFFile) throws -> Tokenizer {
         tokenTypes: vocabulary.tokenTypes, scores: vocabulary.scores, merges: vocabulary.merges,
         bosTokenId: vocabulary.bosTokenID, eosTokenId: vocabulary.eosTokenID,
         unknownTokenId: vocabulary.unknownTokenID, paddingTokenId: vocabulary.paddingTokenID,
-        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS)
+        addBOS: vocabulary.addBOS, addEOS: vocabulary.addEOS, addSpacePrefix: vocabulary.addSpacePrefix,
+        architecture: vocabulary.architecture)
     return try Tokenizer(ggufVocabulary: ggufVocabulary).withChatTemplate(
         vocabulary.chatTemplate, specialTokens: Tokenizer.specialTokenStrings(ggufVocabulary: ggufVocabulary))
 }
