@@ -10,7 +10,7 @@ enum Fixtures {
     static let smolLM2Path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
-    static let tinyModels = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox"]
+    static let tinyModels = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox", "tiny-gemma2", "tiny-gemma", "tiny-qwen3", "tiny-olmo2"]
 
     struct StoredArray: Decodable, Sendable {
         let dtype: String
@@ -78,9 +78,9 @@ enum Fixtures {
         let reprs: [String: String]
     }
 
-    /// A JSON value of a config: scalars, and objects of scalars (`rope_parameters`).
+    /// A JSON value of a config: scalars, arrays (`layer_types`), and objects of scalars (`rope_parameters`).
     enum JSONValue: Decodable, Equatable, Sendable {
-        case number(Double), string(String), bool(Bool), null, object([String: JSONValue]), other
+        case number(Double), string(String), bool(Bool), null, array([JSONValue]), object([String: JSONValue]), other
 
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
@@ -88,6 +88,7 @@ enum Fixtures {
             else if let b = try? c.decode(Bool.self) { self = .bool(b) }
             else if let n = try? c.decode(Double.self) { self = .number(n) }
             else if let s = try? c.decode(String.self) { self = .string(s) }
+            else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
             else if let o = try? c.decode([String: JSONValue].self) { self = .object(o) }
             else { self = .other }
         }
@@ -96,6 +97,7 @@ enum Fixtures {
         var double: Double? { if case .number(let n) = self { n } else { nil } }
         var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
         var string: String? { if case .string(let s) = self { s } else { nil } }
+        var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
         subscript(key: String) -> JSONValue? { if case .object(let o) = self { o[key] } else { nil } }
     }
 

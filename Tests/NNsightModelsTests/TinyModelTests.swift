@@ -55,6 +55,23 @@ import NNsightTorch
             #expect(neox.config.partialRotaryFactor == rope["partial_rotary_factor"]?.double)
             #expect(neox.config.rotaryDimensions == 4)
             #expect(!(neox.lm_head.weight === neox.gpt_neox.embed_in.weight))
+        } else if let olmo = loaded.model as? Olmo2ForCausalLM {
+            #expect(olmo.config.hiddenSize == config["hidden_size"]?.int)
+            #expect(olmo.config.numKeyValueHeads == config["num_key_value_heads"]?.int)
+            #expect(olmo.config.rmsNormEps == config["rms_norm_eps"]?.double)
+            #expect(olmo.model.layers[0].self_attn.k_norm.weight.value.shape == [olmo.config.numKeyValueHeads * olmo.config.headDim])
+            #expect(!(olmo.lm_head.weight === olmo.model.embed_tokens.weight))
+        } else if let gemma = loaded.model as? GemmaForCausalLM {
+            #expect(gemma.config.modelType == config["model_type"]?.string)
+            #expect(gemma.config.headDim == config["head_dim"]?.int)
+            #expect(gemma.config.numKeyValueHeads == config["num_key_value_heads"]?.int)
+            #expect(gemma.config.queryPreAttnScalar == config["query_pre_attn_scalar"]?.double)
+            #expect(gemma.config.attnLogitSoftcapping == config["attn_logit_softcapping"]?.double)
+            #expect(gemma.config.finalLogitSoftcapping == config["final_logit_softcapping"]?.double)
+            #expect(gemma.config.slidingWindow == config["sliding_window"]?.int)
+            #expect(gemma.config.layerTypes.map(\.rawValue)
+                    == (config["layer_types"]?.array?.compactMap(\.string) ?? Array(repeating: "full_attention", count: 2)))
+            #expect(gemma.lm_head.weight === gemma.model.embed_tokens.weight)
         } else {
             let llama = try #require(loaded.model as? LlamaForCausalLM)
             #expect(llama.config.modelType == config["model_type"]?.string)
@@ -223,13 +240,21 @@ import NNsightTorch
             #expect(logits.dtype == dtype, "compute runs in the weights' dtype")
             let difference = try maxAbsDifference(logits.squeeze(dim: 0), expected)
             // bf16 keeps 8 bits of mantissa (f16 11): a relative error of a few 2⁻⁸ of the logits' scale.
+            // (tiny-gemma2, with norm factors near 2 and soft-capped logits, reaches 0.062 of its
+            // scale in bf16: transformers' own bf16 forward differs from its fp32 one by the same
+            // 0.306.)
             let scale = try expected.abs().max().item(Double.self)
-            let tolerance = (dtype == .bfloat16 ? 0.05 : 0.01) * max(scale, 1)
+            let tolerance = (dtype == .bfloat16 ? 0.07 : 0.01) * max(scale, 1)
             #expect(difference <= tolerance, "\(name) \(dtype): max |Δ| \(difference), scale \(scale)")
             #expect(difference > 0, "\(name) \(dtype): identical to float32, so the dtype was not used")
-            // The most likely next token is unchanged.
-            let top = try logits.select(dim: 1, index: -1).argmax(dim: -1).item(Int.self)
-            #expect(top == (try expected.select(dim: 0, index: -1).argmax().item(Int.self)))
+            // The most likely next token is unchanged, where float32's top two are further apart
+            // than the error allowed (tiny-qwen3's are 0.046 apart, and transformers' own bf16
+            // forward swaps them too).
+            let top2 = try expected.select(dim: 0, index: -1).topk(2).values
+            if try (top2.select(dim: 0, index: 0) - top2.select(dim: 0, index: 1)).item(Double.self) > tolerance {
+                let top = try logits.select(dim: 1, index: -1).argmax(dim: -1).item(Int.self)
+                #expect(top == (try expected.select(dim: 0, index: -1).argmax().item(Int.self)))
+            }
         }
     }
 

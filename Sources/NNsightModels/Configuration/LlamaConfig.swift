@@ -83,13 +83,15 @@ public struct LlamaConfig: ModelConfig, Equatable {
     public var maxWindowLayers: Int?
     /// Each layer's attention (as the family reads the fields above); empty means all full.
     public var layerTypes: [LayerType]
+    /// Parameters of query/key norms per layer, for the size estimate (Qwen3, OLMo-2 set it).
+    var queryKeyNormParameters: Double = 0
 
     /// The parameter count's terms: the embedding (and an untied head), the layers.
     var parameterCountParts: [(field: String, parameters: Double)] {
         let h = Double(hiddenSize), d = Double(headDim), inner = Double(intermediateSize)
         let q = Double(numAttentionHeads) * d, kv = Double(numKeyValueHeads) * d
         let attention = h * q + 2 * h * kv + q * h + (attentionBias ? q + 2 * kv : 0)   // o_proj's bias (Llama only), h per layer, left out
-        let perLayer = attention + 3 * h * inner + (mlpBias ? 2 * inner + h : 0) + 2 * h
+        let perLayer = attention + 3 * h * inner + (mlpBias ? 2 * inner + h : 0) + 2 * h + queryKeyNormParameters
         return [("vocab_size", Double(vocabSize) * h * (tieWordEmbeddings ? 1 : 2)),
                 ("num_hidden_layers", Double(numHiddenLayers) * perLayer + h)]
     }

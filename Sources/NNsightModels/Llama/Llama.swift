@@ -9,8 +9,8 @@ public final class LlamaRMSNorm: RMSNorm {
     var typePrefix = "Llama"
 
     /// A norm of `config.hiddenSize`, named after the model family.
-    convenience init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
-        try self.init(config.hiddenSize, eps: config.rmsNormEps, device: device)
+    convenience init(_ config: LlamaConfig, variant: LlamaVariant, dimension: Int? = nil, device: Device) throws {
+        try self.init(dimension ?? config.hiddenSize, eps: config.rmsNormEps, device: device)
         typePrefix = variant.classPrefix
     }
 
@@ -33,12 +33,16 @@ public final class LlamaRMSNorm: RMSNorm {
     }
 }
 
-/// Python: `LlamaAttention` (grouped-query, rotary).
+/// Python: `LlamaAttention` (grouped-query, rotary); Qwen3's adds `q_norm` and `k_norm`.
 public final class LlamaAttention: Module {
     public let q_proj: Linear
     public let k_proj: Linear
     public let v_proj: Linear
     public let o_proj: Linear
+    /// Qwen3: RMSNorm of each query head (over `head_dim`) before the rotary embedding.
+    public let q_norm: LlamaRMSNorm?
+    /// Qwen3: RMSNorm of each key head.
+    public let k_norm: LlamaRMSNorm?
     let heads: Int
     let kvHeads: Int
     let layerIndex: Int
@@ -53,6 +57,8 @@ public final class LlamaAttention: Module {
         k_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
         v_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
         o_proj = try Linear(config.numAttentionHeads * d, config.hiddenSize, bias: variant.outputProjectionBias && config.attentionBias, device: device)
+        q_norm = variant.queryKeyNorm ? try LlamaRMSNorm(config, variant: variant, dimension: d, device: device) : nil
+        k_norm = variant.queryKeyNorm ? try LlamaRMSNorm(config, variant: variant, dimension: d, device: device) : nil
         heads = config.numAttentionHeads
         kvHeads = config.numKeyValueHeads
         self.layerIndex = layerIndex
@@ -67,8 +73,8 @@ public final class LlamaAttention: Module {
         guard let tables = state.rotaryTables else {
             throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
-        let query = try applyRotary(splitHeads(self.q_proj(input), heads: heads), tables)
-        var key = try applyRotary(splitHeads(self.k_proj(input), heads: kvHeads), tables)
+        let query = try applyRotary(normedHeads(self.q_proj(input), heads: heads, norm: q_norm, context), tables)
+        var key = try applyRotary(normedHeads(self.k_proj(input), heads: kvHeads, norm: k_norm, context), tables)
         var value = try splitHeads(self.v_proj(input), heads: kvHeads)
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
@@ -85,6 +91,15 @@ public final class LlamaAttention: Module {
         }
         return try self.o_proj(mergeHeads(attended))
     }
+}
+
+/// `[batch, sequence, heads × headDim]` → `[batch, heads, sequence, headDim]`, normed per head
+/// on the way (as Python: `norm(x.view(batch, sequence, heads, headDim)).transpose(1, 2)`, so the
+/// norm's hooks see Python's shapes).
+func normedHeads(_ x: Tensor, heads: Int, norm: Module?, _ context: ForwardContext) throws -> Tensor {
+    guard let norm else { return try splitHeads(x, heads: heads) }
+    let shape = x.shape
+    return try norm(x.view([shape[0], shape[1], heads, shape[2] / heads]), context).transpose(1, 2)
 }
 
 /// Python: `LlamaMLP`: `down_proj(silu(gate_proj(x)) * up_proj(x))`.

@@ -11,6 +11,8 @@ public struct LlamaVariant: Sendable, Equatable {
     /// Whether llama.cpp permuted the rows of Q and K for its rotary layout when it wrote the
     /// GGUF (`convert_hf_to_gguf.py` does for `llama`, not for `qwen2`).
     public var ggufPermutesRotaryRows: Bool
+    /// Whether attention norms each query and key head (`q_norm`, `k_norm`: Qwen3).
+    public var queryKeyNorm = false
 
     public static let llama = LlamaVariant(classPrefix: "Llama", outputProjectionBias: true, ggufPermutesRotaryRows: true)
     public static let mistral = LlamaVariant(classPrefix: "Mistral", outputProjectionBias: true, ggufPermutesRotaryRows: false)
@@ -97,6 +99,11 @@ public enum Qwen2Family: LlamaFamilyMember {
 
     public static func finish(_ config: inout LlamaConfig) {
         config.attentionBias = true
+        finish(slidingWindowOf: &config)
+    }
+
+    /// Qwen2's (and Qwen3's) reading of `use_sliding_window`, `max_window_layers`, `layer_types`.
+    static func finish(slidingWindowOf config: inout LlamaConfig) {
         if !config.useSlidingWindow { config.slidingWindow = nil }
         if config.layerTypes.isEmpty || config.slidingWindow == nil {
             let first = config.maxWindowLayers ?? config.numHiddenLayers

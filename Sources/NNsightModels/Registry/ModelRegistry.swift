@@ -13,6 +13,10 @@ public enum ModelRegistry {
         MistralFamily.self,
         Qwen2Family.self,
         GPTNeoXFamily.self,
+        GemmaFamily.self,
+        Gemma2Family.self,
+        Qwen3Family.self,
+        Olmo2Family.self,
     ]
 
     /// The `model_type` of every registered family, sorted.

@@ -87,8 +87,9 @@ public final class Conv1D: Module {
     }
 }
 
-/// A lookup table of vectors. Python: `nn.Embedding(num_embeddings, embedding_dim)`.
-public final class Embedding: Module {
+/// A lookup table of vectors. Python: `nn.Embedding(num_embeddings, embedding_dim)`. Open for the
+/// families that scale it in place (Gemma's `GemmaTextScaledWordEmbedding`).
+open class Embedding: Module {
     public let weight: Parameter
     /// Python: `padding_idx`: the row of the padding token. The forward pass is the same with or
     /// without it; it is printed as PyTorch prints it. (PyTorch also zeroes that row at init and
@@ -104,11 +105,11 @@ public final class Embedding: Module {
         self.paddingIndex = paddingIndex
     }
 
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+    open override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         try F.embedding(input, weight: weight.value)
     }
 
-    public override var extraDescription: String {
+    open override var extraDescription: String {
         weight.value.shape.map(String.init).joined(separator: ", ") + (paddingIndex.map { ", padding_idx=\($0)" } ?? "")
     }
 }

@@ -1,0 +1,280 @@
+// Port of transformers' models/gemma/modeling_gemma.py (GemmaForCausalLM) and
+// models/gemma2/modeling_gemma2.py (Gemma2ForCausalLM), with the same module names, so checkpoint
+// keys and nnsight paths (`model.layers.0.self_attn`) carry over. Gemma 2 adds norms after
+// attention and MLP, attention and final-logit soft-capping and alternating sliding-window layers.
+import Foundation
+import NNsightNN
+import NNsightTorch
+
+/// How a Gemma generation differs in code (its `config.json` says the rest).
+public struct GemmaVariant: Sendable, Equatable {
+    /// The prefix of transformers' class names (`Gemma2Attention`).
+    public var classPrefix: String
+    /// Gemma 2: `post_attention_layernorm` normalises the attention output and
+    /// `pre_feedforward_layernorm` / `post_feedforward_layernorm` wrap the MLP; Gemma: the Llama
+    /// layout (`post_attention_layernorm` before the MLP).
+    public var sandwichNorms: Bool
+
+    public static let gemma = GemmaVariant(classPrefix: "Gemma", sandwichNorms: false)
+    public static let gemma2 = GemmaVariant(classPrefix: "Gemma2", sandwichNorms: true)
+}
+
+/// Python: `GemmaRMSNorm`: normalises in float32 and scales by `1 + weight` (checkpoints store
+/// the offset from one).
+public final class GemmaRMSNorm: RMSNorm {
+    var typePrefix = "Gemma"
+
+    convenience init(_ dimension: Int, eps: Double, variant: GemmaVariant, device: Device) throws {
+        try self.init(dimension, eps: eps, device: device)
+        typePrefix = variant.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "RMSNorm" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let dtype = input.dtype
+        let scale = try weight.value.to(.float32) + 1
+        let normalized = try F.rmsNorm(input.to(.float32), normalizedShape: weight.value.shape, eps: eps ?? 1e-6)
+        return try (normalized * scale).to(dtype)
+    }
+
+    public override var extraDescription: String {
+        "(\(weight.value.shape.map(String.init).joined(separator: ", ")),), eps=\(pythonFloat(eps ?? 1e-6))"
+    }
+}
+
+/// Python: `GemmaTextScaledWordEmbedding`: the embedding times `sqrt(hidden_size)`, in the
+/// weight's dtype.
+public final class GemmaTextScaledWordEmbedding: Embedding {
+    /// `hidden_size ** 0.5` (Python: the `embed_scale` buffer, not in checkpoints).
+    public let embedScale: Double
+    var typePrefix = "Gemma"
+
+    init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
+        embedScale = Double(config.hiddenSize).squareRoot()
+        typePrefix = variant.classPrefix
+        try super.init(config.vocabSize, config.hiddenSize, paddingIndex: config.padTokenId, device: device)
+    }
+
+    public override var typeName: String { typePrefix + "TextScaledWordEmbedding" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let embedded = try super.forward(input, context)
+        // Python rounds the scale to the weight's dtype first (`embed_scale.to(weight.dtype)`).
+        let scale = try Tensor.full([], Double(Float(embedScale)), dtype: .float32).to(embedded.dtype)
+        return try embedded * scale
+    }
+}
+
+/// Python: `GELUTanh` (`hidden_activation: "gelu_pytorch_tanh"`).
+public final class GELUTanh: Module {
+    public override init() {}
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try F.gelu(input, approximate: .tanh)
+    }
+}
+
+/// Python: `GemmaMLP` (GeGLU): `down_proj(gelu(gate_proj(x)) * up_proj(x))`.
+public final class GemmaMLP: Module {
+    public let gate_proj: Linear
+    public let up_proj: Linear
+    public let down_proj: Linear
+    public let act_fn: Module
+    let typePrefix: String
+
+    init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
+        gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: false, device: device)
+        up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: false, device: device)
+        down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: false, device: device)
+        act_fn = config.hiddenActivation == "gelu" ? GELUActivation() : GELUTanh()
+        typePrefix = variant.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "MLP" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try down_proj(act_fn(gate_proj(input)) * up_proj(input))
+    }
+}
+
+/// Python: `GemmaAttention` / `Gemma2Attention`: grouped-query, rotary, scores scaled by
+/// `query_pre_attn_scalar ** -0.5` and (Gemma 2) soft-capped; sliding-window layers see the last
+/// `sliding_window` keys.
+public final class GemmaAttention: Module {
+    public let q_proj: Linear
+    public let k_proj: Linear
+    public let v_proj: Linear
+    public let o_proj: Linear
+    let heads: Int
+    let kvHeads: Int
+    let layerIndex: Int
+    let sliding: Bool
+    let scaling: Double
+    let softcap: Double?
+    let typePrefix: String
+
+    init(_ config: GemmaConfig, variant: GemmaVariant, layerIndex: Int, device: Device) throws {
+        let d = config.headDim
+        q_proj = try Linear(config.hiddenSize, config.numAttentionHeads * d, bias: config.attentionBias, device: device)
+        k_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
+        v_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
+        o_proj = try Linear(config.numAttentionHeads * d, config.hiddenSize, bias: config.attentionBias, device: device)
+        heads = config.numAttentionHeads
+        kvHeads = config.numKeyValueHeads
+        self.layerIndex = layerIndex
+        sliding = config.layerType(layerIndex) == .slidingAttention
+        scaling = config.attentionScaling
+        softcap = config.attnLogitSoftcapping
+        typePrefix = variant.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "Attention" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let state = try context.decoderState(for: typeName)
+        guard let tables = state.rotaryTables else {
+            throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
+        }
+        let query = try applyRotary(splitHeads(q_proj(input), heads: heads), tables)
+        var key = try applyRotary(splitHeads(k_proj(input), heads: kvHeads), tables)
+        var value = try splitHeads(v_proj(input), heads: kvHeads)
+        if let cache = context.cache {
+            (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
+        }
+        let mask = state.mask(sliding: sliding)
+        return try o_proj(attendWithSoftcap(query: query, key: key, value: value, mask: mask, scaling: scaling, softcap: softcap))
+    }
+}
+
+/// Attention as transformers' eager path computes it, with `softcap` (`cap · tanh(s / cap)`) on
+/// the scaled scores before the mask; without it, PyTorch's fused attention with `scaling`.
+/// Returns `[batch, sequence, heads × headDim]`.
+func attendWithSoftcap(query: Tensor, key: Tensor, value: Tensor, mask: Tensor, scaling: Double, softcap: Double?) throws -> Tensor {
+    let shape = query.shape
+    let groups = try query.size(1) / key.size(1)
+    guard let softcap else {
+        let output = try F.scaledDotProductAttention(query, key, value, mask: mask, scale: scaling, enableGQA: groups > 1)
+        return try output.transpose(1, 2).reshape([shape[0], shape[2], shape[1] * shape[3]])
+    }
+    let keys = try repeatHeads(key, groups), values = try repeatHeads(value, groups)
+    var scores = try query.matmul(keys.transpose(2, 3)) * scaling
+    scores = try (scores / softcap).tanh() * softcap
+    scores = try scores.maskedFill(mask.logicalNot(), -Double.infinity)
+    let weights = try scores.to(.float32).softmax(dim: -1).to(query.dtype)
+    return try weights.matmul(values).transpose(1, 2).reshape([shape[0], shape[2], shape[1] * shape[3]])
+}
+
+/// Python: `repeat_kv`: `[batch, kvHeads, s, d]` → `[batch, kvHeads × groups, s, d]`.
+func repeatHeads(_ x: Tensor, _ groups: Int) throws -> Tensor {
+    guard groups > 1 else { return x }
+    let s = x.shape
+    return try x.unsqueeze(2).expand([s[0], s[1], groups, s[2], s[3]]).reshape([s[0], s[1] * groups, s[2], s[3]])
+}
+
+/// Python: `GemmaDecoderLayer` / `Gemma2DecoderLayer`.
+public final class GemmaDecoderLayer: Module {
+    public let self_attn: GemmaAttention
+    public let mlp: GemmaMLP
+    public let input_layernorm: GemmaRMSNorm
+    public let post_attention_layernorm: GemmaRMSNorm
+    /// Gemma 2 only.
+    public let pre_feedforward_layernorm: GemmaRMSNorm?
+    /// Gemma 2 only.
+    public let post_feedforward_layernorm: GemmaRMSNorm?
+    let typePrefix: String
+
+    init(_ config: GemmaConfig, variant: GemmaVariant, layerIndex: Int, device: Device) throws {
+        self_attn = try GemmaAttention(config, variant: variant, layerIndex: layerIndex, device: device)
+        mlp = try GemmaMLP(config, variant: variant, device: device)
+        func norm() throws -> GemmaRMSNorm {
+            try GemmaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, variant: variant, device: device)
+        }
+        input_layernorm = try norm()
+        post_attention_layernorm = try norm()
+        pre_feedforward_layernorm = variant.sandwichNorms ? try norm() : nil
+        post_feedforward_layernorm = variant.sandwichNorms ? try norm() : nil
+        typePrefix = variant.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "DecoderLayer" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        guard let pre_feedforward_layernorm, let post_feedforward_layernorm else {
+            let hidden = try self_attn(input_layernorm(input), context) + input
+            return try mlp(post_attention_layernorm(hidden), context) + hidden
+        }
+        let hidden = try post_attention_layernorm(self_attn(input_layernorm(input), context)) + input
+        return try post_feedforward_layernorm(mlp(pre_feedforward_layernorm(hidden), context)) + hidden
+    }
+}
+
+/// Python: `GemmaModel` / `Gemma2Model`: token ids in, final hidden states out.
+public final class GemmaModel: Module {
+    public let embed_tokens: GemmaTextScaledWordEmbedding
+    public let layers: ModuleList<GemmaDecoderLayer>
+    public let norm: GemmaRMSNorm
+    public let rotary_emb: RotaryEmbedding
+    let maxPositions: Int
+    let slidingWindow: Int?
+    let typePrefix: String
+
+    init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
+        embed_tokens = try GemmaTextScaledWordEmbedding(config, variant: variant, device: device)
+        layers = ModuleList(try (0..<config.numHiddenLayers).map {
+            try GemmaDecoderLayer(config, variant: variant, layerIndex: $0, device: device)
+        })
+        norm = try GemmaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, variant: variant, device: device)
+        rotary_emb = try RotaryEmbedding(dimension: config.headDim, theta: config.ropeTheta, classPrefix: variant.classPrefix,
+                                         device: device)
+        maxPositions = config.maxPositionEmbeddings
+        slidingWindow = config.layerTypes.contains(.slidingAttention) ? config.slidingWindow : nil
+        typePrefix = variant.classPrefix
+    }
+
+    public override var typeName: String { typePrefix + "Model" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
+        var hidden = try embed_tokens(input, context.forLayers(state))
+        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
+        let inner = context.forLayers(state)
+        for layer in layers { hidden = try layer(hidden, inner) }
+        return try norm(hidden, inner)
+    }
+}
+
+/// Python: `GemmaForCausalLM` / `Gemma2ForCausalLM`: `lm_head`, then (Gemma 2) the final-logit
+/// soft-cap `cap · tanh(logits / cap)` outside any module (so `lm_head.output` is uncapped, as in
+/// Python).
+public final class GemmaForCausalLM: Module, CausalLanguageModel {
+    public let model: GemmaModel
+    public let lm_head: Linear
+    public let config: GemmaConfig
+    public let variant: GemmaVariant
+
+    public init(_ config: GemmaConfig, variant: GemmaVariant = .gemma2, device: Device = .cpu) throws {
+        try config.validate()
+        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
+                              device: device, field: config.sizeField)
+        self.config = config
+        self.variant = variant
+        model = try GemmaModel(config, variant: variant, device: device)
+        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
+                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        super.init()
+        try packLinearWeights()
+    }
+
+    public override var typeName: String { variant.classPrefix + "ForCausalLM" }
+
+    public var vocabularySize: Int { config.vocabSize }
+    public var layerCount: Int { config.numHiddenLayers }
+    public var maxPositions: Int { config.maxPositionEmbeddings }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let logits = try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        guard let cap = config.finalLogitSoftcapping else { return logits }
+        return try (logits / cap).tanh() * cap
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import NNsightGGUF
+import NNsightTorch
+
+/// What the Gemma entries share: the config type, the builder, llama.cpp's GGUF names and its
+/// `+1` on RMSNorm weights.
+public protocol GemmaFamilyMember: ModelFamily where Config == GemmaConfig {
+    static var variant: GemmaVariant { get }
+    /// The family's defaults for fields its `config.json` may leave out.
+    static func finish(_ config: inout GemmaConfig, given keys: Set<String>)
+}
+
+extension GemmaFamilyMember {
+    public static func decodeConfig(from data: Data) throws -> GemmaConfig {
+        var config = try JSONDecoder().decode(GemmaConfig.self, from: data)
+        let keys = Set(((try? JSONSerialization.jsonObject(with: data)) as? [String: Any])?.keys.map { $0 } ?? [])
+        config.modelType = modelType
+        finish(&config, given: keys)
+        try config.validate()
+        return config
+    }
+
+    public static func makeModel(_ config: GemmaConfig, device: Device) throws -> any CausalLanguageModel {
+        try GemmaForCausalLM(config, variant: variant, device: device)
+    }
+
+    public static var ggufArchitectures: [String] { [modelType] }
+
+    /// llama.cpp's `<arch>.*` hyperparameters. llama.cpp does not store `query_pre_attn_scalar`:
+    /// for Gemma 2 it scales by `key_length ** -0.5`, or for the 27B (46 layers) by
+    /// `(hidden_size / heads) ** -0.5`, and so does this.
+    public static func config(fromGGUF file: GGUFFile) throws -> GemmaConfig {
+        let h: GemmaGGUFHyperparameters
+        do {
+            h = try GemmaGGUFHyperparameters(file.metadata, architecture: modelType)
+        } catch {
+            throw ModelError.malformedCheckpoint(file: file.path ?? "(GGUF)", reason: "\(error)")
+        }
+        var config = GemmaConfig(
+            modelType: modelType, vocabSize: h.vocabSize, hiddenSize: h.hiddenSize, intermediateSize: h.intermediateSize,
+            numHiddenLayers: h.layers, numAttentionHeads: h.heads, numKeyValueHeads: h.kvHeads, headDim: h.headDim,
+            maxPositionEmbeddings: h.contextLength, rmsNormEps: h.rmsNormEps, ropeTheta: h.ropeTheta,
+            tieWordEmbeddings: !file.tensorNames.contains("output.weight"),
+            attnLogitSoftcapping: h.attnLogitSoftcapping, finalLogitSoftcapping: h.finalLogitSoftcapping,
+            slidingWindow: h.slidingWindow, bosTokenId: h.bosTokenId, eosTokenIds: h.eosTokenId.map { [$0] } ?? [],
+            padTokenId: h.padTokenId)
+        var keys: Set<String> = ["final_logit_softcapping", "attn_logit_softcapping", "sliding_window"]
+        if variant.sandwichNorms {
+            // llama.cpp's rule (llm_build_gemma2): 27B (46 layers) by hidden / heads, else by head size.
+            config.queryPreAttnScalar = Double(h.layers == 46 ? config.hiddenSize / max(h.heads, 1) : config.headDim)
+            keys.insert("query_pre_attn_scalar")
+        }
+        finish(&config, given: keys)
+        return config
+    }
+
+    public static func modelKey(forGGUFTensor name: String, config: GemmaConfig) -> String? {
+        let fixed = [
+            "token_embd.weight": "model.embed_tokens.weight",
+            "output_norm.weight": "model.norm.weight",
+            "output.weight": "lm_head.weight",
+        ]
+        if let known = fixed[name] { return known }
+        let parts = name.split(separator: ".", maxSplits: 2)
+        guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
+        var perLayer = [
+            "attn_norm.weight": "input_layernorm.weight",
+            "attn_q.weight": "self_attn.q_proj.weight", "attn_k.weight": "self_attn.k_proj.weight",
+            "attn_v.weight": "self_attn.v_proj.weight", "attn_output.weight": "self_attn.o_proj.weight",
+            "ffn_gate.weight": "mlp.gate_proj.weight", "ffn_up.weight": "mlp.up_proj.weight",
+            "ffn_down.weight": "mlp.down_proj.weight",
+        ]
+        if variant.sandwichNorms {
+            perLayer["post_attention_norm.weight"] = "post_attention_layernorm.weight"
+            perLayer["ffn_norm.weight"] = "pre_feedforward_layernorm.weight"
+            perLayer["post_ffw_norm.weight"] = "post_feedforward_layernorm.weight"
+        } else {
+            perLayer["ffn_norm.weight"] = "post_attention_layernorm.weight"
+        }
+        guard let suffix = perLayer[String(parts[2])] else { return nil }
+        return "model.layers.\(layer).\(suffix)"
+    }
+
+    /// llama.cpp's converter stores Gemma's RMSNorm weights as `1 + weight` (the factor itself):
+    /// take the one back off.
+    public static func convertGGUFTensor(_ tensor: Tensor, ggufName: String, config: GemmaConfig) throws -> Tensor {
+        ggufName.hasSuffix("norm.weight") ? try tensor - 1 : tensor
+    }
+
+    /// Gemma's tokenizers name `<pad>` (id 0) and pad on the left for generation.
+    public static var tokenizerDefaults: TokenizerDefaults { TokenizerDefaults(padToken: .id(0)) }
+
+    public static var standardNames: StandardNames {
+        StandardNames(layers: "model.layers", selfAttention: "self_attn", mlp: "mlp", finalNorm: "model.norm",
+                      embedTokens: "model.embed_tokens")
+    }
+}
+
+/// Gemma (`model_type` `gemma`): Llama's layout with GeGLU, `1 + weight` norms and scaled embeddings.
+public enum GemmaFamily: GemmaFamilyMember {
+    public static let modelType = "gemma"
+    public static let variant = GemmaVariant.gemma
+
+    public static func finish(_ config: inout GemmaConfig, given keys: Set<String>) {
+        // transformers' GemmaMLP reads `hidden_act` (Gemma 2's reads `hidden_activation`).
+        if let act = config.hiddenAct { config.hiddenActivation = act }
+        config.queryPreAttnScalar = nil
+        config.attnLogitSoftcapping = nil
+        config.finalLogitSoftcapping = nil
+        config.slidingWindow = nil
+        config.layerTypes = Array(repeating: .fullAttention, count: config.numHiddenLayers)
+    }
+}
+
+/// Gemma 2 (`model_type` `gemma2`): sandwich norms, soft-capped attention scores (default 50) and
+/// logits (default 30), and sliding-window attention (default 4096) on every other layer,
+/// starting with the first (Python: `Gemma2Config.__post_init__`).
+public enum Gemma2Family: GemmaFamilyMember {
+    public static let modelType = "gemma2"
+    public static let variant = GemmaVariant.gemma2
+
+    public static func finish(_ config: inout GemmaConfig, given keys: Set<String>) {
+        if !keys.contains("query_pre_attn_scalar") { config.queryPreAttnScalar = 256 }
+        if !keys.contains("attn_logit_softcapping") { config.attnLogitSoftcapping = 50 }
+        if !keys.contains("final_logit_softcapping") { config.finalLogitSoftcapping = 30 }
+        if !keys.contains("sliding_window") { config.slidingWindow = 4096 }
+        if config.layerTypes.isEmpty {
+            config.layerTypes = (0..<config.numHiddenLayers).map { $0 % 2 == 0 ? .slidingAttention : .fullAttention }
+        }
+    }
+}
+
+/// The `<arch>.*` keys llama.cpp writes for Gemma and Gemma 2.
+struct GemmaGGUFHyperparameters {
+    var vocabSize, hiddenSize, intermediateSize, layers, heads, kvHeads, contextLength: Int
+    var headDim: Int?
+    var rmsNormEps, ropeTheta: Double
+    var attnLogitSoftcapping, finalLogitSoftcapping: Double?
+    var slidingWindow, bosTokenId, eosTokenId, padTokenId: Int?
+
+    init(_ m: GGUFMetadata, architecture arch: String) throws(GGUFError) {
+        let vocabulary = try GGUFTokenizerMetadata(m)
+        vocabSize = try m.optional("\(arch).vocab_size", as: Int.self) ?? vocabulary.tokens.count
+        hiddenSize = try m.int("\(arch).embedding_length")
+        intermediateSize = try m.int("\(arch).feed_forward_length")
+        layers = try m.int("\(arch).block_count")
+        heads = try m.int("\(arch).attention.head_count")
+        kvHeads = try m.optional("\(arch).attention.head_count_kv", as: Int.self) ?? heads
+        contextLength = try m.int("\(arch).context_length")
+        headDim = try m.optional("\(arch).attention.key_length", as: Int.self)
+        rmsNormEps = Double(try m.float("\(arch).attention.layer_norm_rms_epsilon"))
+        ropeTheta = Double(try m.optional("\(arch).rope.freq_base", as: Float.self) ?? 10000)
+        attnLogitSoftcapping = try m.optional("\(arch).attn_logit_softcapping", as: Float.self).map(Double.init)
+        finalLogitSoftcapping = try m.optional("\(arch).final_logit_softcapping", as: Float.self).map(Double.init)
+        slidingWindow = try m.optional("\(arch).attention.sliding_window", as: Int.self)
+        bosTokenId = vocabulary.bosTokenID
+        eosTokenId = vocabulary.eosTokenID
+        padTokenId = vocabulary.paddingTokenID
+    }
+}
