@@ -93,8 +93,9 @@ public final class GemmaMLP: Module {
 
     public override var typeName: String { typePrefix + "MLP" }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try down_proj(act_fn(gate_proj(input)) * up_proj(input))
+        try self.down_proj(self.act_fn(self.gate_proj(input)) * self.up_proj(input))
     }
 }
 
@@ -131,45 +132,46 @@ public final class GemmaAttention: Module {
 
     public override var typeName: String { typePrefix + "Attention" }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let state = try context.decoderState(for: typeName)
         guard let tables = state.rotaryTables else {
             throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
-        let query = try applyRotary(splitHeads(q_proj(input), heads: heads), tables)
-        var key = try applyRotary(splitHeads(k_proj(input), heads: kvHeads), tables)
-        var value = try splitHeads(v_proj(input), heads: kvHeads)
+        let query = try applyRotary(splitHeads(self.q_proj(input), heads: heads), tables)
+        var key = try applyRotary(splitHeads(self.k_proj(input), heads: kvHeads), tables)
+        var value = try splitHeads(self.v_proj(input), heads: kvHeads)
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
         let mask = state.mask(sliding: sliding)
-        return try o_proj(attendWithSoftcap(query: query, key: key, value: value, mask: mask, scaling: scaling, softcap: softcap))
+        let attended: Tensor
+        // Soft-capping has no fused kernel: Gemma 2 always takes the explicit path (as
+        // transformers, whose Gemma 2 refuses SDPA).
+        let explicit = self.sourceHooked(explicitAttentionOperations)
+        if softcap != nil || explicit {
+            let scores = try scaledAttentionScores(query, key, scaling: scaling)
+            let capped = try softcapped(scores, cap: softcap)
+            let pattern = try attentionPattern(capped.to(.float32), mask: mask).to(query.dtype)
+            let weighted = try weightedValues(pattern, value)
+            attended = weighted
+        } else {
+            attended = try F.scaledDotProductAttention(query, key, value, mask: mask, scale: scaling, enableGQA: heads != kvHeads)
+        }
+        return try self.o_proj(mergeHeads(attended))
     }
 }
 
-/// Attention as transformers' eager path computes it, with `softcap` (`cap · tanh(s / cap)`) on
-/// the scaled scores before the mask; without it, PyTorch's fused attention with `scaling`.
-/// Returns `[batch, sequence, heads × headDim]`.
-func attendWithSoftcap(query: Tensor, key: Tensor, value: Tensor, mask: Tensor, scaling: Double, softcap: Double?) throws -> Tensor {
-    let shape = query.shape
-    let groups = try query.size(1) / key.size(1)
-    guard let softcap else {
-        let output = try F.scaledDotProductAttention(query, key, value, mask: mask, scale: scaling, enableGQA: groups > 1)
-        return try output.transpose(1, 2).reshape([shape[0], shape[2], shape[1] * shape[3]])
-    }
-    let keys = try repeatHeads(key, groups), values = try repeatHeads(value, groups)
-    var scores = try query.matmul(keys.transpose(2, 3)) * scaling
-    scores = try (scores / softcap).tanh() * softcap
-    scores = try scores.maskedFill(mask.logicalNot(), -Double.infinity)
-    let weights = try scores.to(.float32).softmax(dim: -1).to(query.dtype)
-    return try weights.matmul(values).transpose(1, 2).reshape([shape[0], shape[2], shape[1] * shape[3]])
+/// Scores `query · keyᵀ · scaling` `[batch, heads, query, key]` (Gemma's scaling is
+/// `query_pre_attn_scalar ** -0.5`), key heads repeated for grouped-query attention.
+func scaledAttentionScores(_ query: Tensor, _ key: Tensor, scaling: Double) throws -> Tensor {
+    try query.matmul(repeatHeads(key, to: query.size(1)).transpose(-1, -2)) * scaling
 }
 
-/// Python: `repeat_kv`: `[batch, kvHeads, s, d]` → `[batch, kvHeads × groups, s, d]`.
-func repeatHeads(_ x: Tensor, _ groups: Int) throws -> Tensor {
-    guard groups > 1 else { return x }
-    let s = x.shape
-    return try x.unsqueeze(2).expand([s[0], s[1], groups, s[2], s[3]]).reshape([s[0], s[1] * groups, s[2], s[3]])
+/// Python: `attn_weights = tanh(attn_weights / softcap) * softcap`; unchanged without a cap.
+func softcapped(_ scores: Tensor, cap: Double?) throws -> Tensor {
+    guard let cap else { return scores }
+    return try (scores / cap).tanh() * cap
 }
 
 /// Python: `GemmaDecoderLayer` / `Gemma2DecoderLayer`.
@@ -199,13 +201,14 @@ public final class GemmaDecoderLayer: Module {
 
     public override var typeName: String { typePrefix + "DecoderLayer" }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         guard let pre_feedforward_layernorm, let post_feedforward_layernorm else {
-            let hidden = try self_attn(input_layernorm(input), context) + input
-            return try mlp(post_attention_layernorm(hidden), context) + hidden
+            let hidden = try self.self_attn(self.input_layernorm(input), context) + input
+            return try self.mlp(self.post_attention_layernorm(hidden), context) + hidden
         }
-        let hidden = try post_attention_layernorm(self_attn(input_layernorm(input), context)) + input
-        return try post_feedforward_layernorm(mlp(pre_feedforward_layernorm(hidden), context)) + hidden
+        let attended = try self.post_attention_layernorm(self.self_attn(self.input_layernorm(input), context)) + input
+        return try post_feedforward_layernorm(self.mlp(pre_feedforward_layernorm(attended), context)) + attended
     }
 }
 

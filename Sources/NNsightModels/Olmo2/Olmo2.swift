@@ -51,18 +51,29 @@ public final class Olmo2Attention: Module {
         self.layerIndex = layerIndex
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let state = try context.decoderState(for: typeName)
         guard let tables = state.rotaryTables else {
             throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
-        let query = try applyRotary(splitHeads(q_norm(q_proj(input), context), heads: heads), tables)
-        var key = try applyRotary(splitHeads(k_norm(k_proj(input), context), heads: kvHeads), tables)
-        var value = try splitHeads(v_proj(input), heads: kvHeads)
+        let query = try applyRotary(splitHeads(self.q_norm(self.q_proj(input)), heads: heads), tables)
+        var key = try applyRotary(splitHeads(self.k_norm(self.k_proj(input)), heads: kvHeads), tables)
+        var value = try splitHeads(self.v_proj(input), heads: kvHeads)
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try o_proj(attend(query: query, key: key, value: value, mask: state.attentionMask))
+        let mask = state.attentionMask
+        let attended: Tensor
+        if self.sourceHooked(explicitAttentionOperations) {
+            let scores = try attentionScores(query, key)
+            let pattern = try attentionPattern(scores, mask: mask)
+            let weighted = try weightedValues(pattern, value)
+            attended = weighted
+        } else {
+            attended = try fusedAttention(query, key, value, mask: mask)
+        }
+        return try self.o_proj(mergeHeads(attended))
     }
 }
 
@@ -80,9 +91,10 @@ public final class Olmo2DecoderLayer: Module {
         post_feedforward_layernorm = try Olmo2RMSNorm(config.hiddenSize, config, device: device)
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let hidden = try post_attention_layernorm(self_attn(input, context), context) + input
-        return try post_feedforward_layernorm(mlp(hidden, context), context) + hidden
+        let hidden = try self.post_attention_layernorm(self.self_attn(input, context)) + input
+        return try self.post_feedforward_layernorm(self.mlp(hidden, context)) + hidden
     }
 }
 
