@@ -13,6 +13,8 @@ public enum ModelRegistry {
         MistralFamily.self,
         Qwen2Family.self,
         GPTNeoXFamily.self,
+        Phi3Family.self,
+        MixtralFamily.self,
     ]
 
     /// The `model_type` of every registered family, sorted.
