@@ -106,8 +106,7 @@ extension Tensor {
             let gradients = Gradients(worker: worker)
             defer { for hook in gradients.hooks { try? hook.remove() } }
             var result: T?
-            let job = UncheckedSendable({ result = try body(gradients) })
-            worker.start { gradients.run(job.value) }
+            worker.start { gradients.run { result = try body(gradients) } }
             if case .failed(let error) = gradients.event { throw error }
             do {
                 try self.backward(gradient: gradient, retainGraph: retainGraph)

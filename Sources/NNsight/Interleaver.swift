@@ -28,6 +28,10 @@ final class Interleaver {
     private var servingInput: (index: Int, occurrence: Int)?
     /// The invokes that passed the skip gate of that call (their `.input` of it is past).
     private var passedSkipGate: [ObjectIdentifier] = []
+    /// Set when an invoke called `stop()`: the visit being served finishes first (the other
+    /// invokes waiting on it are served, caches record it), then the model unwinds. nnsight 0.8
+    /// holds a stop the same way.
+    private var stopRequested = false
     /// How many calls by hand (``Envoy/callAsFunction(_:_:hook:)``) are running: while any is,
     /// this run's hooks serve nothing, record nothing and spend no occurrence.
     private var handCalls = 0
@@ -68,11 +72,13 @@ final class Interleaver {
                 let mediator = Mediator(interleaver: self, worker: WorkerPool.shared.acquire(), rows: invoke.rows, order: order)
                 mediator.worker.baton.clearWorkerWaitedLong()
                 mediators.append(mediator)
-                let body = UncheckedSendable(invoke.body)
-                mediator.worker.start { mediator.run(body.value) }
+                let body = invoke.body
+                mediator.worker.start { mediator.run(body) }
                 try settle(mediator)
+                // Stopped before the model ran: later invokes never start, the model never runs.
+                if stopRequested { break }
             }
-            try model()
+            if !stopRequested { try model() }
         } catch let abort as Abort {
             throw cancelAll(after: abort.error)
         } catch is EarlyStop {
@@ -137,7 +143,9 @@ final class Interleaver {
             installOutputHook(on: request.envoy)
             // Only where waits are long enough to park; short waits poll anyway, and a rouse hook
             // per module would add to their cost.
-            if tree.workersWaitLong || mediator.worker.baton.workerHasWaitedLong { installRouseHook(on: request.envoy) }
+            // (Not on `.source` operations: a pre-hook there would stand for a request on the input.)
+            if request.envoy.countingIndex == request.envoy.index,
+               tree.workersWaitLong || mediator.worker.baton.workerHasWaitedLong { installRouseHook(on: request.envoy) }
         case .input, .skip:
             installInputHook(on: request.envoy)
         }
@@ -174,6 +182,7 @@ final class Interleaver {
 
     private func installOutputHook(on envoy: Envoy) {
         let index = envoy.index
+        track(index)
         guard !postHooked[index] else { return }
         postHooked[index] = true
         handles.append(envoy.module.registerForwardHook { [unowned(unsafe) self] module, _, output in
@@ -186,6 +195,7 @@ final class Interleaver {
     /// end costs no wake-up (50–300 µs on this machine) for the model's thread.
     private func installRouseHook(on envoy: Envoy) {
         let index = envoy.index
+        track(index)
         guard !rouseHooked[index] else { return }
         rouseHooked[index] = true
         handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] _, _, _ in
@@ -199,6 +209,7 @@ final class Interleaver {
 
     private func installInputHook(on envoy: Envoy) {
         let index = envoy.index
+        track(index)
         guard !preHooked[index] else { return }
         preHooked[index] = true
         handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] module, input, context in
@@ -217,15 +228,25 @@ final class Interleaver {
         }
     }
 
+    /// Makes room for an envoy added to the tree after this run began (a `.source` operation).
+    private func track(_ index: Int) {
+        while preHooked.count <= index {
+            preHooked.append(false)
+            postHooked.append(false)
+            rouseHooked.append(false)
+        }
+    }
+
     /// True when the model already went past the value `request` asks for (for `mediator`, when
     /// the call's input gate is open: `.input` comes before the skip gate, as in nnsight 0.8).
     func isPast(_ request: Mediator.Request, for mediator: Mediator? = nil) -> Bool {
-        let index = request.envoy.index
+        let index = request.envoy.countingIndex
         let module = request.envoy.module
+        if index != request.envoy.index, isPastOperation(request) { return true }
         switch request.key {
         case .output: return module.completedCallCount - completedBaseline[index] > request.occurrence
         case .input, .skip:
-            if let serving = servingInput, serving.index == index, serving.occurrence == request.occurrence {
+            if let serving = servingInput, serving.index == request.envoy.index, serving.occurrence == request.occurrence {
                 guard request.key == .input, let mediator else { return false }
                 return passedSkipGate.contains(ObjectIdentifier(mediator))
             }
@@ -233,6 +254,14 @@ final class Interleaver {
         case .step: return isGeneration && currentStep > request.occurrence
         case .result: return false
         }
+    }
+
+    /// True when the module whose forward holds `request`'s `.source` operation has finished the
+    /// call the request addresses (the operation ran in it, hooked or not).
+    func isPastOperation(_ request: Mediator.Request) -> Bool {
+        let counting = request.envoy.countingIndex
+        let owner = tree.all[counting].module
+        return owner.completedCallCount - completedBaseline[counting] > request.occurrence
     }
 
     // MARK: Run events (called on the model's thread)
@@ -243,6 +272,7 @@ final class Interleaver {
         while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: step, where: { $0 == .step }) {
             try serve(mediator, .done)
         }
+        try unwindIfStopped()
     }
 
     /// The run's result: invokes waiting for it receive their rows.
@@ -251,19 +281,26 @@ final class Interleaver {
         while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: 0, where: { $0 == .result }) {
             try serve(mediator, .value(try narrow(value, for: mediator)))
         }
+        try unwindIfStopped()
+    }
+
+    /// Unwinds the model once the visit that an invoke stopped at is complete.
+    private func unwindIfStopped() throws {
+        if stopRequested { throw EarlyStop() }
     }
 
     // MARK: Serving (called on the model's thread, inside hooks)
 
     private func serveOutput(index: Int, module: Module, output: Tensor) throws -> Tensor? {
         guard handCalls == 0 else { return nil }
-        let occurrence = module.completedCallCount - completedBaseline[index]
+        let occurrence = module.completedCallCount - completedBaseline[tree.all[index].countingIndex]
         var value = output
         var replaced = false
         while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .output }) {
             try serve(request, of: &value, replaced: &replaced, for: mediator)
         }
         try recordCaches(index: index, output: value, input: nil)
+        try unwindIfStopped()
         return replaced ? value : nil
     }
 
@@ -271,7 +308,7 @@ final class Interleaver {
         -> ForwardPreHookResult
     {
         guard handCalls == 0 else { return .proceed }
-        let occurrence = module.callCount - 1 - startedBaseline[index]
+        let occurrence = module.callCount - 1 - startedBaseline[tree.all[index].countingIndex]
         currentContext = context
         servingInput = (index, occurrence)
         defer {
@@ -295,6 +332,7 @@ final class Interleaver {
             }
         }
         try recordCaches(index: index, output: nil, input: value)
+        try unwindIfStopped()
         if !skips.isEmpty { return .skip(output: try combineSkips(skips, path: tree.all[index].path)) }
         return replaced ? .replaceInput(value) : .proceed
     }
@@ -336,13 +374,13 @@ final class Interleaver {
         try settle(mediator)
     }
 
-    /// Acts on the event `mediator` stopped at: unwinds the model if it failed or stopped; at a
-    /// barrier, parks it, or, when it is the last to arrive, releases every participant in
+    /// Acts on the event `mediator` stopped at: unwinds the model if it failed; notes a `stop()`
+    /// (the model unwinds when the visit being served is complete); at a barrier, parks it, or, when it is the last to arrive, releases every participant in
     /// invoke order, each running to its next event (which may be served at this very hook).
     private func settle(_ mediator: Mediator) throws {
         switch mediator.event {
         case .failed(let error): throw Abort(error: error)
-        case .stopped: throw EarlyStop()
+        case .stopped: stopRequested = true
         case .barrier(let barrier):
             let key = ObjectIdentifier(barrier)
             barrierWaits[key, default: []].append(mediator)
@@ -381,10 +419,4 @@ final class Interleaver {
         let ordered = skips.sorted { $0.mediator.rows!.lowerBound < $1.mediator.rows!.lowerBound }
         return try Tensor.cat(ordered.map { $0.value }, dim: 0)
     }
-}
-
-/// Carries a value to another thread where the strict turn-taking makes it safe.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }

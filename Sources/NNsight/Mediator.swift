@@ -2,7 +2,7 @@ import NNsightNN
 import NNsightTorch
 
 /// Which value of a module a request is about.
-enum ValueKey: String, Sendable {
+package enum ValueKey: String, Sendable {
     case input, output, skip
     /// The beginning of a generation step (the occurrence is the step).
     case step
@@ -14,6 +14,10 @@ enum ValueKey: String, Sendable {
 /// with the model. Each envoy access becomes a request; the worker hands the turn to the model
 /// and waits until the interleaver serves the request at the module's hook (or fails it).
 /// Python: `Mediator`.
+///
+/// `@unchecked Sendable` (a task-local value must be), earned by the turn-taking protocol: its
+/// mutable state is read and written only by the side that holds the turn, the invoke's worker
+/// or the model's thread, and every handoff between them goes through the worker's baton.
 final class Mediator: @unchecked Sendable {
     /// What the worker asks for when it hands the turn to the model.
     enum Event {
@@ -83,14 +87,6 @@ final class Mediator: @unchecked Sendable {
         self.worker = worker
         self.rows = rows
         self.order = order
-    }
-
-    /// The mediator of the invoke running on this thread, or the error for `envoy`'s `key`.
-    static func requireCurrent(for envoy: Envoy, key: ValueKey, action: String) throws -> Mediator {
-        guard let mediator = current, mediator.treeIdentity == envoy.treeIdentity else {
-            throw NNsightError.outsideInterleaving(requester: "\(envoy.path).\(key.rawValue)", action: action)
-        }
-        return mediator
     }
 
     // MARK: Worker side

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import NNsight
 import NNsightWorkbench
@@ -23,6 +24,7 @@ struct WorkbenchCommand: AsyncParsableCommand {
         let host = self.host
         try await workbench.run(host: host, port: port) { port in
             print("nnsight workbench: http://\(host):\(port)/  (Ctrl-C to stop)")
+            fflush(nil)
         }
     }
 }

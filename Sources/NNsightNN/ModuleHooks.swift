@@ -20,7 +20,7 @@ public typealias ForwardPreHook = (_ module: Module, _ input: Tensor, _ context:
 public typealias ForwardHook = (_ module: Module, _ input: Tensor, _ output: Tensor) throws -> Tensor?
 
 /// A registered hook; `remove()` unregisters it. Python: `RemovableHandle`.
-public struct HookHandle: @unchecked Sendable {
+public struct HookHandle {
     private weak var module: Module?
     let id: Int
     /// Whether the hook runs before `forward` (else after).

@@ -10,7 +10,7 @@ import NNsightTorch
 /// A linear layer's weight may be held in a packed form instead (see
 /// ``Module/packLinearWeights()``): `value` then unpacks it on first access and keeps that plain
 /// tensor, and an in-place change to it is packed again before the next product.
-public final class Parameter: @unchecked Sendable {
+public final class Parameter: Sendable {
     private struct State {
         /// The plain tensor; nil while only the packed form is held.
         var plain: Tensor?
@@ -108,7 +108,7 @@ public final class Parameter: @unchecked Sendable {
 /// A tensor a module keeps that is not learned (a rotary frequency table, a causal mask).
 /// Python: `module.register_buffer(name, tensor, persistent=)`. Persistent buffers are part of the
 /// state dict.
-public final class Buffer: @unchecked Sendable {
+public final class Buffer {
     public var value: Tensor
     public let persistent: Bool
 

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Where errors go that Swift cannot throw: a failing subscript setter (`x[0, 99] = y`) or a
 /// failing subscript getter.
 ///
@@ -5,22 +7,26 @@
 /// first one wins) and thrown when the body returns. An intervention engine installs one around
 /// each intervention and checks it at its next step. Outside any sink a failure stops the
 /// program with libtorch's message, as an out-of-range Swift array subscript does.
-public final class TorchErrorSink: @unchecked Sendable {
+///
+/// Sendable (a task-local value must be): the errors are kept behind a lock.
+public final class TorchErrorSink: Sendable {
     @TaskLocal static var current: TorchErrorSink?
 
-    /// Errors recorded so far, oldest first. Read on the thread that owns the sink.
-    public private(set) var errors: [TorchError] = []
+    private let recorded = Mutex<[TorchError]>([])
 
     public init() {}
 
+    /// Errors recorded so far, oldest first.
+    public var errors: [TorchError] { recorded.withLock { $0 } }
+
     /// The first recorded error, if any.
-    public var firstError: TorchError? { errors.first }
+    public var firstError: TorchError? { recorded.withLock { $0.first } }
 
     /// Records `error`.
-    public func record(_ error: TorchError) { errors.append(error) }
+    public func record(_ error: TorchError) { recorded.withLock { $0.append(error) } }
 
     /// Forgets the recorded errors.
-    public func clear() { errors.removeAll() }
+    public func clear() { recorded.withLock { $0.removeAll() } }
 
     /// Runs `body` with this sink installed for the current thread or task.
     public func installed<T>(_ body: () throws -> T) rethrows -> T {

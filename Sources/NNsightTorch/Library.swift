@@ -1,4 +1,5 @@
 internal import CNNsightTorch
+import Foundation
 
 /// Library-wide settings of libtorch: threads, seeds, versions, grad mode.
 public enum Torch {
@@ -60,8 +61,12 @@ public enum Torch {
 }
 
 /// A seeded random-number generator (Python: `torch.Generator().manual_seed(seed)`).
+///
+/// May be shared between threads: every draw from it holds its lock (libtorch's generators are
+/// not thread-safe by themselves), which is what earns the `@unchecked Sendable`.
 public final class Generator: @unchecked Sendable {
-    let handle: ctorch_generator
+    private let handle: ctorch_generator
+    private let lock = NSLock()
 
     /// The shim fails only when its few bytes cannot be allocated, and then this stops the
     /// program, as Swift itself does when it cannot allocate an object.
@@ -73,4 +78,14 @@ public final class Generator: @unchecked Sendable {
     }
 
     deinit { ctorch_generator_free(handle) }
+
+    /// Runs `body` with the generator's handle (nil for libtorch's default generator), holding the
+    /// generator's lock and keeping it alive meanwhile.
+    static func drawing<T>(from generator: Generator?,
+                           _ body: (ctorch_generator?) throws(TorchError) -> T) throws(TorchError) -> T {
+        guard let generator else { return try body(nil) }
+        generator.lock.lock()
+        defer { generator.lock.unlock() }
+        return try withExtendedLifetime(generator) { () throws(TorchError) in try body(generator.handle) }
+    }
 }

@@ -204,12 +204,12 @@ extension Tensor {
     }
     /// Python: `x.uniform_(from, to, generator=)`.
     @discardableResult public func uniform_(_ from: Double = 0, _ to: Double = 1, generator: Generator? = nil) throws(TorchError) -> Tensor {
-        try withExtendedLifetime(generator) { () throws(TorchError) in try check(ctorch_uniform_(handle, from, to, generator?.handle)) }
+        try Generator.drawing(from: generator) { gen throws(TorchError) in try check(ctorch_uniform_(handle, from, to, gen)) }
         return self
     }
     /// Python: `x.normal_(mean, std, generator=)`.
     @discardableResult public func normal_(mean: Double = 0, std: Double = 1, generator: Generator? = nil) throws(TorchError) -> Tensor {
-        try withExtendedLifetime(generator) { () throws(TorchError) in try check(ctorch_normal_(handle, mean, std, generator?.handle)) }
+        try Generator.drawing(from: generator) { gen throws(TorchError) in try check(ctorch_normal_(handle, mean, std, gen)) }
         return self
     }
 }

@@ -20,7 +20,7 @@ enum GradHookFailure {
 }
 
 /// A registered gradient hook; `remove()` unregisters it. Python: the handle `x.register_hook` returns.
-public final class GradHook: @unchecked Sendable {
+public final class GradHook {
     private let tensor: Tensor
     private let id: UInt64
     private var removed = false

@@ -64,8 +64,7 @@ extension Tensor {
     public static func rand(_ shape: [Int], generator: Generator? = nil, dtype: DType = .float32,
                             device: Device = .cpu) throws(TorchError) -> Tensor {
         let options = TensorOptions(dtype: dtype, device: device).raw
-        let gen = generator?.handle
-        return try withExtendedLifetime(generator) { () throws(TorchError) in
+        return try Generator.drawing(from: generator) { gen throws(TorchError) in
             try create(shape) { sizes, n in { ctorch_rand(sizes, n, gen, options, $0) } }
         }
     }
@@ -74,8 +73,7 @@ extension Tensor {
     public static func randn(_ shape: [Int], generator: Generator? = nil, dtype: DType = .float32,
                              device: Device = .cpu) throws(TorchError) -> Tensor {
         let options = TensorOptions(dtype: dtype, device: device).raw
-        let gen = generator?.handle
-        return try withExtendedLifetime(generator) { () throws(TorchError) in
+        return try Generator.drawing(from: generator) { gen throws(TorchError) in
             try create(shape) { sizes, n in { ctorch_randn(sizes, n, gen, options, $0) } }
         }
     }
@@ -84,8 +82,7 @@ extension Tensor {
     public static func randint(_ low: Int, _ high: Int, _ shape: [Int], generator: Generator? = nil,
                                dtype: DType = .int64, device: Device = .cpu) throws(TorchError) -> Tensor {
         let options = TensorOptions(dtype: dtype, device: device).raw
-        let gen = generator?.handle
-        return try withExtendedLifetime(generator) { () throws(TorchError) in
+        return try Generator.drawing(from: generator) { gen throws(TorchError) in
             try create(shape) { sizes, n in { ctorch_randint(Int64(low), Int64(high), sizes, n, gen, options, $0) } }
         }
     }
@@ -135,14 +132,14 @@ extension Tensor {
     }
     /// Python: `torch.rand_like(x)`.
     public func randLike(generator: Generator? = nil) throws(TorchError) -> Tensor {
-        try withExtendedLifetime(generator) { () throws(TorchError) in
-            try produce { ctorch_rand_like(handle, generator?.handle, $0) }
+        try Generator.drawing(from: generator) { gen throws(TorchError) in
+            try produce { ctorch_rand_like(handle, gen, $0) }
         }
     }
     /// Python: `torch.randn_like(x)`.
     public func randnLike(generator: Generator? = nil) throws(TorchError) -> Tensor {
-        try withExtendedLifetime(generator) { () throws(TorchError) in
-            try produce { ctorch_randn_like(handle, generator?.handle, $0) }
+        try Generator.drawing(from: generator) { gen throws(TorchError) in
+            try produce { ctorch_randn_like(handle, gen, $0) }
         }
     }
 }

@@ -135,8 +135,8 @@ extension Tensor {
     }
     /// Python: `torch.multinomial(probs, n, replacement, generator=)`.
     public func multinomial(_ samples: Int, replacement: Bool = false, generator: Generator? = nil) throws(TorchError) -> Tensor {
-        try withExtendedLifetime(generator) { () throws(TorchError) in
-            try produce { ctorch_multinomial(handle, Int64(samples), replacement, generator?.handle, $0) }
+        try Generator.drawing(from: generator) { gen throws(TorchError) in
+            try produce { ctorch_multinomial(handle, Int64(samples), replacement, gen, $0) }
         }
     }
     /// Python: `x.tril(diagonal)`.

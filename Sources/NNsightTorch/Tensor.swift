@@ -10,6 +10,12 @@ internal import CNNsightTorch
 ///
 /// Thread safety: a tensor may be handed from one thread to another (the intervention engine
 /// does so, one side at a time), but must not be used from two threads at once.
+///
+/// `@unchecked Sendable`, earned by the turn-taking protocol: the object holds one immutable
+/// handle, and libtorch counts references to the tensor atomically, so handing it over is safe;
+/// its data, like a Python tensor's, is read and written by one thread at a time because the
+/// engine hands values between the model's thread and the invokes only in turn (code outside the
+/// engine that shares a tensor between threads must order its uses the same way).
 public final class Tensor: @unchecked Sendable {
     /// The owned shim handle.
     let handle: ctorch_tensor

@@ -19,7 +19,8 @@ public struct LogitLensPicture: Picture {
 
     public func svg() -> String {
         let columns = lens.promptTokens.count, rows = lens.cells.count
-        let width = Int(Self.left + Double(columns) * Self.cellWidth + 20)
+        let note = "Columns: the prompt's tokens. Rows: each decoder block's output through the final norm and the unembedding."
+        let width = Int(max(Self.left + Double(columns) * Self.cellWidth + 20, textWidth(note)))
         let height = Int(Self.top + Double(rows) * Self.cellHeight + 50)
         var canvas = SVGCanvas(width: width, height: height, className: "nnsight-logit-lens")
         canvas.text("Logit lens: top token and its probability, by layer and position", x: 10, y: 18, anchor: "start", className: "heading")
@@ -46,8 +47,7 @@ public struct LogitLensPicture: Picture {
             }
         }
         let footer = Self.top + Double(rows) * Self.cellHeight + 20
-        canvas.text("Columns: the prompt's tokens. Rows: each decoder block's output through the final norm and the unembedding.",
-                    x: 10, y: footer, anchor: "start", className: "note")
+        canvas.text(note, x: 10, y: footer, anchor: "start", className: "note")
         return canvas.render()
     }
 }

@@ -20,11 +20,12 @@ public struct PatchingPicture: Picture {
 
     public func svg() -> String {
         let columns = sweep.targetTokens.count, rows = sweep.layerNames.count
-        let width = Int(max(Self.left + Double(columns) * Self.cellWidth + 20, 620))
+        let heading = "Activation patching: \(sweep.metricName) with the source's block output patched in"
+        let note = "Blue: patching there moves the metric to the source baseline; white: it stays at the target baseline; red: beyond it."
+        let width = Int(max(Self.left + Double(columns) * Self.cellWidth + 20, textWidth(heading, bold: true), textWidth(note)))
         let height = Int(Self.top + Double(rows) * Self.cellHeight + 44)
         var canvas = SVGCanvas(width: width, height: height, className: "nnsight-patching")
-        canvas.text("Activation patching: \(sweep.metricName) with the source's block output patched in", x: 10, y: 18,
-                    anchor: "start", className: "heading")
+        canvas.text(heading, x: 10, y: 18, anchor: "start", className: "heading")
         canvas.add("<text x=\"10\" y=\"38\" text-anchor=\"start\" class=\"note\">source (clean) baseline: "
             + "<tspan class=\"baseline-source\">\(Printed.metric(sweep.sourceBaseline))</tspan>   target (corrupted) baseline: "
             + "<tspan class=\"baseline-target\">\(Printed.metric(sweep.targetBaseline))</tspan>   "
@@ -59,8 +60,7 @@ public struct PatchingPicture: Picture {
                     + "</g>")
             }
         }
-        canvas.text("Blue: patching there moves the metric to the source baseline; white: it stays at the target baseline; red: beyond it.",
-                    x: 10, y: Self.top + Double(rows) * Self.cellHeight + 22, anchor: "start", className: "note")
+        canvas.text(note, x: 10, y: Self.top + Double(rows) * Self.cellHeight + 22, anchor: "start", className: "note")
         return canvas.render()
     }
 }

@@ -59,6 +59,11 @@ struct SVGCanvas {
     }
 }
 
+/// About how wide `text` is drawn at the pictures' font sizes (11 px, 13 px bold), plus margins.
+func textWidth(_ text: String, bold: Bool = false) -> Double {
+    Double(text.count) * (bold ? 8.0 : 6.3) + 24
+}
+
 func format(_ value: Double) -> String {
     value == value.rounded() ? String(Int(value)) : Printed.fixed(value, decimals: 1)
 }

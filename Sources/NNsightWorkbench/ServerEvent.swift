@@ -18,8 +18,9 @@ public enum ServerEvent: Sendable, Equatable {
         case .error(let text): (name, payload) = ("failure", text)
         case .done: (name, payload) = ("done", "")
         }
-        let lines = payload.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { "data: " + $0.replacingOccurrences(of: "\r", with: "") }
+        // "\r\n" is one Character in Swift: normalise every line break before splitting.
+        let lines = payload.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+            .split(separator: "\n", omittingEmptySubsequences: false).map { "data: " + $0 }
         return "event: \(name)\n" + lines.joined(separator: "\n") + "\n\n"
     }
 }

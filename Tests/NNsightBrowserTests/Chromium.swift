@@ -184,12 +184,14 @@ final class Chromium: @unchecked Sendable {
 
         /// Saves a PNG of the whole page.
         func screenshot(to file: URL) throws {
+            // A tab in the background may never paint the frame a screenshot waits for.
+            try browser.send("Page.bringToFront", session: session)
             let size = try evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]") as? [Any]
             let width = (size?.first as? NSNumber)?.doubleValue ?? 1280, height = (size?.last as? NSNumber)?.doubleValue ?? 900
             let shot = try browser.send("Page.captureScreenshot", [
                 "format": "png", "captureBeyondViewport": true,
                 "clip": ["x": 0, "y": 0, "width": width, "height": height, "scale": 1],
-            ], session: session)
+            ], session: session, timeout: 60)
             guard let base64 = shot["data"] as? String, let data = Data(base64Encoded: base64) else {
                 throw Failure("no screenshot data")
             }

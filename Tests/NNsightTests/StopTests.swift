@@ -103,6 +103,39 @@ struct StopTests {
         #expect(second != nil)
     }
 
+    /// As in nnsight 0.8, a stop is held until the visit it fires at is complete: another invoke
+    /// waiting on the same module is still served, and its cache still records it; then the model
+    /// stops (later modules never run).
+    @Test func testStopIsHeldUntilTheVisitEnds() throws {
+        let model = try makeTiny()
+        let a = try Tensor.rand([1, 5]), b = try Tensor.rand([1, 5])
+        var seenByA: Tensor?, seenByB: Tensor?, cache: Cache?
+        try model.trace { t in
+            t.invoke(a) { m in
+                seenByA = try m.layer1.output
+                try t.stop()
+            }
+            t.invoke(b) { m in
+                cache = try t.cache(modules: [try m.layer1])
+                seenByB = try m.layer1.output
+            }
+        }
+        #expect(try maxAbsDifference(try #require(seenByA), try model.layer1(a)) < 1e-6)
+        #expect(try maxAbsDifference(try #require(seenByB), try model.layer1(b)) < 1e-6)
+        #expect(try #require(cache)["model.layer1"].output.equal(try #require(seenByB)))
+        #expect(model.layer2.callCount == 0)
+        // An invoke waiting on a later module is not served: it missed its value.
+        #expect(throws: NNsightError.missed(requester: "model.layer2.output.i0")) {
+            try model.trace { t in
+                t.invoke(a) { m in
+                    _ = try m.layer1.output
+                    try t.stop()
+                }
+                t.invoke(b) { m in _ = try m.layer2.output }
+            }
+        }
+    }
+
     @Test func testStopOutsideAnInvokeThrows() throws {
         let model = try makeTiny()
         // In the body of an open trace, before any invoke runs.

@@ -63,11 +63,11 @@ final class SlowDoubling: Module {
         let other = NNsightModel(Sequential((0..<2).map { _ in SlowDoubling() }))
         let (_, onlyOther) = InvokeWaits.measuring {
             let done = DispatchSemaphore(value: 0)
-            let job = UncheckedSendable {
+            let job = OtherThreadJob {
                 _ = try? other.trace(x) { m in try m[1].output }
                 done.signal()
             }
-            Thread { job.value() }.start()
+            Thread { job.run() }.start()
             done.wait()
         }
         #expect(onlyOther.count == 0)
@@ -77,4 +77,10 @@ final class SlowDoubling: Module {
         let (_, again) = try InvokeWaits.measuring { try model.trace(x) { m in try m[1].output } }
         #expect(again.count == 2)
     }
+}
+
+/// A job for another thread; the semaphore the test waits on orders the two threads' uses of
+/// what it captures.
+private struct OtherThreadJob: @unchecked Sendable {
+    let run: () -> Void
 }

@@ -15,6 +15,10 @@ import Darwin
 /// waiting through a long layer does not burn a core. Waking a parked thread costs this machine
 /// 50–300 µs, so a worker waiting for a module's output is roused when that module starts
 /// (`rouse()`): it polls through that one module instead of paying the wake-up at its end.
+///
+/// `@unchecked Sendable`, earned by a lock: the flags are atomics, and the pthread mutex and
+/// condition (stored as `var` only because pthread takes their addresses) are touched only
+/// through pthread calls, the condition only under the mutex.
 final class TurnBaton: @unchecked Sendable {
     enum Side: Int { case model = 0, worker = 1 }
 

@@ -3,6 +3,10 @@ import Synchronization
 
 /// A worker thread that runs one job at a time, in strict turns with the thread that started
 /// the job. Workers are kept in a pool and reused across traces: no thread is created per trace.
+///
+/// `@unchecked Sendable`, earned by the turn-taking protocol: `job` is written by the thread that
+/// holds the turn before it hands the turn over, and read by the worker only once it holds it
+/// (the baton's handoff orders the two); `thread` is set once, in `init`.
 final class Worker: @unchecked Sendable {
     /// The turn-taking link between this worker and the model's thread.
     let baton = TurnBaton()
@@ -43,7 +47,7 @@ final class Worker: @unchecked Sendable {
 }
 
 /// The process-wide pool of idle workers.
-final class WorkerPool: @unchecked Sendable {
+final class WorkerPool: Sendable {
     static let shared = WorkerPool()
 
     private let idle = Mutex<[Worker]>([])
