@@ -194,6 +194,7 @@ public final class GPTNeoXAttention: Module {
         self.layerIndex = layerIndex
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let state = try context.decoderState(for: typeName)
         guard let tables = state.rotaryTables else {
@@ -201,14 +202,24 @@ public final class GPTNeoXAttention: Module {
         }
         let shape = input.shape
         // [batch, sequence, heads, 3 × headSize] → [batch, heads, sequence, 3 × headSize] → q, k, v.
-        let qkv = try query_key_value(input).view([shape[0], shape[1], heads, -1]).transpose(1, 2).chunk(3, dim: -1)
+        let qkv = try self.query_key_value(input).view([shape[0], shape[1], heads, -1]).transpose(1, 2).chunk(3, dim: -1)
         let query = try applyRotary(qkv[0], tables)
         var key = try applyRotary(qkv[1], tables)
         var value = qkv[2]
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try dense(attend(query: query, key: key, value: value, mask: state.attentionMask))
+        let mask = state.attentionMask
+        let attended: Tensor
+        if self.sourceHooked(explicitAttentionOperations) {
+            let scores = try attentionScores(query, key)
+            let pattern = try attentionPattern(scores, mask: mask)
+            let weighted = try weightedValues(pattern, value)
+            attended = weighted
+        } else {
+            attended = try fusedAttention(query, key, value, mask: mask)
+        }
+        return try self.dense(mergeHeads(attended))
     }
 }
 

@@ -185,9 +185,10 @@ public final class MixtralDecoderLayer: Module {
         post_attention_layernorm = try LlamaRMSNorm(config.llama, variant: mixtralVariant, device: device)
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let hidden = try self_attn(input_layernorm(input), context) + input
-        return try mlp(post_attention_layernorm(hidden), context) + hidden
+        let hidden = try self.self_attn(self.input_layernorm(input), context) + input
+        return try self.mlp(self.post_attention_layernorm(hidden), context) + hidden
     }
 }
 

@@ -97,12 +97,13 @@ public final class Phi3Attention: Module {
         sliding = c.layerType(layerIndex) == .slidingAttention
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let state = try context.decoderState(for: typeName)
         guard let tables = state.rotaryTables else {
             throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
-        let qkv = try qkv_proj(input)
+        let qkv = try self.qkv_proj(input)
         let queryWidth = heads * headDim, kvWidth = kvHeads * headDim
         let query = try applyRotary(splitHeads(qkv.narrow(dim: -1, start: 0, length: queryWidth), heads: heads), tables)
         var key = try applyRotary(splitHeads(qkv.narrow(dim: -1, start: queryWidth, length: kvWidth), heads: kvHeads), tables)
@@ -110,7 +111,17 @@ public final class Phi3Attention: Module {
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try o_proj(attend(query: query, key: key, value: value, mask: state.mask(sliding: sliding)))
+        let mask = state.mask(sliding: sliding)
+        let attended: Tensor
+        if self.sourceHooked(explicitAttentionOperations) {
+            let scores = try attentionScores(query, key)
+            let pattern = try attentionPattern(scores, mask: mask)
+            let weighted = try weightedValues(pattern, value)
+            attended = weighted
+        } else {
+            attended = try fusedAttention(query, key, value, mask: mask)
+        }
+        return try self.o_proj(mergeHeads(attended))
     }
 }
 
@@ -128,9 +139,10 @@ public final class Phi3MLP: Module {
         activation_fn = SiLUActivation()
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let halves = try gate_up_proj(input).chunk(2, dim: -1)
-        return try down_proj(halves[1] * activation_fn(halves[0]))
+        let halves = try self.gate_up_proj(input).chunk(2, dim: -1)
+        return try self.down_proj(halves[1] * self.activation_fn(halves[0]))
     }
 }
 
@@ -152,9 +164,10 @@ public final class Phi3DecoderLayer: Module {
         resid_mlp_dropout = Dropout(config.residualDropout)
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let hidden = try resid_attn_dropout(self_attn(input_layernorm(input), context), context) + input
-        return try resid_mlp_dropout(mlp(post_attention_layernorm(hidden), context), context) + hidden
+        let hidden = try self.resid_attn_dropout(self.self_attn(self.input_layernorm(input), context), context) + input
+        return try self.resid_mlp_dropout(self.mlp(self.post_attention_layernorm(hidden), context), context) + hidden
     }
 }
 
