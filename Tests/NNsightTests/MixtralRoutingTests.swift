@@ -16,16 +16,18 @@ import Testing
     func patched(_ model: LanguageModel, _ routerLogits: [Float]) throws -> (logits: Tensor, gate: Tensor) {
         try model.trace(Self.prompt) { m in
             try m.model.layers[0].mlp.gate.output[.all] = Tensor(routerLogits, shape: [routerLogits.count])
-            return (try m.lm_head.output, try m.model.layers[0].mlp.gate.output)
+            let gate = try m.model.layers[0].mlp.gate.output
+            return (try m.lm_head.output, gate)
         }
     }
 
     @Test func routerLogitsAreReadAndPatched() throws {
         try Torch.setNumThreads(1)
         let model = try LanguageModel(path: Self.path)
-        let (logits, router, experts, block) = try model.trace(Self.prompt) { m in
-            (try m.lm_head.output, try m.model.layers[0].mlp.gate.output, try m.model.layers[0].mlp.experts.output,
-             try m.model.layers[0].mlp.output)
+        // Read in execution order: the router, the experts, their block, the head.
+        let (router, experts, block, logits) = try model.trace(Self.prompt) { m in
+            (try m.model.layers[0].mlp.gate.output, try m.model.layers[0].mlp.experts.output,
+             try m.model.layers[0].mlp.output, try m.lm_head.output)
         }
         let tokens = try logits.size(1)
         #expect(router.shape == [tokens, 4], "router logits per flattened token, one per expert")
