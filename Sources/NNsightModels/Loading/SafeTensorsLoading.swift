@@ -50,7 +50,8 @@ private func torchDType(_ dtype: SafeTensorsDType) -> DType? {
 /// (tensors the model recomputes, and a tied head's weight, are left out).
 func modelWeights(_ weights: [String: Tensor], configuration: ModelConfiguration) throws -> [String: Tensor] {
     var result: [String: Tensor] = [:]
-    for (name, tensor) in weights {
+    let combined = try configuration.family.combineCheckpointTensorsErased(weights, config: configuration.config)
+    for (name, tensor) in combined {
         if let key = try configuration.family.modelKeyErased(forCheckpointKey: name, config: configuration.config) {
             result[key] = tensor
         }

@@ -72,6 +72,10 @@ public protocol ModelFamily: SendableMetatype {
     /// `rotary_emb.inv_freq` dropped.
     static func modelKey(forCheckpointKey key: String, config: Config) -> String?
 
+    /// The checkpoint's tensors, before ``modelKey(forCheckpointKey:config:)``, with those the
+    /// model holds as one tensor combined (Mixtral stacks its per-expert weights). Default: unchanged.
+    static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor]
+
     /// The `general.architecture` values of llama.cpp's GGUF files this family reads (default:
     /// none, no GGUF support).
     static var ggufArchitectures: [String] { get }
@@ -107,6 +111,10 @@ extension ModelFamily {
         return key
     }
 
+    public static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor] {
+        weights
+    }
+
     public static var ggufArchitectures: [String] { [] }
 
     public static func config(fromGGUF file: GGUFFile) throws -> Config {
@@ -140,6 +148,10 @@ extension ModelFamily {
 
     static func modelKeyErased(forCheckpointKey key: String, config: any ModelConfig) throws -> String? {
         modelKey(forCheckpointKey: key, config: try typed(config))
+    }
+
+    static func combineCheckpointTensorsErased(_ weights: [String: Tensor], config: any ModelConfig) throws -> [String: Tensor] {
+        try combineCheckpointTensors(weights, config: typed(config))
     }
 
     static func ggufConfigErased(_ file: GGUFFile) throws -> any ModelConfig {

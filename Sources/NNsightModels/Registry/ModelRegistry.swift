@@ -17,6 +17,8 @@ public enum ModelRegistry {
         Gemma2Family.self,
         Qwen3Family.self,
         Olmo2Family.self,
+        Phi3Family.self,
+        MixtralFamily.self,
     ]
 
     /// The `model_type` of every registered family, sorted.

@@ -1,0 +1,49 @@
+import Foundation
+import NNsightModels
+import NNsightTorch
+import Testing
+@testable import NNsight
+
+/// Mixtral's router inside a trace: its logits are a module output (`mlp.gate`) that an
+/// intervention reads, and replacing them re-routes the tokens through other experts.
+@Suite struct MixtralRoutingTests {
+    static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/models/tiny-mixtral").path
+    static let prompt = "The capital of France is"
+
+    /// The model's logits with every token's router logits in layer 0 replaced by `routerLogits`
+    /// (one value per expert), and what `mlp.gate` reads back.
+    func patched(_ model: LanguageModel, _ routerLogits: [Float]) throws -> (logits: Tensor, gate: Tensor) {
+        try model.trace(Self.prompt) { m in
+            try m.model.layers[0].mlp.gate.output[.all] = Tensor(routerLogits, shape: [routerLogits.count])
+            let gate = try m.model.layers[0].mlp.gate.output
+            return (try m.lm_head.output, gate)
+        }
+    }
+
+    @Test func routerLogitsAreReadAndPatched() throws {
+        try Torch.setNumThreads(1)
+        let model = try LanguageModel(path: Self.path)
+        // Read in execution order: the router, the experts, their block, the head.
+        let (router, experts, block, logits) = try model.trace(Self.prompt) { m in
+            (try m.model.layers[0].mlp.gate.output, try m.model.layers[0].mlp.experts.output,
+             try m.model.layers[0].mlp.output, try m.lm_head.output)
+        }
+        let tokens = try logits.size(1)
+        #expect(router.shape == [tokens, 4], "router logits per flattened token, one per expert")
+        #expect(experts.shape == [tokens, 64])
+        #expect(try block.reshape([tokens, 64]).equal(experts), "the block's output is its experts' weighted sum")
+
+        // Experts 2 and 3 for every token, equally weighted; the same routing shifted by a
+        // constant (softmax and top-k are shift-invariant) gives the same logits.
+        let toLast = try patched(model, [0, 0, 10, 10])
+        #expect(try toLast.gate.equal(Tensor([Float](repeating: 0, count: tokens * 4), shape: [tokens, 4])
+            + Tensor([0, 0, 10, 10] as [Float], shape: [4])))
+        let shifted = try patched(model, [5, 5, 15, 15])
+        #expect(try maxAbsDifference(toLast.logits, shifted.logits) < 1e-5)
+        // Other experts, other logits; and both differ from the model's own routing.
+        let toFirst = try patched(model, [10, 10, 0, 0])
+        #expect(try maxAbsDifference(toLast.logits, toFirst.logits) > 1e-3)
+        #expect(try maxAbsDifference(toLast.logits, logits) > 1e-3)
+    }
+}
