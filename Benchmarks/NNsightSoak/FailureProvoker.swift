@@ -67,11 +67,11 @@ public struct FailureProvoker {
         case .barrierNeverReached:
             try model.trace { t in
                 let barrier = t.barrier(3)
-                t.invoke(p) { m in
+                try t.invoke(p) { m in
                     _ = try m.model.layers[1].output
                     try barrier()
                 }
-                t.invoke(p) { _ in try barrier() }
+                try t.invoke(p) { _ in try barrier() }
             }
         case .backwardBodyError:
             try model.trace(p) { m in
@@ -96,7 +96,7 @@ public struct FailureProvoker {
     private func stopInOpenInvoke() throws -> Outcome {
         var kept: Tensor?
         try model.trace { t in
-            t.invoke(prompt) { m in
+            try t.invoke(prompt) { m in
                 kept = try m.model.layers[1].output
                 try t.stop()
             }
@@ -118,16 +118,16 @@ public struct FailureProvoker {
         }
     }
 
-    /// `invoke` on a tracer whose trace has run. The invoke can never run; what matters is that
-    /// nothing crashes, and that the model still traces.
+    /// `invoke` on a tracer whose trace has run: `NNsightError.tracerFinished`, and the body
+    /// never runs.
     private func invokeOnFinishedTracer() throws -> Outcome {
         var finished: Tracer<LanguageModel>?
         try model.trace { t in
             finished = t
-            t.invoke(prompt) { m in _ = try m.model.layers[0].output }
+            try t.invoke(prompt) { m in _ = try m.model.layers[0].output }
         }
         var ran = false
-        finished?.invoke(prompt) { _ in ran = true }
+        try finished?.invoke(prompt) { _ in ran = true }
         finished = nil
         return ran ? .unexpectedError("an invoke on a finished tracer ran") : .noError
     }
@@ -140,7 +140,7 @@ public struct FailureProvoker {
              (.missed, NNsightError.missed), (.unknownChild, NNsightError.unknownChild),
              (.envoyIndexOutOfRange, NNsightError.indexOutOfRange),
              (.barrierNeverReached, NNsightError.barrierNeverReached),
-             (.invokeOnFinishedTracer, is NNsightError):
+             (.invokeOnFinishedTracer, NNsightError.tracerFinished):
             matches = true
         case (.tensorIndexOutOfRange, let error as TorchError): matches = error.kind == .index
         case (.badSlice, let error as TorchError): matches = error.kind == .value

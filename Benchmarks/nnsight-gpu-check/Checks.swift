@@ -149,11 +149,11 @@ func runChecks(_ options: Options) -> Int32 {
             try model.trace { t in
                 let barrier = t.barrier(2)
                 var clean: Tensor!
-                t.invoke(prompts[0]) { m in
+                try t.invoke(prompts[0]) { m in
                     clean = try m.transformer.h[0].output
                     try barrier()
                 }
-                t.invoke(prompts[0]) { m in
+                try t.invoke(prompts[0]) { m in
                     try barrier()
                     try m.transformer.h[0].setOutput(clean * 2)
                     try m.transformer.h[1].output[.all] = 0

@@ -14,6 +14,9 @@ public enum NNsightError: Error, CustomStringConvertible, Equatable {
     /// An invoke opened, or a trace started, while a model is running (Python: "Cannot invoke
     /// while the model is already running").
     case invokeDuringExecution
+    /// An invoke added to a tracer whose trace has already run (Python: invoking a tracer after
+    /// its `with` block ended).
+    case tracerFinished
     /// A trace with no input and no invoke with input.
     case noInput
     /// The model cannot batch the inputs of several invokes.
@@ -48,6 +51,8 @@ public enum NNsightError: Error, CustomStringConvertible, Equatable {
             return "Cannot \(action) `\(requester)` outside of interleaving: use it inside a trace's closure."
         case .invokeDuringExecution:
             return "Cannot invoke while the model is already running."
+        case .tracerFinished:
+            return "Cannot invoke a tracer whose trace has already run: open a new trace."
         case .noInput:
             return "The trace has no input: pass one to trace(_:) or open invokes with inputs."
         case .batchingUnsupported(let reason):

@@ -72,34 +72,34 @@ public final class Tracer<Model: InterleavedModel> {
 
     /// Adds an invoke over `input`: its rows join the batch, and `body` sees only them.
     /// Python: `with tracer.invoke(input):`.
-    public func invoke(_ input: Model.Input, _ body: @escaping (Envoy) throws -> Void) {
-        if register(InvokeBody(hasInput: true, body: body)) { inputs.append(input) }
+    /// Throws ``NNsightError/invokeDuringExecution`` inside a running invoke and
+    /// ``NNsightError/tracerFinished`` on a tracer whose trace has already run.
+    public func invoke(_ input: Model.Input, _ body: @escaping (Envoy) throws -> Void) throws {
+        try register(InvokeBody(hasInput: true, body: body))
+        inputs.append(input)
     }
 
     /// Adds a prompt-less invoke: `body` sees and edits the whole batch.
     /// Python: `with tracer.invoke():`.
-    public func invoke(_ body: @escaping (Envoy) throws -> Void) {
-        register(InvokeBody(hasInput: false, body: body))
+    public func invoke(_ body: @escaping (Envoy) throws -> Void) throws {
+        try register(InvokeBody(hasInput: false, body: body))
     }
 
     /// Adds a prompt-less invoke that sees only the rows of the input invokes at positions
     /// `inputInvokes` (counted among the input invokes), not the whole batch: a remote client's
     /// prompt-less invoke in a batch shared with other clients.
-    package func invoke(coveringInputInvokes inputInvokes: Range<Int>, _ body: @escaping (Envoy) throws -> Void) {
-        register(InvokeBody(hasInput: false, body: body, covering: inputInvokes))
+    package func invoke(coveringInputInvokes inputInvokes: Range<Int>, _ body: @escaping (Envoy) throws -> Void) throws {
+        try register(InvokeBody(hasInput: false, body: body, covering: inputInvokes))
     }
 
-    @discardableResult
-    private func register(_ invoke: InvokeBody) -> Bool {
-        if let running = Mediator.current {
-            // Swift cannot throw from here without a `try` at every call site; the misuse
-            // surfaces at the invoke's next envoy access.
-            running.deferredError = NNsightError.invokeDuringExecution
-            return false
-        }
+    private func register(_ invoke: InvokeBody) throws {
+        if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
+        if finished { throw NNsightError.tracerFinished }
         bodies.append(invoke)
-        return true
     }
+
+    /// True once this tracer's trace has run (or failed): its invokes can never run again.
+    private var finished = false
 
     /// What `stop(returning:)` gave, for the single-invoke forms (set on the invoke's worker,
     /// read after the run, in turn).
@@ -122,7 +122,7 @@ public final class Tracer<Model: InterleavedModel> {
     /// Ends the model run here, like ``stop()``, and makes `value` the result of a
     /// single-invoke trace or generation. Its type must be the closure's result type (else the
     /// trace throws ``NNsightError/stopResultType(expected:got:)``); in an invoke of
-    /// `trace { t in t.invoke(…) { … } }` the value is not used.
+    /// `trace { t in try t.invoke(…) { … } }` the value is not used.
     ///
     /// ```swift
     /// let hidden = try model.trace(ids) { m, t -> Tensor in
@@ -160,7 +160,7 @@ public final class Tracer<Model: InterleavedModel> {
     func runSingle<T>(_ input: Model.Input, _ body: (Envoy, Tracer<Model>) throws -> T) throws -> T {
         try withoutActuallyEscaping(body) { body in
             var result: T?
-            invoke(input) { [unowned self] in result = try body($0, self) }
+            try invoke(input) { [unowned self] in result = try body($0, self) }
             try run()
             if let result { return result }
             return try stoppedResult(as: T.self)
@@ -197,6 +197,7 @@ public final class Tracer<Model: InterleavedModel> {
         defer {
             bodies.removeAll()
             inputs.removeAll()
+            finished = true
         }
         if Mediator.current != nil { throw NNsightError.invokeDuringExecution }
         guard !inputs.isEmpty else { throw NNsightError.noInput }
@@ -260,8 +261,8 @@ extension InterleavedModel {
     ///
     /// ```swift
     /// try model.trace { t in
-    ///     t.invoke("The Eiffel Tower is in") { m in clean = try m.transformer.h[5].output }
-    ///     t.invoke("The Colosseum is in") { m in try m.transformer.h[5].setOutput(clean) }
+    ///     try t.invoke("The Eiffel Tower is in") { m in clean = try m.transformer.h[5].output }
+    ///     try t.invoke("The Colosseum is in") { m in try m.transformer.h[5].setOutput(clean) }
     /// }
     /// ```
     @discardableResult

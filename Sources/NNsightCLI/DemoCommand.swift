@@ -57,8 +57,8 @@ struct DemoCommand: ParsableCommand {
             var patched: Tensor!
             try model.trace { t in
                 var hidden: Tensor!
-                t.invoke(source) { m in hidden = try m.get("\(layerPath(model)).\(layer)").output[.all, -1].clone() }
-                t.invoke(prompt) { m in
+                try t.invoke(source) { m in hidden = try m.get("\(layerPath(model)).\(layer)").output[.all, -1].clone() }
+                try t.invoke(prompt) { m in
                     try m.get("\(layerPath(model)).\(layer)").output[.all, -1] = hidden
                     patched = try m.lm_head.output[0, -1]
                 }

@@ -95,7 +95,7 @@ public final class RemoteModel: @unchecked Sendable {
         try withoutActuallyEscaping(body) { body in
             let tracer = RemoteTracer()
             var result: T?
-            tracer.invoke(input) { [unowned tracer] m in result = try body(m, tracer) }
+            try tracer.invoke(input) { [unowned tracer] m in result = try body(m, tracer) }
             try run(tracer)
             if let result { return result }
             // `stop()` ended the closure before it returned.
@@ -119,7 +119,10 @@ public final class RemoteModel: @unchecked Sendable {
     /// waits for the server's end of the trace. Throws the first invoke's error (in invoke order),
     /// else the trace's.
     private func run(_ tracer: RemoteTracer) throws {
-        defer { tracer.invokes.removeAll() }
+        defer {
+            tracer.invokes.removeAll()
+            tracer.finished = true
+        }
         guard tracer.invokes.contains(where: { $0.input.hasInput }) else { throw NNsightError.noInput }
         traceLock.lock()
         defer { traceLock.unlock() }
@@ -217,25 +220,23 @@ public final class RemoteTracer {
     }
 
     var invokes: [Opened] = []
-    /// An input that could not be sent, raised when the trace runs.
-    private var invalid: (any Error)?
+    /// True once this tracer's trace has run: its invokes can never run again.
+    var finished = false
 
     init() {}
 
     /// Adds an invoke over `input` (a string, strings, token ids or a tensor of ids); `body` sees
     /// only its rows. Python: `with tracer.invoke(input):`.
-    public func invoke(_ input: any PromptConvertible, _ body: @escaping (Envoy) throws -> Void) {
-        do {
-            invokes.append(Opened(input: try InvokeInput(input), body: body))
-        } catch {
-            let failure = error
-            invokes.append(Opened(input: InvokeInput(tokens: [[0]]), body: { _ in throw failure }))
-        }
+    /// Throws the input's conversion error, or ``NNsightError/tracerFinished`` after the trace ran.
+    public func invoke(_ input: any PromptConvertible, _ body: @escaping (Envoy) throws -> Void) throws {
+        if finished { throw NNsightError.tracerFinished }
+        invokes.append(Opened(input: try InvokeInput(input), body: body))
     }
 
     /// Adds a prompt-less invoke: `body` sees the rows of this trace's other invokes (never
     /// another client's). Python: `with tracer.invoke():`.
-    public func invoke(_ body: @escaping (Envoy) throws -> Void) {
+    public func invoke(_ body: @escaping (Envoy) throws -> Void) throws {
+        if finished { throw NNsightError.tracerFinished }
         invokes.append(Opened(input: InvokeInput(), body: body))
     }
 

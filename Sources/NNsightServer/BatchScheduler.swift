@@ -170,7 +170,7 @@ final class BatchScheduler: @unchecked Sendable {
                             ServerInvoke(job: job, index: index, root: root, deadline: deadline,
                                          sharedBatch: shared, modelDType: dtype).run()
                         }
-                        if let tokens = invoke.tokens { tracer.invoke(tokens, body) } else { tracer.invoke(coveringInputInvokes: covered, body) }
+                        if let tokens = invoke.tokens { try tracer.invoke(tokens, body) } else { try tracer.invoke(coveringInputInvokes: covered, body) }
                     }
                     inputIndex += job.inputInvokeCount
                 }

@@ -30,8 +30,8 @@ struct CoBatchingTests {
                 // A prompt-less invoke covers this client's rows only, never another client's.
                 var rows = 0
                 try remote.trace { t in
-                    t.invoke(Self.prompts[index]) { _ in }
-                    t.invoke { m in rows = try m.transformer.h[0].output.size(0) }
+                    try t.invoke(Self.prompts[index]) { _ in }
+                    try t.invoke { m in rows = try m.transformer.h[0].output.size(0) }
                 }
                 return (UncheckedTensor(logits), rows)
             }

@@ -17,7 +17,7 @@ extension LanguageModel: ScenarioModel {
     func traceInvokes(_ invokes: [(prompt: String?, body: (Envoy) throws -> Void)]) throws {
         try trace { t in
             for invoke in invokes {
-                if let prompt = invoke.prompt { t.invoke(prompt, invoke.body) } else { t.invoke(invoke.body) }
+                if let prompt = invoke.prompt { try t.invoke(prompt, invoke.body) } else { try t.invoke(invoke.body) }
             }
         }
     }
@@ -28,7 +28,7 @@ extension RemoteModel: ScenarioModel {
     func traceInvokes(_ invokes: [(prompt: String?, body: (Envoy) throws -> Void)]) throws {
         try trace { t in
             for invoke in invokes {
-                if let prompt = invoke.prompt { t.invoke(prompt, invoke.body) } else { t.invoke(invoke.body) }
+                if let prompt = invoke.prompt { try t.invoke(prompt, invoke.body) } else { try t.invoke(invoke.body) }
             }
         }
     }

@@ -12,12 +12,12 @@ struct BarrierTests {
         try model.trace { t in
             let barrier = t.barrier(2)
             var hidden: Tensor!
-            t.invoke(a) { m in
+            try t.invoke(a) { m in
                 hidden = try m.layer1.output
                 try barrier()
                 outA = try m.layer2.output
             }
-            t.invoke(b) { m in
+            try t.invoke(b) { m in
                 try barrier()
                 try m.layer1.setOutput(hidden)
                 outB = try m.layer2.output
@@ -33,11 +33,11 @@ struct BarrierTests {
         #expect(throws: NNsightError.barrierNeverReached(expected: 3, arrived: 2)) {
             try model.trace { t in
                 let barrier = t.barrier(3)
-                t.invoke(try Tensor.rand([1, 5])) { m in
+                try t.invoke(try Tensor.rand([1, 5])) { m in
                     _ = try m.layer1.output
                     try barrier()
                 }
-                t.invoke(try Tensor.rand([1, 5])) { _ in try barrier() }
+                try t.invoke(try Tensor.rand([1, 5])) { _ in try barrier() }
             }
         }
         let x = try Tensor.rand([1, 5])
@@ -49,13 +49,13 @@ struct BarrierTests {
         var order: [String] = []
         try model.trace { t in
             let barrier = t.barrier(2)
-            t.invoke(try Tensor.rand([1, 5])) { m in
+            try t.invoke(try Tensor.rand([1, 5])) { m in
                 _ = try m.layer1.output
                 order.append("A1"); try barrier()
                 _ = try m.layer2.output
                 order.append("A2"); try barrier()
             }
-            t.invoke(try Tensor.rand([1, 5])) { m in
+            try t.invoke(try Tensor.rand([1, 5])) { m in
                 _ = try m.layer1.output
                 order.append("B1"); try barrier()
                 _ = try m.layer2.output
@@ -74,12 +74,12 @@ struct BarrierLifetimeTests {
         var outA: Tensor!, outB: Tensor!
         try model.trace { t in
             var hidden: Tensor!
-            t.invoke(a) { m in
+            try t.invoke(a) { m in
                 hidden = try m.layer1.output
                 try barrier()
                 outA = try m.layer2.output
             }
-            t.invoke(b) { m in
+            try t.invoke(b) { m in
                 try barrier()
                 try m.layer1.setOutput(hidden)
                 outB = try m.layer2.output
@@ -96,11 +96,11 @@ struct BarrierLifetimeTests {
         #expect(throws: NNsightError.indexOutOfRange(path: "model", index: 7, count: 2)) {
             try model.trace { t in
                 kept = t.barrier(2)
-                t.invoke(try Tensor.rand([1, 5])) { m in
+                try t.invoke(try Tensor.rand([1, 5])) { m in
                     _ = try m.layer1.output
                     try kept()
                 }
-                t.invoke(try Tensor.rand([1, 5])) { m in
+                try t.invoke(try Tensor.rand([1, 5])) { m in
                     _ = try m.layer2.output
                     _ = try m[7].output
                 }
@@ -116,7 +116,7 @@ struct BarrierLifetimeTests {
         #expect(throws: NNsightError.barrierNeverReached(expected: 2, arrived: 1)) {
             try model.trace { t in
                 kept = t.barrier(2)
-                t.invoke(try Tensor.rand([1, 5])) { m in
+                try t.invoke(try Tensor.rand([1, 5])) { m in
                     _ = try m.layer1.output
                     try kept()
                 }

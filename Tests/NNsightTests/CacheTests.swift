@@ -58,8 +58,8 @@ struct CacheTests {
         let model = try tinyGPT2()
         var cacheB: Cache!, logitsB: Tensor!
         try model.trace { t in
-            t.invoke(prompt) { _ in }
-            t.invoke("Hello world") { m in
+            try t.invoke(prompt) { _ in }
+            try t.invoke("Hello world") { m in
                 cacheB = try t.cache(modules: [try m.lm_head])
                 logitsB = try m.lm_head.output
             }
@@ -90,7 +90,7 @@ struct CacheTests {
         #expect(throws: NNsightError.outsideInterleaving(requester: "tracer.cache", action: "create")) {
             try model.trace { t in
                 _ = try t.cache()
-                t.invoke(prompt) { _ in }
+                try t.invoke(prompt) { _ in }
             }
         }
     }

@@ -11,11 +11,11 @@ struct CoveringInvokeTests {
         let a = try Tensor.rand([1, 5]), b = try Tensor.rand([2, 5]), c = try Tensor.rand([1, 5])
         var covered: Tensor!, outA: Tensor!, outB: Tensor!, outC: Tensor!
         try model.trace { t in
-            t.invoke(a) { m in outA = try m.layer2.output }
-            t.invoke(b) { m in outB = try m.layer2.output }
-            t.invoke(c) { m in outC = try m.layer2.output }
+            try t.invoke(a) { m in outA = try m.layer2.output }
+            try t.invoke(b) { m in outB = try m.layer2.output }
+            try t.invoke(c) { m in outC = try m.layer2.output }
             // Rows of the second and third input invokes: b's two rows and c's one.
-            t.invoke(coveringInputInvokes: 1..<3) { m in
+            try t.invoke(coveringInputInvokes: 1..<3) { m in
                 covered = try m.layer1.output.clone()
                 try m.layer1.setOutput(try m.layer1.output.zerosLike())
             }

@@ -24,8 +24,8 @@ struct DefaultModelTests {
         var patched: Tensor!
         try SmolLM.model().trace { t in
             var hidden: Tensor!
-            t.invoke(italy) { m in hidden = try m.model.layers[layer].output[.all, -1].clone() }
-            t.invoke(france) { m in
+            try t.invoke(italy) { m in hidden = try m.model.layers[layer].output[.all, -1].clone() }
+            try t.invoke(france) { m in
                 try m.model.layers[layer].output[.all, -1] = hidden
                 patched = try m.lm_head.output[0, -1]
             }

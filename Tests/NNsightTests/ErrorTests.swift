@@ -60,13 +60,30 @@ struct ErrorTests {
         #expect(throws: NNsightError.noInput) { try model.trace { _ in } }
     }
 
+    /// A tracer kept past its trace: a new invoke on it is refused, its body never runs, and the
+    /// model still traces.
+    @Test func invokeOnAFinishedTracerRaises() throws {
+        let model = try makeTiny()
+        let x = try Tensor.rand([1, 5])
+        var kept: Tracer<NNsightModel<Sequential>>?
+        try model.trace { t in
+            kept = t
+            try t.invoke(x) { m in _ = try m.layer1.output }
+        }
+        var ran = false
+        #expect(throws: NNsightError.tracerFinished) { try kept?.invoke(x) { _ in ran = true } }
+        #expect(!ran)
+        let output = try model.trace(x) { m in try m.layer2.output }
+        #expect(output.shape == [1, 2])
+    }
+
     @Test func testInvokeDuringExecutionRaises() throws {
         let model = try makeTiny()
         let x = try Tensor.rand([1, 5])
         #expect(throws: NNsightError.invokeDuringExecution) {
             try model.trace { t in
-                t.invoke(x) { m in
-                    t.invoke(x) { _ in }
+                try t.invoke(x) { m in
+                    try t.invoke(x) { _ in }
                     _ = try m.layer1.output
                 }
             }
@@ -125,14 +142,14 @@ struct ErrorTests {
         for round in 0..<50 {
             do {
                 try model.trace { t in
-                    t.invoke(x) { m in
+                    try t.invoke(x) { m in
                         _ = try m.layer1.output
                         if round % 2 == 0 { throw Refused() }
                         _ = try m.layer1.output   // fine
                         _ = try m.layer2.input
                         _ = try m.layer1.input    // out of order
                     }
-                    t.invoke(x) { m in _ = try m.layer2.output }
+                    try t.invoke(x) { m in _ = try m.layer2.output }
                 }
             } catch {}
         }

@@ -100,10 +100,10 @@ struct GenerationTests {
         let model = try tinyGPT2()
         var a: [Int] = [], b: [Int] = []
         try model.generate(maxNewTokens: 3, stopAtEOS: false) { t in
-            t.invoke(prompt) { m in
+            try t.invoke(prompt) { m in
                 for _ in t.iter(1..<3) { a.append(try m.lm_head.output[0, -1].argmax().item(Int.self)) }
             }
-            t.invoke("Hello world") { m in
+            try t.invoke("Hello world") { m in
                 for _ in t.all() { b.append(try m.lm_head.output[0, -1].argmax().item(Int.self)) }
             }
         }

@@ -37,11 +37,11 @@ struct HandCallTests {
         let reference = try clean(model)
         var mlpSeenByB: Tensor!, doubled: Tensor!
         try model.trace { t in
-            t.invoke(prompt) { m in
+            try t.invoke(prompt) { m in
                 let (input, context) = try m.transformer.h[0].inputs
                 doubled = try m.transformer.h[0](try input * 2, context)
             }
-            t.invoke(prompt) { m in mlpSeenByB = try m.transformer.h[0].mlp.output }
+            try t.invoke(prompt) { m in mlpSeenByB = try m.transformer.h[0].mlp.output }
         }
         #expect(try mlpSeenByB.equal(reference.mlp))
         #expect(try !doubled.equal(reference.block))

@@ -14,9 +14,9 @@ struct InputsAndLogTests {
         let model = try tinyGPT2()
         var ids: Tensor!, mask: Tensor?
         try model.trace { t in
-            t.invoke("The capital of France is") { _ in }
-            t.invoke("Hello world") { _ in }
-            t.invoke { m in
+            try t.invoke("The capital of France is") { _ in }
+            try t.invoke("Hello world") { _ in }
+            try t.invoke { m in
                 let inputs = try m.inputs
                 ids = inputs.input
                 mask = inputs.context.attentionMask
@@ -38,7 +38,7 @@ struct InputsAndLogTests {
         var previous: [Tensor] = [], inputs: [Tensor] = [], plain: [Tensor] = []
         try model.trace { t in
             for prompt in ["The capital of France is", "Hello world"] {
-                t.invoke(prompt) { m in
+                try t.invoke(prompt) { m in
                     previous.append(try m.transformer.h[0].output)
                     inputs.append(try m.transformer.h[1].inputs.input)
                     plain.append(try m.transformer.h[1].input)
@@ -62,11 +62,11 @@ struct InputsAndLogTests {
         var small: Tensor!
         try model.trace { t in
             t.onLog = { lines.append($0) }
-            t.invoke(try Tensor.rand([1, 5])) { m in
+            try t.invoke(try Tensor.rand([1, 5])) { m in
                 _ = try m.layer2.output
                 t.log("A", "layer2")
             }
-            t.invoke(try Tensor.rand([1, 5])) { m in
+            try t.invoke(try Tensor.rand([1, 5])) { m in
                 small = try m.layer1.output[0, 0..<2]
                 t.log("B", "layer1", small!)
                 _ = try m.layer2.output

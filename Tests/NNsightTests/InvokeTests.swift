@@ -10,9 +10,9 @@ struct InvokeTests {
         let a = try Tensor.rand([1, 5]), b = try Tensor.rand([2, 5])
         var outA: Tensor!, outB: Tensor!, whole: Tensor!
         try model.trace { t in
-            t.invoke(a) { m in outA = try m.layer2.output }
-            t.invoke(b) { m in outB = try m.layer2.output }
-            t.invoke { m in whole = try m.layer2.output }
+            try t.invoke(a) { m in outA = try m.layer2.output }
+            try t.invoke(b) { m in outB = try m.layer2.output }
+            try t.invoke { m in whole = try m.layer2.output }
         }
         #expect(outA.shape == [1, 2] && outB.shape == [2, 2] && whole.shape == [3, 2])
         #expect(try maxAbsDifference(outA, try model.module(a)) < 1e-6)
@@ -25,11 +25,11 @@ struct InvokeTests {
         let x = try Tensor.rand([1, 5])
         var zeroed: Tensor!, untouched: Tensor!
         try model.trace { t in
-            t.invoke(x) { m in
+            try t.invoke(x) { m in
                 try m.layer1.setOutput(try m.layer1.output.zerosLike())
                 zeroed = try m.layer2.output
             }
-            t.invoke(x) { m in untouched = try m.layer2.output }
+            try t.invoke(x) { m in untouched = try m.layer2.output }
         }
         #expect(try zeroed.equal(try model.layer2.bias!.value.unsqueeze(0)))
         #expect(try maxAbsDifference(untouched, try model.module(x)) < 1e-6)
@@ -41,8 +41,8 @@ struct InvokeTests {
         var patched: Tensor!
         try model.trace { t in
             var hidden: Tensor!
-            t.invoke(clean) { m in hidden = try m.layer1.output.clone() }
-            t.invoke(corrupted) { m in
+            try t.invoke(clean) { m in hidden = try m.layer1.output.clone() }
+            try t.invoke(corrupted) { m in
                 try m.layer1.output[.all] = hidden
                 patched = try m.layer2.output
             }
@@ -54,10 +54,10 @@ struct InvokeTests {
         let model = try makeTiny()
         var before: Tensor!, after: Tensor!
         try model.trace { t in
-            t.invoke(try Tensor.rand([2, 5])) { _ in }
-            t.invoke { m in before = try m.layer1.output.clone() }
-            t.invoke { m in try m.layer1.output[.all] = 0 }
-            t.invoke { m in after = try m.layer1.output }
+            try t.invoke(try Tensor.rand([2, 5])) { _ in }
+            try t.invoke { m in before = try m.layer1.output.clone() }
+            try t.invoke { m in try m.layer1.output[.all] = 0 }
+            try t.invoke { m in after = try m.layer1.output }
         }
         #expect(try before.abs().sum().item(Float.self) > 0)
         #expect(try after.abs().sum().item(Float.self) == 0)
@@ -68,11 +68,11 @@ struct InvokeTests {
         let a = try Tensor.rand([1, 5]), b = try Tensor.rand([1, 5])
         var outA: Tensor!, outB: Tensor!
         try model.trace { t in
-            t.invoke(a) { m in
+            try t.invoke(a) { m in
                 try m.layer2.skip(try Tensor.full([1, 2], 1))
                 outA = try m.layer2.output
             }
-            t.invoke(b) { m in
+            try t.invoke(b) { m in
                 try m.layer2.skip(try Tensor.full([1, 2], 2))
                 outB = try m.layer2.output
             }
@@ -80,8 +80,8 @@ struct InvokeTests {
         #expect(try outA.toArray(Float.self) == [1, 1] && outB.toArray(Float.self) == [2, 2])
         #expect(throws: NNsightError.incompleteSkip(path: "model.layer2")) {
             try model.trace { t in
-                t.invoke(a) { m in try m.layer2.skip(try Tensor.full([1, 2], 1)) }
-                t.invoke(b) { _ in }
+                try t.invoke(a) { m in try m.layer2.skip(try Tensor.full([1, 2], 1)) }
+                try t.invoke(b) { _ in }
             }
         }
     }

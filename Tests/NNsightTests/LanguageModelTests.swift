@@ -98,11 +98,11 @@ struct LanguageModelTests {
         var logitsA: Tensor!, logitsB: Tensor!
         try model.trace { t in
             var patch: Tensor!
-            t.invoke(p1) { m in
+            try t.invoke(p1) { m in
                 patch = try m.transformer.h[0].output[.all, -1]
                 logitsA = try m.lm_head.output[0, -1]
             }
-            t.invoke("Hello world") { m in
+            try t.invoke("Hello world") { m in
                 try m.transformer.h[0].output[.all, -1] = patch
                 logitsB = try m.lm_head.output[0, -1]
             }
@@ -115,9 +115,9 @@ struct LanguageModelTests {
         let model = try tinyGPT2()
         var seen: [Tensor] = []
         try model.trace { t in
-            t.invoke("Hi") { m in seen.append(try m.lm_head.output[.all, -1]) }
-            t.invoke(["A B C", "D"]) { m in seen.append(try m.lm_head.output[.all, -1]) }
-            t.invoke { m in seen.append(try m.lm_head.output[.all, -1]) }
+            try t.invoke("Hi") { m in seen.append(try m.lm_head.output[.all, -1]) }
+            try t.invoke(["A B C", "D"]) { m in seen.append(try m.lm_head.output[.all, -1]) }
+            try t.invoke { m in seen.append(try m.lm_head.output[.all, -1]) }
         }
         #expect(seen.map(\.shape) == [[1, 512], [2, 512], [3, 512]])
         for index in 0..<3 {
@@ -132,9 +132,9 @@ struct LanguageModelTests {
         let together = try model.trace(["Hi", "A B C", "D"]) { m in try m.lm_head.output[.all, -1] }
         var separate: Tensor!
         try model.trace { t in
-            t.invoke("Hi") { _ in }
-            t.invoke(["A B C", "D"]) { _ in }
-            t.invoke { m in separate = try m.lm_head.output[.all, -1] }
+            try t.invoke("Hi") { _ in }
+            try t.invoke(["A B C", "D"]) { _ in }
+            try t.invoke { m in separate = try m.lm_head.output[.all, -1] }
         }
         #expect(try maxAbsDifference(together, separate) < 1e-5)
     }

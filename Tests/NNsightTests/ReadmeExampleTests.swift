@@ -13,8 +13,8 @@ struct ReadmeExampleTests {
         var patched: Tensor!
         try model.trace { t in
             var rome: Tensor!
-            t.invoke("The capital of Italy is") { m in rome = try m.model.layers[25].output[.all, -1].clone() }
-            t.invoke("The capital of France is") { m in
+            try t.invoke("The capital of Italy is") { m in rome = try m.model.layers[25].output[.all, -1].clone() }
+            try t.invoke("The capital of France is") { m in
                 try m.model.layers[25].output[.all, -1] = rome
                 patched = try m.lm_head.output[0, -1]
             }

@@ -24,12 +24,12 @@ struct SourceEngineTests {
         try model.trace { t in
             let barrier = t.barrier(2)
             var query: Tensor!
-            t.invoke(p1) { m in
+            try t.invoke(p1) { m in
                 query = try m.transformer.h[0].attn.source.query_0.output
                 donorQuery = try query.clone()
                 try barrier()
             }
-            t.invoke(p1) { m in
+            try t.invoke(p1) { m in
                 try barrier()
                 try m.transformer.h[0].attn.source.query_0.setOutput(query * 0)
                 patchedQuery = try m.transformer.h[0].attn.source.query_0.output

@@ -140,8 +140,8 @@ struct SourceTests {
         let full = try model.trace(x) { m in try m.source.torch_relu_0.output }
         var first: Tensor!, second: Tensor!, cached: Tensor!
         try model.trace { t in
-            t.invoke(try x.narrow(dim: 0, start: 0, length: 1)) { m in first = try m.source.torch_relu_0.output }
-            t.invoke(try x.narrow(dim: 0, start: 1, length: 1)) { m in
+            try t.invoke(try x.narrow(dim: 0, start: 0, length: 1)) { m in first = try m.source.torch_relu_0.output }
+            try t.invoke(try x.narrow(dim: 0, start: 1, length: 1)) { m in
                 let cache = try t.cache(modules: [try m.source.h_0])
                 second = try m.source.torch_relu_0.output
                 _ = try m.output

@@ -29,7 +29,7 @@ import Testing
         var patchedLogits: Tensor?
         try model.trace { t in
             var patch: Tensor?
-            t.invoke("The capital of France is") { m in
+            try t.invoke("The capital of France is") { m in
                 let embedding = try m.embed_tokens.output
                 let attention = try m.layers[0].self_attn.output
                 let mlp = try m.layers[0].mlp.output
@@ -40,7 +40,7 @@ import Testing
                 result = ScriptResult(embedding: embedding, attention: attention, mlp: mlp, lastLayer: lastLayer,
                                       lens: lens, logits: logits, patchedLogits: logits)
             }
-            t.invoke("Hello world") { m in
+            try t.invoke("Hello world") { m in
                 try m.layers[-1].output[.all, -1] = patch!
                 patchedLogits = try m.lm_head.output[.all, -1]
             }

@@ -93,11 +93,11 @@ struct StopTests {
         var first: Int?
         var second: Tensor?
         try model.generate(maxNewTokens: 5, stopAtEOS: false) { t in
-            t.invoke("The capital of France is") { m in
+            try t.invoke("The capital of France is") { m in
                 first = try m.lm_head.output[0, -1].argmax().item(Int.self)
                 try t.stop()
             }
-            t.invoke("Hello world") { m in second = try m.transformer.h[0].output }
+            try t.invoke("Hello world") { m in second = try m.transformer.h[0].output }
         }
         #expect(first != nil)
         #expect(second != nil)
@@ -111,11 +111,11 @@ struct StopTests {
         let a = try Tensor.rand([1, 5]), b = try Tensor.rand([1, 5])
         var seenByA: Tensor?, seenByB: Tensor?, cache: Cache?
         try model.trace { t in
-            t.invoke(a) { m in
+            try t.invoke(a) { m in
                 seenByA = try m.layer1.output
                 try t.stop()
             }
-            t.invoke(b) { m in
+            try t.invoke(b) { m in
                 cache = try t.cache(modules: [try m.layer1])
                 seenByB = try m.layer1.output
             }
@@ -127,11 +127,11 @@ struct StopTests {
         // An invoke waiting on a later module is not served: it missed its value.
         #expect(throws: NNsightError.missed(requester: "model.layer2.output.i0")) {
             try model.trace { t in
-                t.invoke(a) { m in
+                try t.invoke(a) { m in
                     _ = try m.layer1.output
                     try t.stop()
                 }
-                t.invoke(b) { m in _ = try m.layer2.output }
+                try t.invoke(b) { m in _ = try m.layer2.output }
             }
         }
     }
@@ -141,7 +141,7 @@ struct StopTests {
         // In the body of an open trace, before any invoke runs.
         #expect(throws: NNsightError.outsideInterleaving(requester: "tracer.stop", action: "call")) {
             try model.trace { t in
-                t.invoke(try Tensor.rand([1, 5])) { _ in }
+                try t.invoke(try Tensor.rand([1, 5])) { _ in }
                 try t.stop()
             }
         }
@@ -149,7 +149,7 @@ struct StopTests {
         let other = try makeTiny()
         #expect(throws: NNsightError.outsideInterleaving(requester: "tracer.stop", action: "call")) {
             try other.trace { otherTracer in
-                otherTracer.invoke(try Tensor.rand([1, 5])) { _ in }
+                try otherTracer.invoke(try Tensor.rand([1, 5])) { _ in }
                 return try model.trace(try Tensor.rand([1, 5])) { m in
                     _ = try m.layer1.output
                     try otherTracer.stop()

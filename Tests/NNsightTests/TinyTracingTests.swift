@@ -79,7 +79,7 @@ struct TinyTracingTests {
         let model = try makeTiny()
         var hidden: Tensor?
         try model.trace { t in
-            t.invoke(try Tensor.rand([1, 5])) { m in
+            try t.invoke(try Tensor.rand([1, 5])) { m in
                 hidden = try m.layer1.output
                 try t.stop()
             }

@@ -34,8 +34,8 @@ final class SlowDoubling: Module {
             model.envoys.workersWaitLong = rousing
             var first: Tensor?, second: Tensor?
             try model.trace { t in
-                t.invoke(x) { m in first = try m[1].output }
-                t.invoke(try x * 3) { m in
+                try t.invoke(x) { m in first = try m[1].output }
+                try t.invoke(try x * 3) { m in
                     try m[2].setOutput(m[2].output * 0)
                     second = try m[3].output
                 }

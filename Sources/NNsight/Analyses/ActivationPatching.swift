@@ -117,9 +117,9 @@ extension LanguageModel {
             let path = "\(blocks).\(layer)"
             try trace { t in
                 var hidden: Tensor!
-                t.invoke(source) { m in hidden = try m.get(path).output.clone() }
+                try t.invoke(source) { m in hidden = try m.get(path).output.clone() }
                 for position in 0..<targetTokens.count {
-                    t.invoke(target) { m in
+                    try t.invoke(target) { m in
                         try m.get(path).output[.all, position] = hidden[.all, position]
                         row.values[position] = try metric.value(m.lm_head.output[0, -1])
                     }
