@@ -8,7 +8,8 @@ import Testing
 /// fused kernel, and the pattern against transformers' eager attention (`output_attentions=True`,
 /// scripts/fixtures/gen_source.py).
 struct AttentionInternalsTests {
-    static let families = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox"]
+    static let families = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox",
+                           "tiny-gemma", "tiny-gemma2", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral"]
 
     func load(_ name: String) throws -> LanguageModel {
         try Torch.setNumThreads(1)
@@ -67,7 +68,11 @@ struct AttentionInternalsTests {
             return (try m.output, last.0, last.1)
         }
         #expect(try weighted.equal(attended))
-        #expect(try maxAbsDifference(fused, explicit) < 1e-5)
+        let gap = try maxAbsDifference(fused, explicit)
+        let scale = try fused.abs().max().item(Float.self)
+        // Within 1e-5 of the logits' scale where that exceeds 1: fp32 rounding grows with the values
+        // (Gemma multiplies its embeddings by √hidden; tiny-gemma's logits reach about 13, where the paths differ by 1.3e-5).
+        #expect(gap < 1e-5 * max(1, scale), "\(name): \(gap) on logits up to \(scale)")
     }
 
     @Test(arguments: families)
