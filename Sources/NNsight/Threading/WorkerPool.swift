@@ -46,11 +46,15 @@ final class Worker: @unchecked Sendable {
     }
 }
 
-/// The process-wide pool of idle workers.
+/// The process-wide pool of idle workers. Its list sits behind an `NSLock` (a pthread mutex):
+/// traces on several threads contend for it, and ThreadSanitizer does not model a contended
+/// `Synchronization.Mutex`'s futex handoff on Linux.
 final class WorkerPool: Sendable {
     static let shared = WorkerPool()
 
-    private let idle = Mutex<[Worker]>([])
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    nonisolated(unsafe) private var idle: [Worker] = []
     private let created = Atomic<Int>(0)
 
     /// The number of worker threads created so far (they are reused, so this stays at the
@@ -58,12 +62,12 @@ final class WorkerPool: Sendable {
     var threadCount: Int { created.load(ordering: .relaxed) }
 
     func acquire() -> Worker {
-        if let worker = idle.withLock({ $0.popLast() }) { return worker }
+        if let worker = lock.withLock({ idle.popLast() }) { return worker }
         created.add(1, ordering: .relaxed)
         return Worker()
     }
 
     func release(_ worker: Worker) {
-        idle.withLock { $0.append(worker) }
+        lock.withLock { idle.append(worker) }
     }
 }
