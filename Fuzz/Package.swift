@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // Coverage-guided fuzz targets (libFuzzer) for swift-nnsight's readers of untrusted files: GGUF,
-// the safetensors header, tokenizer.json and config.json. A package of its own, depending on the
+// the safetensors header, tokenizer.json, config.json and chat templates. A package of its own, depending on the
 // main one by path, so the main package builds without the fuzzer and stays usable as a
 // dependency. Build and run through scripts/fuzz, which passes `-sanitize=fuzzer,address`;
 // each target's main.swift hands its test function to libFuzzer's driver.
@@ -22,6 +22,9 @@ let package = Package(
         .executableTarget(
             name: "NNsightFuzzTokenizer",
             dependencies: ["NNsightFuzzDriver", .product(name: "NNsightTokenizers", package: "swift-nnsight")]),
+        .executableTarget(
+            name: "NNsightFuzzTemplate",
+            dependencies: ["NNsightFuzzDriver", .product(name: "NNsightTemplates", package: "swift-nnsight")]),
         .executableTarget(
             name: "NNsightFuzzConfig",
             dependencies: ["NNsightFuzzDriver", .product(name: "NNsightModels", package: "swift-nnsight")]),

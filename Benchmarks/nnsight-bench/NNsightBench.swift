@@ -16,6 +16,8 @@ struct NNsightBench: ParsableCommand {
             ProfileBenchmark.self,
             SoakBenchmark.self,
             GGUFBenchmark.self,
+            SourceBenchmark.self,
+            RemoteBenchmark.self,
         ]
     )
 }

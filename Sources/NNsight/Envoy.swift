@@ -18,7 +18,7 @@ public final class Envoy: CustomStringConvertible {
     /// The wrapped module.
     public let module: Module
     /// Position in the tree's flat list (for per-trace bookkeeping).
-    let index: Int
+    package let index: Int
     /// The tree this envoy belongs to (owned by the model wrapper).
     weak var tree: EnvoyTree?
     /// The tree's identity (``EnvoyTree/identity``, never reused), compared on every access
@@ -26,14 +26,19 @@ public final class Envoy: CustomStringConvertible {
     let treeIdentity: UInt64
     /// Direct children in declaration order, by their module names.
     public let children: [(name: String, envoy: Envoy)]
+    /// The envoy whose call counts address this one's calls: itself for a module, the module
+    /// whose forward contains it for a `.source` operation (SourceEnvoy.swift).
+    let countingIndex: Int
 
-    init(path: String, module: Module, tree: EnvoyTree, children: [(name: String, envoy: Envoy)], index: Int) {
+    init(path: String, module: Module, tree: EnvoyTree, children: [(name: String, envoy: Envoy)], index: Int,
+         countingIndex: Int? = nil) {
         self.path = path
         self.module = module
         self.tree = tree
         treeIdentity = tree.identity
         self.children = children
         self.index = index
+        self.countingIndex = countingIndex ?? index
     }
 
     // MARK: Navigation
@@ -87,26 +92,36 @@ public final class Envoy: CustomStringConvertible {
 
     /// The model printed as PyTorch does, with aliases shown as `alias/name`.
     public var description: String {
-        module.describe(childKey: { [tree] name in tree?.printedKey(for: name) ?? name })
+        if let operation = module as? SourceOperation { return operationDescription(operation) }
+        return module.describe(childKey: { [tree] name in tree?.printedKey(for: name) ?? name })
     }
 
     // MARK: Values
 
     /// The module's output on the current call. Python: `envoy.output`.
     public var output: Tensor {
-        get throws { try Mediator.requireCurrent(for: self, key: .output, action: "access").read(self, .output) }
+        get throws {
+            if let mediator = localMediator() { return try mediator.read(self, .output) }
+            return try RemoteEnvoyAccessScope.require(for: self, key: .output, action: "access").read(self, .output)
+        }
     }
 
     /// The module's main input on the current call. Python: `envoy.input`.
     public var input: Tensor {
-        get throws { try Mediator.requireCurrent(for: self, key: .input, action: "access").read(self, .input) }
+        get throws {
+            if let mediator = localMediator() { return try mediator.read(self, .input) }
+            return try RemoteEnvoyAccessScope.require(for: self, key: .input, action: "access").read(self, .input)
+        }
     }
 
     /// The main input and the named arguments (masks, positions, caches) of the current call.
     /// Python: `envoy.inputs` (`(args, kwargs)`).
     public var inputs: (input: Tensor, context: ForwardContext) {
         get throws {
-            let mediator = try Mediator.requireCurrent(for: self, key: .input, action: "access")
+            guard let mediator = localMediator() else {
+                let backend = try RemoteEnvoyAccessScope.require(for: self, key: .input, action: "access")
+                return (try backend.read(self, .input), try backend.lastContext(self))
+            }
             let value = try mediator.read(self, .input)
             return (value, mediator.lastContext ?? ForwardContext())
         }
@@ -115,18 +130,21 @@ public final class Envoy: CustomStringConvertible {
     /// Replaces the module's output; the model continues with `value` (for this invoke's rows).
     /// Python: `envoy.output = value`.
     public func setOutput(_ value: Tensor) throws {
-        try Mediator.requireCurrent(for: self, key: .output, action: "set").write(self, .output, value)
+        if let mediator = localMediator() { return try mediator.write(self, .output, value) }
+        try RemoteEnvoyAccessScope.require(for: self, key: .output, action: "set").write(self, .output, value)
     }
 
     /// Replaces the module's main input. Python: `envoy.input = value`.
     public func setInput(_ value: Tensor) throws {
-        try Mediator.requireCurrent(for: self, key: .input, action: "set").write(self, .input, value)
+        if let mediator = localMediator() { return try mediator.write(self, .input, value) }
+        try RemoteEnvoyAccessScope.require(for: self, key: .input, action: "set").write(self, .input, value)
     }
 
     /// Skips the module's forward on the current call, using `value` as its output.
     /// Python: `envoy.skip(value)`.
     public func skip(_ value: Tensor) throws {
-        try Mediator.requireCurrent(for: self, key: .skip, action: "skip").write(self, .skip, value)
+        if let mediator = localMediator() { return try mediator.write(self, .skip, value) }
+        try RemoteEnvoyAccessScope.require(for: self, key: .skip, action: "skip").write(self, .skip, value)
     }
 
     /// Moves this invoke on to the module's next call: later requests on this envoy address
@@ -134,7 +152,11 @@ public final class Envoy: CustomStringConvertible {
     /// step). Python: `envoy.next()`.
     @discardableResult
     public func next(_ count: Int = 1) throws -> Envoy {
-        try Mediator.requireCurrent(for: self, key: .output, action: "step").advance(self, by: count)
+        if let mediator = localMediator() {
+            try mediator.advance(self, by: count)
+        } else {
+            try RemoteEnvoyAccessScope.require(for: self, key: .output, action: "step").advance(self, by: count)
+        }
         return self
     }
 

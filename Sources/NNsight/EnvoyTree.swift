@@ -7,7 +7,7 @@ public final class EnvoyTree {
     /// The envoy of the whole model, path `model`.
     public private(set) var root: Envoy!
     /// Every envoy, indexed by `Envoy.index`.
-    private(set) var all: [Envoy] = []
+    package private(set) var all: [Envoy] = []
     /// Single-name aliases (`"mlp": "ff"`: `ff` means `mlp` on every envoy that has an `mlp`).
     private let nameAliases: [String: String]
     /// Path aliases mounted on the root (`"transformer.h": "layers"`: `m.layers` is `m.transformer.h`).
@@ -15,17 +15,26 @@ public final class EnvoyTree {
     /// This tree's identity, which envoys and a running trace compare on every access: a number
     /// from a process-wide counter, never reused (an object's address is reused once it is freed,
     /// so an envoy kept past its model could pass for an envoy of a later tree).
-    let identity: UInt64
+    package let identity: UInt64
     private static let identities = Atomic<UInt64>(0)
     /// Held while a trace runs the model: traces of one model from several threads take turns.
     let runLock = NSLock()
     /// Whether an invoke's worker waited long for a module in the last trace (long enough to park):
     /// the next trace then rouses its workers ahead of each awaited module from the start.
     var workersWaitLong = false
+    /// The envoys of `.source` operations made so far, by their hook point (SourceEnvoy.swift).
+    var operationEnvoys: [ObjectIdentifier: Envoy] = [:]
+
+    /// Adds an envoy made after the tree was built (a `.source` operation's); `make` gets its index.
+    func append(_ make: (Int) -> Envoy) -> Envoy {
+        let envoy = make(all.count)
+        all.append(envoy)
+        return envoy
+    }
 
     /// Builds the tree over `module`. `rename` maps real names or dotted paths to aliases
     /// (Python: `NNsight(model, rename={...})`); a leading dot is ignored.
-    init(module: Module, rename: [String: String] = [:]) {
+    package init(module: Module, rename: [String: String] = [:]) {
         var names: [String: String] = [:], paths: [String: String] = [:]
         for (key, alias) in rename {
             let key = key.hasPrefix(".") ? String(key.dropFirst()) : key
@@ -38,6 +47,7 @@ public final class EnvoyTree {
     }
 
     private func build(_ module: Module, path: String) -> Envoy {
+        _ = module.makeSourcePoints()   // before any trace, so a marked forward always finds its hook points
         let children = module.namedChildren.map { (name: $0.name, envoy: build($0.module, path: "\(path).\($0.name)")) }
         let envoy = Envoy(path: path, module: module, tree: self, children: children, index: all.count)
         all.append(envoy)

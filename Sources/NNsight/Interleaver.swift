@@ -143,7 +143,9 @@ final class Interleaver {
             installOutputHook(on: request.envoy)
             // Only where waits are long enough to park; short waits poll anyway, and a rouse hook
             // per module would add to their cost.
-            if tree.workersWaitLong || mediator.worker.baton.workerHasWaitedLong { installRouseHook(on: request.envoy) }
+            // (Not on `.source` operations: a pre-hook there would stand for a request on the input.)
+            if request.envoy.countingIndex == request.envoy.index,
+               tree.workersWaitLong || mediator.worker.baton.workerHasWaitedLong { installRouseHook(on: request.envoy) }
         case .input, .skip:
             installInputHook(on: request.envoy)
         }
@@ -180,6 +182,7 @@ final class Interleaver {
 
     private func installOutputHook(on envoy: Envoy) {
         let index = envoy.index
+        track(index)
         guard !postHooked[index] else { return }
         postHooked[index] = true
         handles.append(envoy.module.registerForwardHook { [unowned(unsafe) self] module, _, output in
@@ -192,6 +195,7 @@ final class Interleaver {
     /// end costs no wake-up (50–300 µs on this machine) for the model's thread.
     private func installRouseHook(on envoy: Envoy) {
         let index = envoy.index
+        track(index)
         guard !rouseHooked[index] else { return }
         rouseHooked[index] = true
         handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] _, _, _ in
@@ -205,6 +209,7 @@ final class Interleaver {
 
     private func installInputHook(on envoy: Envoy) {
         let index = envoy.index
+        track(index)
         guard !preHooked[index] else { return }
         preHooked[index] = true
         handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] module, input, context in
@@ -223,15 +228,25 @@ final class Interleaver {
         }
     }
 
+    /// Makes room for an envoy added to the tree after this run began (a `.source` operation).
+    private func track(_ index: Int) {
+        while preHooked.count <= index {
+            preHooked.append(false)
+            postHooked.append(false)
+            rouseHooked.append(false)
+        }
+    }
+
     /// True when the model already went past the value `request` asks for (for `mediator`, when
     /// the call's input gate is open: `.input` comes before the skip gate, as in nnsight 0.8).
     func isPast(_ request: Mediator.Request, for mediator: Mediator? = nil) -> Bool {
-        let index = request.envoy.index
+        let index = request.envoy.countingIndex
         let module = request.envoy.module
+        if index != request.envoy.index, isPastOperation(request) { return true }
         switch request.key {
         case .output: return module.completedCallCount - completedBaseline[index] > request.occurrence
         case .input, .skip:
-            if let serving = servingInput, serving.index == index, serving.occurrence == request.occurrence {
+            if let serving = servingInput, serving.index == request.envoy.index, serving.occurrence == request.occurrence {
                 guard request.key == .input, let mediator else { return false }
                 return passedSkipGate.contains(ObjectIdentifier(mediator))
             }
@@ -239,6 +254,14 @@ final class Interleaver {
         case .step: return isGeneration && currentStep > request.occurrence
         case .result: return false
         }
+    }
+
+    /// True when the module whose forward holds `request`'s `.source` operation has finished the
+    /// call the request addresses (the operation ran in it, hooked or not).
+    func isPastOperation(_ request: Mediator.Request) -> Bool {
+        let counting = request.envoy.countingIndex
+        let owner = tree.all[counting].module
+        return owner.completedCallCount - completedBaseline[counting] > request.occurrence
     }
 
     // MARK: Run events (called on the model's thread)
@@ -270,7 +293,7 @@ final class Interleaver {
 
     private func serveOutput(index: Int, module: Module, output: Tensor) throws -> Tensor? {
         guard handCalls == 0 else { return nil }
-        let occurrence = module.completedCallCount - completedBaseline[index]
+        let occurrence = module.completedCallCount - completedBaseline[tree.all[index].countingIndex]
         var value = output
         var replaced = false
         while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .output }) {
@@ -285,7 +308,7 @@ final class Interleaver {
         -> ForwardPreHookResult
     {
         guard handCalls == 0 else { return .proceed }
-        let occurrence = module.callCount - 1 - startedBaseline[index]
+        let occurrence = module.callCount - 1 - startedBaseline[tree.all[index].countingIndex]
         currentContext = context
         servingInput = (index, occurrence)
         defer {

@@ -2,7 +2,7 @@ import NNsightNN
 import NNsightTorch
 
 /// Which value of a module a request is about.
-enum ValueKey: String, Sendable {
+package enum ValueKey: String, Sendable {
     case input, output, skip
     /// The beginning of a generation step (the occurrence is the step).
     case step
@@ -87,14 +87,6 @@ final class Mediator: @unchecked Sendable {
         self.worker = worker
         self.rows = rows
         self.order = order
-    }
-
-    /// The mediator of the invoke running on this thread, or the error for `envoy`'s `key`.
-    static func requireCurrent(for envoy: Envoy, key: ValueKey, action: String) throws -> Mediator {
-        guard let mediator = current, mediator.treeIdentity == envoy.treeIdentity else {
-            throw NNsightError.outsideInterleaving(requester: "\(envoy.path).\(key.rawValue)", action: action)
-        }
-        return mediator
     }
 
     // MARK: Worker side

@@ -82,6 +82,13 @@ public final class Tracer<Model: InterleavedModel> {
         register(InvokeBody(hasInput: false, body: body))
     }
 
+    /// Adds a prompt-less invoke that sees only the rows of the input invokes at positions
+    /// `inputInvokes` (counted among the input invokes), not the whole batch: a remote client's
+    /// prompt-less invoke in a batch shared with other clients.
+    package func invoke(coveringInputInvokes inputInvokes: Range<Int>, _ body: @escaping (Envoy) throws -> Void) {
+        register(InvokeBody(hasInput: false, body: body, covering: inputInvokes))
+    }
+
     @discardableResult
     private func register(_ invoke: InvokeBody) -> Bool {
         if let running = Mediator.current {
@@ -204,6 +211,8 @@ public final class Tracer<Model: InterleavedModel> {
 struct InvokeBody {
     let hasInput: Bool
     let body: (Envoy) throws -> Void
+    /// For a prompt-less invoke: the input invokes whose rows it covers (nil: the whole batch).
+    var covering: Range<Int>? = nil
 }
 
 /// Runs `batch` with the edits and then the invokes interleaved, each on its rows.
@@ -216,7 +225,11 @@ private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], in
     bodies.reserveCapacity(edits.count + invokes.count)
     for edit in edits { bodies.append((nil, { try edit(root) })) }
     for invoke in invokes {
-        bodies.append((invoke.hasInput ? rows.next() : nil, { try invoke.body(root) }))
+        var invokeRows = invoke.hasInput ? rows.next() : nil
+        if let covering = invoke.covering, !covering.isEmpty, covering.upperBound <= batch.rows.count {
+            invokeRows = batch.rows[covering.lowerBound].lowerBound..<batch.rows[covering.upperBound - 1].upperBound
+        }
+        bodies.append((invokeRows, { try invoke.body(root) }))
     }
     let interleaver = Interleaver(tree: tree, batchSize: batch.rows.last?.upperBound ?? 0,
                                   inputInvokes: batch.rows.count, isGeneration: batch.isGeneration)

@@ -7,7 +7,7 @@ struct NNsightCommand: AsyncParsableCommand {
         commandName: "nnsight",
         abstract: "Look inside language models and change them while they run.",
         subcommands: [DemoCommand.self, TraceCommand.self, LensCommand.self, PatchCommand.self, GenerateCommand.self,
-                      WorkbenchCommand.self]
+                      WorkbenchCommand.self, ServeCommand.self]
     )
 }
 

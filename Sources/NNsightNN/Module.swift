@@ -16,7 +16,7 @@ open class Module {
     /// Python: `module.training`.
     public private(set) var training = true
 
-    private var hooks = ModuleHooks()
+    var hooks = ModuleHooks()
     private var nextHookID = 0
     private var discovered: Members?
 
@@ -64,11 +64,11 @@ open class Module {
 
     /// How many calls of this module have started, ever (its pre-hooks see the count including
     /// the current call). The intervention engine addresses repeated calls by it.
-    public private(set) var callCount = 0
+    public internal(set) var callCount = 0
 
     /// How many calls of this module have returned (its post-hooks see the count excluding the
     /// current call).
-    public private(set) var completedCallCount = 0
+    public internal(set) var completedCallCount = 0
 
     // MARK: Hooks
 
@@ -77,6 +77,7 @@ open class Module {
     public func registerForwardPreHook(_ hook: @escaping ForwardPreHook) -> HookHandle {
         nextHookID += 1
         hooks.pre.append((nextHookID, hook))
+        hooksDidChange()
         return HookHandle(module: self, id: nextHookID, isPre: true)
     }
 
@@ -85,6 +86,7 @@ open class Module {
     public func registerForwardHook(_ hook: @escaping ForwardHook) -> HookHandle {
         nextHookID += 1
         hooks.post.append((nextHookID, hook))
+        hooksDidChange()
         return HookHandle(module: self, id: nextHookID, isPre: false)
     }
 
@@ -94,7 +96,21 @@ open class Module {
         } else {
             if let index = hooks.post.firstIndex(where: { $0.id == id }) { hooks.post.remove(at: index) }
         }
+        hooksDidChange()
     }
+
+    /// Called after a hook was added or removed (source operations track whether any is set).
+    func hooksDidChange() {}
+
+    // MARK: Source
+
+    /// The listing of this module's `forward` when it is marked `@Sourced` (the macro overrides
+    /// this); nil otherwise. nnsight: what `envoy.source` prints.
+    open var sourceListing: SourceListing? { nil }
+
+    /// The hook points of this module's marked `forward`, made on the first `.source` request
+    /// (``makeSourcePoints()``); the marked `forward` reads it once per call.
+    public internal(set) var sourcePoints: SourcePoints?
 
     /// The number of hooks registered on this module (not its children).
     public var hookCount: Int { hooks.pre.count + hooks.post.count }

@@ -29,7 +29,10 @@ enum Builtins {
                 }
                 attributes[key] = value
             }
-            return name == "dict" ? .dictionary(attributes) : .namespace(TemplateNamespace(attributes))
+            if name == "dict" { return .dictionary(attributes) }
+            let namespace = TemplateNamespace(attributes)
+            renderer.arena.keep(namespace)
+            return .namespace(namespace)
         default:
             let bounds = arguments.rest()
             try arguments.finish()

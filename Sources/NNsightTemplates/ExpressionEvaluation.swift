@@ -23,8 +23,9 @@ extension TemplateRenderer {
         case let .dictionary(pairs):
             var dictionary = TemplateDictionary()
             for pair in pairs {
-                guard case let .string(key) = try evaluate(pair.key, scope) else {
-                    throw pair.key.location.runtime("dictionary keys must be strings")
+                let keyValue = try evaluate(pair.key, scope)
+                guard let key = TemplateDictionary.storedKey(keyValue) else {
+                    throw pair.key.location.runtime("unhashable type: '\(keyValue.typeName)'")
                 }
                 dictionary[key] = try evaluate(pair.value, scope)
             }
@@ -136,6 +137,9 @@ extension TemplateRenderer {
             if let found = dictionary[key] { return found }
             if Methods.dictionary.contains(key) { return .callable(TemplateCallable(kind: .method(value, key))) }
             return .undefined(hint: "'dict object' has no attribute '\(key)'")
+        case let (.dictionary(dictionary), key):
+            if let stored = TemplateDictionary.storedKey(key), let found = dictionary[stored] { return found }
+            return .undefined(hint: "'dict object' has no attribute '\(Python.str(key))'")
         case let (.array(items), _):
             guard let position = Self.integer(index) else {
                 if case let .string(name) = index { return try attribute(value, name, at: location) }
@@ -291,7 +295,7 @@ extension TemplateRenderer {
                 found = needle.isEmpty || Methods.find(needle, in: text) != nil
             case let .array(items): found = items.contains { Python.equals($0, left) }
             case let .dictionary(dictionary):
-                if case let .string(key) = left { found = dictionary[key] != nil } else { found = false }
+                found = TemplateDictionary.storedKey(left).map { dictionary[$0] != nil } ?? false
             case let .namespace(namespace):
                 if case let .string(key) = left { found = namespace.attributes[key] != nil } else { found = false }
             default:

@@ -173,7 +173,7 @@ extension TemplateRenderer {
         case "items":
             if value.isUndefined { return .array([]) }
             guard case let .dictionary(dictionary) = value else { throw location.runtime("items filter needs a mapping") }
-            return .array(dictionary.items.map { .array([.string($0.key), $0.value]) })
+            return .array(dictionary.items.map { .array([TemplateDictionary.keyValue($0.key), $0.value]) })
         case "dictsort":
             guard case let .dictionary(dictionary) = value else { throw location.runtime("dictsort filter needs a mapping") }
             let caseSensitive = try arguments.optionalBool("case_sensitive") ?? false
@@ -181,12 +181,12 @@ extension TemplateRenderer {
             let reverse = try arguments.optionalBool("reverse") ?? false
             var pairs = dictionary.items
             func key(_ pair: (key: String, value: TemplateValue)) -> TemplateValue {
-                let raw = by == "value" ? pair.value : .string(pair.key)
+                let raw = by == "value" ? pair.value : TemplateDictionary.keyValue(pair.key)
                 if !caseSensitive, case let .string(text) = raw { return .string(text.lowercased()) }
                 return raw
             }
             pairs.sort { (Python.compare(key($0), key($1)) ?? 0) * (reverse ? -1 : 1) < 0 }
-            return .array(pairs.map { .array([.string($0.key), $0.value]) })
+            return .array(pairs.map { .array([TemplateDictionary.keyValue($0.key), $0.value]) })
         case "abs":
             switch value {
             case let .int(number): return number == Int.min ? .double(-Double(number)) : .int(abs(number))

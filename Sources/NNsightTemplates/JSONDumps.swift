@@ -46,12 +46,18 @@ struct JSONDumps {
         case let .dictionary(dictionary):
             if dictionary.isEmpty { out += "{}"; return }
             var keys = dictionary.keys
-            if sortKeys { keys.sort { Python.compare(.string($0), .string($1))! < 0 } }
+            if sortKeys { keys.sort { (Python.compare(TemplateDictionary.keyValue($0), TemplateDictionary.keyValue($1)) ?? 0) < 0 } }
             out += "{"
             for (index, key) in keys.enumerated() {
                 if index > 0 { out += itemSeparator }
                 newline(depth + 1, into: &out)
-                writeString(key, into: &out)
+                // Python writes a non-string key as the JSON text of its value, in quotes.
+                switch TemplateDictionary.keyValue(key) {
+                case let .string(text): writeString(text, into: &out)
+                case .none: writeString("null", into: &out)
+                case let .double(number): writeString(Python.floatRepr(number), into: &out)
+                case let other: writeString(Python.str(other), into: &out)
+                }
                 out += keySeparator
                 try write(dictionary[key]!, depth: depth + 1, into: &out, at: location)
             }

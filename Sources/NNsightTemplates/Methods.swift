@@ -35,10 +35,10 @@ enum Methods {
             switch name {
             case "items":
                 try arguments.finish()
-                return .array(dictionary.items.map { .array([.string($0.key), $0.value]) })
+                return .array(dictionary.items.map { .array([TemplateDictionary.keyValue($0.key), $0.value]) })
             case "keys":
                 try arguments.finish()
-                return .array(dictionary.keys.map { .string($0) })
+                return .array(dictionary.keys.map(TemplateDictionary.keyValue))
             case "values":
                 try arguments.finish()
                 return .array(dictionary.items.map(\.value))
@@ -46,8 +46,8 @@ enum Methods {
                 let key = try arguments.required("key")
                 let fallback = try arguments.optional("default") ?? .none
                 try arguments.finish()
-                guard case let .string(name) = key else { return fallback }
-                return dictionary[name] ?? fallback
+                guard let stored = TemplateDictionary.storedKey(key) else { return fallback }
+                return dictionary[stored] ?? fallback
             }
         default:
             throw location.runtime("'\(receiver.typeName)' object has no method '\(name)'")

@@ -21,7 +21,7 @@ enum Python {
         case let .string(string): return stringRepr(string)
         case let .array(values): return "[" + values.map(repr).joined(separator: ", ") + "]"
         case let .dictionary(dictionary):
-            return "{" + dictionary.items.map { stringRepr($0.key) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
+            return "{" + dictionary.items.map { repr(TemplateDictionary.keyValue($0.key)) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
         case let .namespace(namespace): return "<Namespace " + repr(.dictionary(namespace.attributes)) + ">"
         case let .callable(callable):
             switch callable.kind {

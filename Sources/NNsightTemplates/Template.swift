@@ -31,9 +31,15 @@ public struct Template: Sendable {
 
     /// Renders with `variables` as the template's globals. `now` is the time `strftime_now` formats.
     public func render(_ variables: [String: TemplateValue], now: Date = Date()) throws(TemplateError) -> String {
+        try render(in: Scope(parent: nil, variables: variables), now: now)
+    }
+
+    /// Renders in `root`; when it returns, whatever the render made is released (no cycles remain).
+    func render(in root: Scope, now: Date) throws(TemplateError) -> String {
         let renderer = TemplateRenderer(now: now)
+        defer { renderer.arena.release() }
         var out = ""
-        _ = try renderer.render(nodes, scope: Scope(parent: nil, variables: variables), into: &out)
+        _ = try renderer.render(nodes, scope: root, into: &out)
         return out
     }
 }

@@ -21,6 +21,25 @@ final class Scope {
     }
 
     func set(_ name: String, _ value: TemplateValue) { variables[name] = value }
+
+    func removeAll() { variables.removeAll() }
+}
+
+/// What a render made that can form reference cycles (a macro holds the scope that holds it; a
+/// namespace can hold itself), emptied when the render ends so that nothing leaks.
+final class RenderArena {
+    private var scopes: [Scope] = []
+    private var namespaces: [TemplateNamespace] = []
+
+    func keep(_ scope: Scope) { scopes.append(scope) }
+    func keep(_ namespace: TemplateNamespace) { namespaces.append(namespace) }
+
+    func release() {
+        for scope in scopes { scope.removeAll() }
+        for namespace in namespaces { namespace.attributes = TemplateDictionary() }
+        scopes.removeAll()
+        namespaces.removeAll()
+    }
 }
 
 /// Renders parsed statements into text.
@@ -34,6 +53,7 @@ struct TemplateRenderer {
     /// The time `strftime_now` formats.
     let now: Date
     let depth = DepthCounter()
+    let arena = RenderArena()
 
     init(now: Date) { self.now = now }
 
@@ -98,6 +118,7 @@ struct TemplateRenderer {
             }
             scope.set(name, value)
         case let .macro(name, parameters, body):
+            arena.keep(scope)
             scope.set(name, .callable(TemplateCallable(kind: .macro(Macro(name: name, parameters: parameters, body: body, scope: scope)))))
         case let .filterBlock(name, arguments, body):
             var captured = ""
@@ -172,7 +193,7 @@ struct TemplateRenderer {
     func iterate(_ value: TemplateValue, at location: SourceLocation) throws(TemplateError) -> [TemplateValue] {
         switch value {
         case let .array(items): return items
-        case let .dictionary(dictionary): return dictionary.keys.map { .string($0) }
+        case let .dictionary(dictionary): return dictionary.keys.map(TemplateDictionary.keyValue)
         case let .string(string): return string.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         case let .namespace(namespace): return namespace.attributes.keys.map { .string($0) }

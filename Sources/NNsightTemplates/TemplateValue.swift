@@ -99,6 +99,34 @@ public struct TemplateDictionary: Sendable, ExpressibleByDictionaryLiteral {
     }
 
     public var count: Int { keys.count }
+
+    /// The stored key of a template value used as a key: a string is itself; numbers, booleans
+    /// and `None` (Python allows them, `{0: 0, 512: 128}`) get a reserved prefix, with
+    /// `True == 1 == 1.0` as in Python. Nil for values that cannot be keys (lists, dictionaries).
+    static func storedKey(_ value: TemplateValue) -> String? {
+        switch value {
+        case let .string(text): return text
+        case .none: return nonStringPrefix + "none"
+        case let .bool(flag): return nonStringPrefix + (flag ? "1" : "0")
+        case let .int(number): return nonStringPrefix + String(number)
+        case let .double(number):
+            if let integer = Int(exactly: number) { return nonStringPrefix + String(integer) }
+            return nonStringPrefix + "f" + Python.floatRepr(number)
+        default: return nil
+        }
+    }
+
+    /// The template value of a stored key.
+    static func keyValue(_ key: String) -> TemplateValue {
+        guard key.hasPrefix(nonStringPrefix) else { return .string(key) }
+        let body = String(key.dropFirst(nonStringPrefix.count))
+        if body == "none" { return .none }
+        if body.hasPrefix("f") { return .double(Double(body.dropFirst()) ?? .nan) }
+        return .int(Int(body) ?? 0)
+    }
+
+    /// Marks keys that were not strings (a string key cannot start with a NUL and a newline).
+    static let nonStringPrefix = "\u{0}\n"
     public var isEmpty: Bool { keys.isEmpty }
     /// The key-value pairs in insertion order.
     public var items: [(key: String, value: TemplateValue)] { keys.map { ($0, storage[$0]!) } }

@@ -12,10 +12,9 @@ struct SoakTests {
         .deletingLastPathComponent().appendingPathComponent(".models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
     /// Kinds that still stop the process, so cannot run inside the test process; each is run
-    /// (and reported) by `nnsight-bench soak`, which fails while any is left out.
-    /// - `stopSingleInvoke`: `trace(x) { m, t in try t.stop() }` force-unwraps the closure's
-    ///   missing result (Tracer.runSingle; issue 10, finding 1, being fixed on branch `engine`).
-    static let crashing: [FailureKind] = [.stopSingleInvoke]
+    /// (and reported) by `nnsight-bench soak`, which fails while any is left out. None today
+    /// (the single-invoke `stop()` force-unwrapped the missing result until issue 10's fix).
+    static let crashing: [FailureKind] = []
 
     /// Kinds that misbehave without crashing: recorded as known issues, so the test reports them
     /// and fails once they are fixed (then they move out of this list).

@@ -21,8 +21,9 @@ public final class GPT2Attention: Module {
         self.layerIndex = layerIndex
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let qkv = try c_attn(input).split(input.size(-1), dim: 2)
+        let qkv = try self.c_attn(input).split(input.size(-1), dim: 2)
         let query = try splitHeads(qkv[0], heads: heads)
         var key = try splitHeads(qkv[1], heads: heads)
         var value = try splitHeads(qkv[2], heads: heads)
@@ -30,8 +31,16 @@ public final class GPT2Attention: Module {
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        let output = try attend(query: query, key: key, value: value, mask: mask)
-        return try resid_dropout(c_proj(output))
+        let attended: Tensor
+        if self.sourceHooked(explicitAttentionOperations) {
+            let scores = try attentionScores(query, key)
+            let pattern = try attentionPattern(scores, mask: mask)
+            let weighted = try weightedValues(pattern, value)
+            attended = weighted
+        } else {
+            attended = try fusedAttention(query, key, value, mask: mask)
+        }
+        return try self.resid_dropout(self.c_proj(mergeHeads(attended)))
     }
 }
 
@@ -50,8 +59,9 @@ public final class GPT2MLP: Module {
         dropout = Dropout(config.residPdrop)
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try dropout(c_proj(act(c_fc(input))))
+        try self.dropout(self.c_proj(self.act(self.c_fc(input))))
     }
 }
 
@@ -69,9 +79,10 @@ public final class GPT2Block: Module {
         mlp = try GPT2MLP(config, device: device)
     }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let hidden = try attn(ln_1(input), context) + input
-        return try mlp(ln_2(hidden), context) + hidden
+        let hidden = try self.attn(self.ln_1(input), context) + input
+        return try self.mlp(self.ln_2(hidden), context) + hidden
     }
 }
 

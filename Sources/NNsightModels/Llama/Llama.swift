@@ -61,18 +61,29 @@ public final class LlamaAttention: Module {
 
     public override var typeName: String { typePrefix + "Attention" }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         let state = try context.decoderState(for: typeName)
         guard let tables = state.rotaryTables else {
             throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
-        let query = try applyRotary(splitHeads(q_proj(input), heads: heads), tables)
-        var key = try applyRotary(splitHeads(k_proj(input), heads: kvHeads), tables)
-        var value = try splitHeads(v_proj(input), heads: kvHeads)
+        let query = try applyRotary(splitHeads(self.q_proj(input), heads: heads), tables)
+        var key = try applyRotary(splitHeads(self.k_proj(input), heads: kvHeads), tables)
+        var value = try splitHeads(self.v_proj(input), heads: kvHeads)
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try o_proj(attend(query: query, key: key, value: value, mask: state.mask(sliding: sliding)))
+        let mask = state.mask(sliding: sliding)
+        let attended: Tensor
+        if self.sourceHooked(explicitAttentionOperations) {
+            let scores = try attentionScores(query, key)
+            let pattern = try attentionPattern(scores, mask: mask)
+            let weighted = try weightedValues(pattern, value)
+            attended = weighted
+        } else {
+            attended = try fusedAttention(query, key, value, mask: mask)
+        }
+        return try self.o_proj(mergeHeads(attended))
     }
 }
 
@@ -94,8 +105,9 @@ public final class LlamaMLP: Module {
 
     public override var typeName: String { typePrefix + "MLP" }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try down_proj(act_fn(gate_proj(input)) * up_proj(input))
+        try self.down_proj(self.act_fn(self.gate_proj(input)) * self.up_proj(input))
     }
 }
 
@@ -117,9 +129,10 @@ public final class LlamaDecoderLayer: Module {
 
     public override var typeName: String { typePrefix + "DecoderLayer" }
 
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let hidden = try self_attn(input_layernorm(input), context) + input
-        return try mlp(post_attention_layernorm(hidden), context) + hidden
+        let hidden = try self.self_attn(self.input_layernorm(input), context) + input
+        return try self.mlp(self.post_attention_layernorm(hidden), context) + hidden
     }
 }
 

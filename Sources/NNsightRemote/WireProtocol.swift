@@ -1,0 +1,201 @@
+import Foundation
+
+/// The versions a client and a server exchange in their hello; a mismatch of the protocol
+/// version is refused with both versions named. The wire format is documented in
+/// docs/remote-protocol.md.
+public enum RemoteProtocol {
+    /// Bumped on every incompatible change of the messages below.
+    public static let version = 1
+    /// The version of this library (swift-nnsight).
+    public static let libraryVersion = "0.1.0"
+    /// The WebSocket path of a session.
+    public static let sessionPath = "/v1/session"
+    /// The largest frame either side accepts by default (64 MiB).
+    public static let defaultMaxFrameBytes = 64 << 20
+}
+
+/// What a message is. Client → server: `hello`, `trace`, `read`, `write`, `next`, `apply`,
+/// `finished`, `failed`, `cancel`. Server → client: `welcome`, `status`, `start`, `value`,
+/// `ack`, `error`.
+public enum MessageKind: String, Codable, Sendable {
+    case hello, trace, read, write, next, apply, finished, failed, cancel
+    case welcome, status, start, value, ack, error
+    /// C→S: a capture job (`texts`, `paths`); S→C `status` with its `job` id.
+    case capture
+    /// C→S: ask for a capture job's result (`job`); S→C `status`, or a `value` frame holding the
+    /// safetensors file as a uint8 tensor.
+    case fetch
+}
+
+/// Which value of a module an access is about.
+public enum WireValueKey: String, Codable, Sendable {
+    case output, input, skip
+}
+
+/// How a written tensor is applied: `replace` (`setOutput`, `setInput`, `skip`), or `inPlace`
+/// (the closure changed the value it read; the server copies the new contents into it).
+public enum WriteMode: String, Codable, Sendable {
+    case replace, inPlace
+}
+
+/// A trace's place on the server. Python NDIF: the job status events.
+public enum TraceState: String, Codable, Sendable {
+    case queued, running, completed, error
+}
+
+/// The typed errors of the protocol, sent in an `error` message with a human-readable text.
+public enum RemoteErrorCode: String, Codable, Sendable {
+    /// The hello's protocol version differs from the server's.
+    case versionMismatch
+    /// A missing or unknown API key.
+    case unauthorized
+    /// A frame that is not a valid message (bad JSON, truncated, wrong tensor bytes).
+    case malformedFrame
+    /// A message out of place (a trace before the hello, an access for an invoke not running).
+    case unexpectedMessage
+    /// A module path the model does not have.
+    case unknownModule
+    /// A written tensor whose dtype or shape differs from the value it replaces.
+    case tensorMismatch
+    /// A frame, a prompt or a response over the key's limits.
+    case limitExceeded
+    /// The client did not answer within the server's deadline; its trace was cancelled.
+    case deadlineExceeded
+    /// The trace was cancelled (by the client, or because the connection closed).
+    case cancelled
+    /// The intervention engine refused an access (out of order, missed, …); `engine` names it.
+    case engine
+    /// A tensor operation failed on the server (libtorch's message).
+    case torch
+    /// Anything else that went wrong on the server while running the model.
+    case server
+}
+
+/// One message. JSON in a text frame, or the header of a binary frame that carries a tensor.
+/// Fields that do not apply to a message's kind are absent.
+public struct WireMessage: Codable, Sendable {
+    public var kind: MessageKind
+    /// The client's trace number (`trace`, accesses, `status`, `start`, `value`, `ack`, `error`).
+    public var trace: Int?
+    /// The invoke within the trace (0-based, in the order the client opened them).
+    public var invoke: Int?
+    /// A module path as the envoys name it (`model.transformer.h.0.mlp`).
+    public var path: String?
+    public var key: WireValueKey?
+    public var mode: WriteMode?
+    /// `next`: how many calls to move on.
+    public var count: Int?
+
+    // hello / welcome
+    public var protocolVersion: Int?
+    public var libraryVersion: String?
+    public var apiKey: String?
+    /// `welcome`: the model's module tree.
+    public var model: ModuleNode?
+    /// `welcome`: the server's limits for this key.
+    public var limits: KeyLimits?
+
+    // trace
+    public var invokes: [InvokeInput]?
+
+    // capture / fetch
+    /// The prompts of a capture job.
+    public var texts: [String]?
+    /// Module paths to capture (their outputs).
+    public var paths: [String]?
+    /// A capture job's id.
+    public var job: String?
+    /// Seconds a finished capture's result is kept.
+    public var keptForSeconds: Int?
+
+    // status
+    public var state: TraceState?
+    /// `status` while queued: how many traces run or wait before this one (0: next).
+    public var position: Int?
+    /// `status` when running: how many traces share the batched forward.
+    public var sharedWith: Int?
+
+    // error / failed
+    public var code: RemoteErrorCode?
+    /// `error` with code `engine`: the engine's error, to raise it as the same type locally.
+    public var engineError: EngineErrorPayload?
+    public var message: String?
+
+    /// A binary frame's tensor: its dtype and shape (the raw bytes follow the header).
+    public var tensor: TensorHeader?
+
+    public init(kind: MessageKind, trace: Int? = nil, invoke: Int? = nil) {
+        self.kind = kind
+        self.trace = trace
+        self.invoke = invoke
+    }
+
+    public static func error(_ code: RemoteErrorCode, _ message: String, trace: Int? = nil, invoke: Int? = nil) -> WireMessage {
+        var error = WireMessage(kind: .error, trace: trace, invoke: invoke)
+        error.code = code
+        error.message = message
+        return error
+    }
+}
+
+/// The input of one invoke: text prompts, token rows, or nothing (a prompt-less invoke, which
+/// covers the rows of its own trace's other invokes).
+public struct InvokeInput: Codable, Sendable, Equatable {
+    public var texts: [String]?
+    public var tokens: [[Int]]?
+
+    public init(texts: [String]? = nil, tokens: [[Int]]? = nil) {
+        self.texts = texts
+        self.tokens = tokens
+    }
+
+    public var hasInput: Bool { texts != nil || tokens != nil }
+}
+
+/// The limits a key runs under (absent fields: the server's defaults).
+public struct KeyLimits: Codable, Sendable, Equatable {
+    /// Traces of this key queued or running at once.
+    public var concurrentTraces: Int
+    /// The largest value frame sent back to this key.
+    public var responseBytes: Int
+    /// Tokens over all invokes of one trace.
+    public var promptTokens: Int
+
+    public init(concurrentTraces: Int = 4, responseBytes: Int = 16 << 20, promptTokens: Int = 4096) {
+        self.concurrentTraces = concurrentTraces
+        self.responseBytes = responseBytes
+        self.promptTokens = promptTokens
+    }
+}
+
+/// An intervention-engine error as data, so the client raises the same `NNsightError` (or, for
+/// code `torch`, the `TorchError` kind in `name`).
+public struct EngineErrorPayload: Codable, Sendable, Equatable {
+    public var name: String
+    public var requester: String?
+    public var path: String?
+
+    public init(name: String, requester: String? = nil, path: String? = nil) {
+        self.name = name
+        self.requester = requester
+        self.path = path
+    }
+}
+
+/// One module of the model's tree, as the server describes it at connect.
+public struct ModuleNode: Codable, Sendable, Equatable {
+    /// The child's name under its parent (`h`, `0`, `attn`; empty for the root).
+    public var name: String
+    /// The printed type (`GPT2Block`, `ModuleList`).
+    public var typeName: String
+    /// What the module prints inside its parentheses (`in_features=64, out_features=64, bias=True`).
+    public var extra: String
+    public var children: [ModuleNode]
+
+    public init(name: String, typeName: String, extra: String, children: [ModuleNode]) {
+        self.name = name
+        self.typeName = typeName
+        self.extra = extra
+        self.children = children
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Logging
+import NNsight
+import NNsightRemote
+
+/// Runs the model on one thread of its own. Traces that arrive while the model is busy, or
+/// within the batch window of the first, run as one batched forward: each client's invokes are
+/// rows of the batch, and a client's prompt-less invoke covers only that client's rows.
+final class BatchScheduler: @unchecked Sendable {
+    private let model: LanguageModel
+    private let configuration: ServerConfiguration
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var queue: [TraceJob] = []
+    /// Capture jobs waiting (ids); they run when no trace waits.
+    private var captures: [String] = []
+    let captureJobs: CaptureJobs
+    private var running: [TraceJob] = []
+    private var stopping = false
+    private var finished = false
+    private var statistics = ServerStatistics()
+
+    init(model: LanguageModel, configuration: ServerConfiguration, logger: Logger) {
+        self.model = model
+        self.configuration = configuration
+        self.logger = logger
+        captureJobs = CaptureJobs(retention: configuration.captureRetention)
+    }
+
+    /// Queues a capture job (it runs when no trace is waiting).
+    func submit(capture job: CaptureJobs.Job) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw RemoteError.protocolError(.cancelled, "the server is shutting down") }
+        captureJobs.add(job)
+        captures.append(job.id)
+        condition.signal()
+    }
+
+    var stats: ServerStatistics {
+        condition.lock()
+        defer { condition.unlock() }
+        return statistics
+    }
+
+    func start() {
+        let thread = Thread { [self] in loop() }
+        thread.name = "nnsight-model"
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    /// Stops taking traces; cancels those queued; returns once the running batch ended.
+    func stop() {
+        condition.lock()
+        stopping = true
+        let queued = queue
+        queue.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        for job in queued {
+            job.cancel(.protocolError(.cancelled, "the server is shutting down"))
+            job.end(runError: nil)
+        }
+        condition.lock()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Queues `job`, telling its client its position; refuses it past its key's trace limit.
+    func submit(_ job: TraceJob) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw RemoteError.protocolError(.cancelled, "the server is shutting down") }
+        let active = (queue + running).filter { $0.keyName == job.keyName }.count
+        guard active < job.limits.concurrentTraces else {
+            throw RemoteError.protocolError(.limitExceeded, "key \"\(job.keyName)\" already has \(active) traces queued or running (limit \(job.limits.concurrentTraces))")
+        }
+        var status = WireMessage(kind: .status, trace: job.trace)
+        status.state = .queued
+        status.position = queue.count
+        job.session.send(status)
+        queue.append(job)
+        condition.signal()
+    }
+
+    /// Removes a queued job (it is then ended), or cancels a running one.
+    func cancel(_ job: TraceJob, reason: RemoteError) {
+        condition.lock()
+        let wasQueued = queue.contains { $0 === job }
+        queue.removeAll { $0 === job }
+        condition.unlock()
+        job.cancel(reason)
+        if wasQueued { job.end(runError: nil) }
+    }
+
+    private func loop() {
+        while let work = nextWork() {
+            guard case .traces(let batch) = work else {
+                if case .capture(let id) = work {
+                    logger.info("capture job \(id)")
+                    captureJobs.run(id, model: model)
+                }
+                continue
+            }
+            run(batch)
+            condition.lock()
+            running.removeAll()
+            statistics.forwards += 1
+            statistics.traces += batch.count
+            if batch.count > 1 { statistics.sharedForwards += 1 }
+            statistics.largestBatch = max(statistics.largestBatch, batch.count)
+            condition.unlock()
+        }
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    enum Work {
+        case traces([TraceJob])
+        case capture(String)
+    }
+
+    /// Waits for work: a capture job when no trace waits; else the first trace, then the batch
+    /// window, and what has arrived of the same length as the first (the others wait for the
+    /// next forward, first in line).
+    private func nextWork() -> Work? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && captures.isEmpty && !stopping { condition.wait() }
+        if stopping { return nil }
+        if queue.isEmpty { return .capture(captures.removeFirst()) }
+        let length = queue[0].length
+        func companions() -> Int { queue.lazy.filter { $0.length == length }.count }
+        let windowEnd = queue[0].arrival.addingTimeInterval(configuration.batchWindow.seconds)
+        while !stopping && companions() < configuration.maxBatchTraces && Date() < windowEnd {
+            _ = condition.wait(until: windowEnd)
+        }
+        if stopping { return nil }
+        let batch = Array(queue.lazy.filter { $0.length == length }.prefix(configuration.maxBatchTraces))
+        queue.removeAll { job in batch.contains { $0 === job } }
+        running = batch
+        return .traces(batch)
+    }
+
+    /// One batched forward over every invoke of `batch`, in arrival order.
+    private func run(_ batch: [TraceJob]) {
+        let rows = batch.reduce(0) { $0 + $1.rowCount }
+        let clients = Set(batch.map { ObjectIdentifier($0.session) }).count
+        logger.info("batched forward: \(batch.count) traces from \(clients) clients, \(rows) rows")
+        for job in batch {
+            var status = WireMessage(kind: .status, trace: job.trace)
+            status.state = .running
+            status.sharedWith = batch.count
+            job.session.send(status)
+        }
+        let deadline = configuration.clientDeadline
+        let shared = batch.count > 1
+        let dtype = model.dtype
+        var runError: (any Error)?
+        do {
+            try model.trace { tracer in
+                var inputIndex = 0
+                for job in batch {
+                    let covered = inputIndex..<(inputIndex + job.inputInvokeCount)
+                    for (index, invoke) in job.invokes.enumerated() {
+                        let body: (Envoy) throws -> Void = { root in
+                            ServerInvoke(job: job, index: index, root: root, deadline: deadline,
+                                         batchRows: rows, sharedBatch: shared, modelDType: dtype).run()
+                        }
+                        if let tokens = invoke.tokens { tracer.invoke(tokens, body) } else { tracer.invoke(coveringInputInvokes: covered, body) }
+                    }
+                    inputIndex += job.inputInvokeCount
+                }
+            }
+        } catch {
+            logger.error("batched forward failed: \(error)")
+            runError = error
+        }
+        for job in batch { job.end(runError: runError) }
+    }
+}
+
+/// What a server has done, for its log, its `/v1/stats` endpoint and its tests.
+public struct ServerStatistics: Sendable, Codable {
+    /// Batched forwards run.
+    public var forwards = 0
+    /// Traces served (completed or failed).
+    public var traces = 0
+    /// Forwards that served more than one trace.
+    public var sharedForwards = 0
+    /// The most traces one forward served.
+    public var largestBatch = 0
+}

@@ -1,0 +1,177 @@
+import Foundation
+import NNsight
+import NNsightNN
+import NNsightRemote
+import NNsightTorch
+
+/// The body of one client invoke on the server: an ordinary engine invoke whose closure is a
+/// loop that receives the client's accesses and performs them on the envoys, on the engine's
+/// worker, exactly as a local closure would. It never throws into the engine: whatever goes wrong
+/// is answered to its client, so the other clients of the batch are not disturbed.
+struct ServerInvoke {
+    let job: TraceJob
+    let index: Int
+    let root: Envoy
+    let deadline: Duration
+    /// The rows of the whole batched forward (to refuse values that cannot be split by client).
+    let batchRows: Int
+    let sharedBatch: Bool
+    /// The dtype of the model's activations.
+    let modelDType: DType
+
+    func run() {
+        guard !job.isCancelled else { return }
+        let mailbox = job.invokes[index].mailbox
+        job.session.send(WireMessage(kind: .start, trace: job.trace, invoke: index))
+        /// The last value read of each `path|key`, for the client's in-place changes.
+        var lastReads: [String: Tensor] = [:]
+        while true {
+            guard let delivery = mailbox.take(before: Date(timeIntervalSinceNow: deadline.seconds)) else {
+                job.cancel(.protocolError(.deadlineExceeded,
+                                          "trace \(job.trace) did not answer within \(deadline); it was cancelled"))
+                return
+            }
+            guard case .message(let message, let tensor) = delivery else { return }
+            switch message.kind {
+            case .finished:
+                return
+            case .failed:
+                job.cancel(.protocolError(.cancelled, "invoke \(index) failed on the client: \(message.message ?? "")"), notify: false)
+                return
+            default:
+                do {
+                    try handle(message, tensor, lastReads: &lastReads)
+                } catch {
+                    if job.isCancelled { return }
+                    job.session.send(ServerInvoke.errorMessage(for: error, trace: job.trace, invoke: index))
+                }
+                if job.isCancelled { return }
+            }
+        }
+    }
+
+    private func handle(_ message: WireMessage, _ tensor: Tensor?, lastReads: inout [String: Tensor]) throws {
+        switch message.kind {
+        case .read:
+            let (envoy, key) = try target(message)
+            let value = try (key == .input ? envoy.input : envoy.output)
+            try checkRows(value, envoy: envoy)
+            lastReads["\(envoy.path)|\(key.rawValue)"] = value
+            try reply(value)
+        case .write:
+            let (envoy, key) = try target(message)
+            guard let tensor else { throw RemoteError.protocolError(.malformedFrame, "a write carries no tensor") }
+            switch message.mode ?? .replace {
+            case .inPlace:
+                guard let current = lastReads["\(envoy.path)|\(key.rawValue)"] else {
+                    throw RemoteError.protocolError(.unexpectedMessage, "an in-place change of \(envoy.path).\(key.rawValue), which this invoke never read")
+                }
+                try check(tensor, against: current, at: envoy, key)
+                try current.copy_(tensor)
+            case .replace where key == .input:
+                // The engine serves no second request at a module's input once the call began, so
+                // the input is not read first: the written tensor must be what such an input is.
+                try checkInput(tensor, for: envoy)
+                try envoy.setInput(tensor)
+            case .replace:
+                let current = try envoy.output
+                try checkRows(current, envoy: envoy)
+                try check(tensor, against: current, at: envoy, key)
+                // A skip becomes a replaced output: the module still runs for the batch's other
+                // clients, so it cannot be skipped for one client's rows alone.
+                try envoy.setOutput(tensor)
+            }
+            job.session.send(WireMessage(kind: .ack, trace: job.trace, invoke: index))
+        case .next:
+            let envoy = try resolve(message.path)
+            let count = message.count ?? 1
+            guard (1...1_000_000).contains(count) else {
+                throw RemoteError.protocolError(.malformedFrame, "next(\(count)): the count must be between 1 and 1000000")
+            }
+            try envoy.next(count)
+        case .apply:
+            let envoy = try resolve(message.path)
+            guard let tensor else { throw RemoteError.protocolError(.malformedFrame, "calling \(envoy.path) needs a tensor") }
+            guard tensor.dtype.isFloatingPoint || tensor.dtype == .int64 else {
+                throw RemoteError.protocolError(.tensorMismatch, "calling \(envoy.path) with a \(tensor.dtype) tensor")
+            }
+            try reply(try envoy(tensor))
+        default:
+            throw RemoteError.protocolError(.unexpectedMessage, "\(message.kind.rawValue) is not an access")
+        }
+    }
+
+    private func reply(_ value: Tensor) throws {
+        let frame = try WireFrame.binary(WireMessage(kind: .value, trace: job.trace, invoke: index), tensor: value)
+        guard frame.count <= job.limits.responseBytes else {
+            throw RemoteError.protocolError(.limitExceeded, "a \(frame.count)-byte value exceeds this key's \(job.limits.responseBytes)-byte response limit")
+        }
+        job.session.send(frame: frame)
+    }
+
+    private func target(_ message: WireMessage) throws -> (Envoy, WireValueKey) {
+        let envoy = try resolve(message.path)
+        guard let key = message.key else { throw RemoteError.protocolError(.malformedFrame, "an access to \(envoy.path) names no value (output, input or skip)") }
+        return (envoy, key == .skip ? .output : key)
+    }
+
+    /// The envoy at a client's path (`model.transformer.h.0`).
+    private func resolve(_ path: String?) throws -> Envoy {
+        guard let path, path.count <= 1000 else { throw RemoteError.protocolError(.malformedFrame, "an access without a module path") }
+        guard path == "model" || path.hasPrefix("model.") else {
+            throw RemoteError.protocolError(.unknownModule, "\"\(path)\": module paths begin with \"model\"")
+        }
+        if path == "model" { return root }
+        do {
+            return try root.get(String(path.dropFirst("model.".count)))
+        } catch {
+            throw RemoteError.protocolError(.unknownModule, "\"\(path)\": \(error)")
+        }
+    }
+
+    /// A written tensor must have the dtype and shape of the value it replaces.
+    private func check(_ tensor: Tensor, against current: Tensor, at envoy: Envoy, _ key: WireValueKey) throws {
+        guard tensor.dtype == current.dtype, tensor.shape == current.shape else {
+            throw RemoteError.protocolError(.tensorMismatch, "\(envoy.path).\(key.rawValue) is \(WireFrame.wireName(current.dtype)) \(current.shape); the written tensor is \(WireFrame.wireName(tensor.dtype)) \(tensor.shape)")
+        }
+    }
+
+    /// A new input: token ids (int64) for an embedding, the model's dtype otherwise, and in a
+    /// shared batch this invoke's rows.
+    private func checkInput(_ tensor: Tensor, for envoy: Envoy) throws {
+        let expected: DType = envoy.module is Embedding ? .int64 : modelDType
+        guard tensor.dtype == expected else {
+            throw RemoteError.protocolError(.tensorMismatch, "\(envoy.path).input takes \(WireFrame.wireName(expected)); the written tensor is \(WireFrame.wireName(tensor.dtype))")
+        }
+        try checkRows(tensor, envoy: envoy)
+    }
+
+    /// In a batch shared by several clients, a value whose first dimension is not this client's
+    /// rows would show other clients' data: it is refused.
+    private func checkRows(_ value: Tensor, envoy: Envoy) throws {
+        guard sharedBatch else { return }
+        let rows = job.invokes[index].tokens?.count ?? job.rowCount
+        guard value.rank > 0, try value.size(0) == rows else {
+            throw RemoteError.protocolError(.unexpectedMessage, "\(envoy.path) has no batch dimension (shape \(value.shape)); in a batch shared with other clients it cannot be read or written")
+        }
+    }
+
+    /// The `error` message for an error raised while serving an access.
+    static func errorMessage(for error: any Error, trace: Int, invoke: Int) -> WireMessage {
+        switch error {
+        case let remote as RemoteError:
+            return .error(remote.code, remote.message, trace: trace, invoke: invoke)
+        case let engine as NNsightError:
+            var message = WireMessage.error(.engine, engine.description, trace: trace, invoke: invoke)
+            message.engineError = engine.payload
+            return message
+        case let torch as TorchError:
+            // The kind travels too, so the client raises an equal `TorchError`.
+            var message = WireMessage.error(.torch, torch.message, trace: trace, invoke: invoke)
+            message.engineError = EngineErrorPayload(name: torch.kind.rawValue)
+            return message
+        default:
+            return .error(.server, "\(error)", trace: trace, invoke: invoke)
+        }
+    }
+}
