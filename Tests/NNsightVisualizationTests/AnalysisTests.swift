@@ -70,4 +70,21 @@ import Testing
         #expect(try probabilities.argmax().item(Int.self) == first.id)
         #expect(abs(try probabilities.max().item(Double.self) - first.probability) < 1e-5)
     }
+
+    @Test func attentionProbabilitiesAreCausalSoftmaxRows() throws {
+        let model = try Tiny.load()
+        let attention = try model.attentionProbabilities("The cat sat on the mat", layer: 1)
+        let n = attention.promptTokens.count
+        #expect(attention.layerName == "transformer.h.1.attn")
+        #expect(attention.probabilities.count == 4)            // n_head of the tiny GPT-2
+        for head in attention.probabilities {
+            #expect(head.count == n)
+            for (q, row) in head.enumerated() {
+                #expect(row.count == n)
+                #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+                #expect(row[(q + 1)...].allSatisfy { $0 == 0 })   // no query sees a later key
+            }
+        }
+        #expect(throws: NNsightError.self) { try model.attentionProbabilities("Hello", layer: 2) }
+    }
 }
