@@ -208,7 +208,7 @@ public final class GPTNeoXAttention: Module {
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
         }
-        return try dense(attend(query: query, key: key, value: value, mask: state.attentionMask))
+        return try dense(mergeHeads(fusedAttention(query, key, value, mask: state.attentionMask)))
     }
 }
 
