@@ -6,8 +6,8 @@ struct NNsightCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nnsight",
         abstract: "Look inside language models and change them while they run.",
-        subcommands: [DemoCommand.self, TraceCommand.self, LensCommand.self, PatchCommand.self, GenerateCommand.self,
-                      WorkbenchCommand.self, ServeCommand.self]
+        subcommands: [DemoCommand.self, TraceCommand.self, LensCommand.self, PatchCommand.self, AttentionCommand.self,
+                      GenerateCommand.self, WorkbenchCommand.self, ServeCommand.self]
     )
 }
 

@@ -19,6 +19,15 @@ public struct AttentionPatterns: Sendable, Equatable {
     }
 }
 
+import NNsight
+
+extension AttentionPatterns {
+    /// The probabilities NNsight read from a layer's attention (``LanguageModel/attentionProbabilities(_:layer:)``).
+    public init(_ attention: LayerAttention) throws {
+        try self.init(layerName: attention.layerName, tokens: attention.promptTokens, probabilities: attention.probabilities)
+    }
+}
+
 /// A picture's input that does not fit it.
 public enum VisualizationError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(String)

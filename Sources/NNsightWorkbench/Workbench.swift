@@ -5,8 +5,8 @@ import NNsight
 import NNsightVisualization
 
 /// The local workbench: a web page over one loaded model. Type a prompt and see its logit lens;
-/// patch a source prompt into a target and watch the heatmap fill in layer by layer; generate and
-/// see each token's probability as it comes. Pictures are the ``NNsightVisualization`` ones,
+/// patch a source prompt into a target and watch the heatmap fill in layer by layer; pick a layer
+/// and head and see its attention pattern; generate and see each token's probability as it comes. Pictures are the ``NNsightVisualization`` ones,
 /// streamed to the page as server-sent events. Jobs run one at a time on the model's own thread,
 /// so pages in several tabs queue instead of interfering; bad input is answered with a message.
 ///
@@ -69,6 +69,31 @@ public final class Workbench: Sendable {
                     emit.send(.picture(PatchingPicture(sweep).svg()))
                     emit.send(.status("patching: \(sweep.values.count) of \(layers) layers"))
                 }
+            }
+        }
+        router.get("/attention") { [self] request, _ in
+            let query = request.uri.queryParameters
+            let prompt = query["prompt"].map(String.init) ?? ""
+            let layerText = query["layer"].map(String.init) ?? "", headText = query["head"].map(String.init) ?? ""
+            logger.info("attention", metadata: ["prompt": "\(prompt)", "layer": "\(layerText)", "head": "\(headText)"])
+            return eventStream { model, emit in
+                try self.checkPrompt(prompt, "prompt", model)
+                let layers = try model.decoderLayerCount()
+                guard let layer = Int(layerText.trimmingCharacters(in: .whitespaces)), (0..<layers).contains(layer) else {
+                    throw RequestError("Layer \"\(layerText)\" is out of range: the model has layers 0 to \(layers - 1).")
+                }
+                emit.send(.status("reading the attention of layer \(layer)"))
+                let attention = try model.attentionProbabilities(prompt, layer: layer)
+                let heads = attention.probabilities.count
+                let trimmed = headText.trimmingCharacters(in: .whitespaces)
+                var shown = Array(0..<heads)
+                if !trimmed.isEmpty && trimmed != "all" {
+                    guard let head = Int(trimmed), (0..<heads).contains(head) else {
+                        throw RequestError("Head \"\(headText)\" is out of range: layer \(layer) has heads 0 to \(heads - 1) (or all).")
+                    }
+                    shown = [head]
+                }
+                emit.send(.picture(AttentionPicture(try AttentionPatterns(attention), heads: shown).svg()))
             }
         }
         router.get("/generate") { [self] request, _ in

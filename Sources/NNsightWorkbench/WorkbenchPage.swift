@@ -1,6 +1,6 @@
 import NNsightVisualization
 
-/// The workbench's one page: three panels (logit lens, patching, generation), each a small form
+/// The workbench's one page: four panels (logit lens, patching, attention, generation), each a small form
 /// whose results stream in as server-sent events. No external resource: it works offline.
 enum WorkbenchPage {
     static func html(modelName: String) -> String {
@@ -51,6 +51,18 @@ enum WorkbenchPage {
         </form>
         <div class="status" id="patch-status"></div><div class="message" id="patch-message"></div>
         <div class="result" id="patch-result"></div>
+        </section>
+
+        <section id="attention">
+        <h2>Attention patterns</h2>
+        <form id="attention-form">
+        <label>Prompt <input type="text" id="attention-prompt" value="The capital of France is"></label>
+        <label>Layer <input type="text" id="attention-layer" value="0" style="width:40px"></label>
+        <label>Head <input type="text" id="attention-head" value="all" style="width:40px"></label>
+        <button type="submit" id="attention-run">Show</button>
+        </form>
+        <div class="status" id="attention-status"></div><div class="message" id="attention-message"></div>
+        <div class="result" id="attention-result"></div>
         </section>
 
         <section id="generate">
@@ -106,6 +118,9 @@ enum WorkbenchPage {
         document.getElementById('lens-form').addEventListener('submit', e => { e.preventDefault(); run('lens', '/lens', ['prompt']); });
         document.getElementById('patch-form').addEventListener('submit', e => {
           e.preventDefault(); run('patch', '/patch', ['source', 'target', 'metric', 'answer', 'other']);
+        });
+        document.getElementById('attention-form').addEventListener('submit', e => {
+          e.preventDefault(); run('attention', '/attention', ['prompt', 'layer', 'head']);
         });
         document.getElementById('generate-form').addEventListener('submit', e => {
           e.preventDefault(); run('generate', '/generate', ['prompt', 'max']);

@@ -15,6 +15,7 @@ import Testing
         let lens = try expectedModel.logitLens(lensPrompt)
         let sweep = try expectedModel.patchingSweep(source: source, target: target)
         let generation = try expectedModel.generateWithProbabilities("Hello", maxNewTokens: 6)
+        let attention = try expectedModel.attentionProbabilities("The cat sat on the mat", layer: 1)
 
         let workbench = Workbench(model: try TinyModel.load(), modelName: "tiny-gpt2",
                                   limits: WorkbenchLimits(maxPromptTokens: 32, maxPatchedRuns: 20, maxNewTokens: 50))
@@ -49,6 +50,12 @@ import Testing
             results.generated = try DOM.rows(first, DOM.generatedTokens)
             try first.screenshot(to: folder.appendingPathComponent("workbench-generation.png"))
 
+            try fill(first, ["attention-prompt": "The cat sat on the mat", "attention-layer": "1", "attention-head": "all"])
+            try click(first, "attention-run")
+            try first.waitUntil("document.getElementById('attention').dataset.state === 'done'")
+            results.attention = try DOM.rows(first, DOM.attentionCells)
+            try first.screenshot(to: folder.appendingPathComponent("workbench-attention.png"))
+
             // Bad input: each answered with a message on the page, and the server keeps serving.
             func refusal(_ section: String, _ fields: [String: String]) throws -> String {
                 try fill(second, fields)
@@ -62,6 +69,9 @@ import Testing
                                                           "patch-target": "The capital of Italy is"]))
             results.refusals.append(try refusal("patch", ["patch-source": String(repeating: "Hello ", count: 4),
                                                           "patch-target": String(repeating: "Hello ", count: 4)]))
+            results.refusals.append(try refusal("attention", ["attention-prompt": "Hello", "attention-layer": "7"]))
+            results.refusals.append(try refusal("attention", ["attention-prompt": "Hello", "attention-layer": "0",
+                                                              "attention-head": "9"]))
             try second.screenshot(to: folder.appendingPathComponent("workbench-refusal.png"))
             // Still serving after the refusals.
             try fill(second, ["lens-prompt": "Hello"])
@@ -92,7 +102,14 @@ import Testing
             #expect(shown[1] == Printed.cellToken(computed.text, limit: 16))
             #expect(PictureFileTests.matches(shown[2], computed.probability))
         }
-        #expect(results.refusals.count == 4)
+        #expect(results.attention.count == attention.probabilities.count * attention.promptTokens.count * attention.promptTokens.count)
+        for cell in results.attention {
+            let head = try #require(Int(cell[0])), q = try #require(Int(cell[1])), k = try #require(Int(cell[2]))
+            #expect(PictureFileTests.matches(cell[3], attention.probabilities[head][q][k]), "attention cell \(cell)")
+        }
+        #expect(results.refusals.count == 6)
+        #expect(results.refusals[4].contains("Layer \"7\" is out of range"))
+        #expect(results.refusals[5].contains("Head \"9\" is out of range"))
         #expect(results.refusals[0].contains("empty"))
         #expect(results.refusals[1].contains("from 1 to 50"))
         #expect(results.refusals[2].contains("same number of tokens"))
@@ -106,6 +123,7 @@ struct Results: Sendable {
     var patch: [[String]] = []
     var baselines: [[String]] = []
     var generated: [[String]] = []
+    var attention: [[String]] = []
     var refusals: [String] = []
     var lensAfterRefusals = 0
 }

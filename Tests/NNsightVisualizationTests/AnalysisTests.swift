@@ -7,17 +7,19 @@ import Testing
 
 /// The computations the pictures draw, checked against facts that hold for any causal model.
 @Suite struct AnalysisTests {
-    @Test func logitLensOfTheLastLayerIsTheModelsPrediction() throws {
-        let model = try Tiny.load()
+    @Test(arguments: ["tiny-gpt2", "tiny-llama", "tiny-qwen2", "tiny-gpt-neox"])
+    func logitLensOfTheLastLayerIsTheModelsPrediction(_ family: String) throws {
+        let model = try Tiny.load(family)
         let prompt = "The cat sat on the mat"
         let lens = try model.logitLens(prompt)
-        #expect(lens.layerNames == ["transformer.h.0", "transformer.h.1"])
-        let probabilities = try model.trace(prompt) { m in try m.lm_head.output[0].softmax(dim: -1) }
+        #expect(lens.layerNames.count == model.network.layerCount)
+        #expect(lens.layerNames.first == "\(try model.decoderLayersPath()).0")
+        let probabilities = try model.trace(prompt) { m in try m.get(model.unembeddingPath()).output[0].softmax(dim: -1) }
         let (values, ids) = try probabilities.max(dim: -1)
         let top = try ids.toArray(Int.self), topP = try values.toArray(Double.self)
         #expect(lens.cells.last?.map(\.tokenId) == top)
         for (cell, p) in zip(lens.cells.last ?? [], topP) { #expect(abs(cell.probability - p) < 1e-5) }
-        #expect(lens.promptTokens.joined() == prompt)
+        #expect(lens.promptIds == (try model.tokenRows(prompt)[0]))
     }
 
     @Test func patchingTheLastLayerAtTheLastPositionGivesTheSourceBaseline() throws {
@@ -67,5 +69,22 @@ import Testing
         let first = try #require(generation.tokens.first)
         #expect(try probabilities.argmax().item(Int.self) == first.id)
         #expect(abs(try probabilities.max().item(Double.self) - first.probability) < 1e-5)
+    }
+
+    @Test func attentionProbabilitiesAreCausalSoftmaxRows() throws {
+        let model = try Tiny.load()
+        let attention = try model.attentionProbabilities("The cat sat on the mat", layer: 1)
+        let n = attention.promptTokens.count
+        #expect(attention.layerName == "transformer.h.1.attn")
+        #expect(attention.probabilities.count == 4)            // n_head of the tiny GPT-2
+        for head in attention.probabilities {
+            #expect(head.count == n)
+            for (q, row) in head.enumerated() {
+                #expect(row.count == n)
+                #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+                #expect(row[(q + 1)...].allSatisfy { $0 == 0 })   // no query sees a later key
+            }
+        }
+        #expect(throws: NNsightError.self) { try model.attentionProbabilities("Hello", layer: 2) }
     }
 }

@@ -6,12 +6,13 @@ import NNsight
 import NNsightTorch
 
 enum Tiny {
-    static let path = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fixtures/models/tiny-gpt2").path
+    static let models = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/models")
 
-    static func load() throws -> LanguageModel {
+    /// A tiny checkpoint of Tests/Fixtures/models (made with transformers by scripts/fixtures).
+    static func load(_ name: String = "tiny-gpt2") throws -> LanguageModel {
         try Torch.setNumThreads(1)
-        let model = try LanguageModel(path: path)
+        let model = try LanguageModel(path: models.appendingPathComponent(name).path)
         try model.dispatch()
         return model
     }

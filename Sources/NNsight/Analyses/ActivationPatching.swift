@@ -59,8 +59,9 @@ extension LanguageModel {
     /// source run's top next token and the target run's (the probability of the source's top
     /// token when both runs predict the same one).
     public func defaultPatchingMetric(source: String, target: String) throws -> PatchingMetric {
-        let sourceTop = try trace(source) { m in try m.lm_head.output[0, -1].argmax().item(Int.self) }
-        let targetTop = try trace(target) { m in try m.lm_head.output[0, -1].argmax().item(Int.self) }
+        let unembedding = unembeddingPath()
+        let sourceTop = try trace(source) { m in try m.get(unembedding).output[0, -1].argmax().item(Int.self) }
+        let targetTop = try trace(target) { m in try m.get(unembedding).output[0, -1].argmax().item(Int.self) }
         return sourceTop == targetTop ? .probability(of: sourceTop) : .logitDifference(answer: sourceTop, other: targetTop)
     }
 
@@ -103,8 +104,9 @@ extension LanguageModel {
             throw NNsightError.invalidInput("layers \(range) out of range: the model has \(count) decoder blocks (0..<\(count))")
         }
         let metric = try metric ?? defaultPatchingMetric(source: source, target: target)
-        let sourceBaseline = try trace(source) { m in try metric.value(m.lm_head.output[0, -1]) }
-        let targetBaseline = try trace(target) { m in try metric.value(m.lm_head.output[0, -1]) }
+        let unembedding = unembeddingPath()
+        let sourceBaseline = try trace(source) { m in try metric.value(m.get(unembedding).output[0, -1]) }
+        let targetBaseline = try trace(target) { m in try metric.value(m.get(unembedding).output[0, -1]) }
         var sweep = PatchingSweep(sourceTokens: sourceTokens, targetTokens: targetTokens,
                                   layerNames: range.map { "\(blocks).\($0)" }, metricName: describe(metric), metric: metric,
                                   sourceBaseline: sourceBaseline, targetBaseline: targetBaseline, values: [])
@@ -121,7 +123,7 @@ extension LanguageModel {
                 for position in 0..<targetTokens.count {
                     try t.invoke(target) { m in
                         try m.get(path).output[.all, position] = hidden[.all, position]
-                        row.values[position] = try metric.value(m.lm_head.output[0, -1])
+                        row.values[position] = try metric.value(m.get(unembedding).output[0, -1])
                     }
                 }
             }

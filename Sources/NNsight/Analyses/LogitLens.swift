@@ -42,7 +42,7 @@ extension LanguageModel {
     /// ```
     public func logitLens(_ prompt: String, layers: Range<Int>? = nil) throws -> LogitLens {
         let (ids, texts) = try promptTokens(prompt)
-        let blocks = try decoderLayersPath(), norm = try finalNormPath()
+        let blocks = try decoderLayersPath(), norm = try finalNormPath(), unembedding = unembeddingPath()
         let count = try decoderLayerCount()
         let range = layers ?? 0..<count
         guard range.lowerBound >= 0, range.upperBound <= count, !range.isEmpty else {
@@ -52,7 +52,7 @@ extension LanguageModel {
         let cells = try trace(prompt) { m in
             try range.map { layer -> [LogitLens.Cell] in
                 let hidden = try m.get("\(blocks).\(layer)").output
-                let probabilities = try m.lm_head(try m.get(norm)(hidden))[0].to(.float32).softmax(dim: -1)
+                let probabilities = try m.get(unembedding)(try m.get(norm)(hidden))[0].to(.float32).softmax(dim: -1)
                 let (values, indices) = try probabilities.topk(1, dim: -1)
                 return zip(try indices.toArray(Int.self), try values.toArray(Double.self)).map { id, p in
                     LogitLens.Cell(tokenId: id, token: tokenizer.decode([id]), probability: p)

@@ -1,16 +1,13 @@
 extension LanguageModel {
-    /// The dotted path of the decoder blocks: `model.layers` (Llama, Mistral, Qwen2) or
-    /// `transformer.h` (GPT-2).
-    public func decoderLayersPath() throws -> String {
-        for candidate in ["model.layers", "transformer.h"] where (try? root.get(candidate)) != nil { return candidate }
-        throw NNsightError.invalidInput("cannot find the decoder blocks (model.layers or transformer.h) of \(checkpoint.architecture)")
-    }
+    /// The dotted path of the decoder blocks, from the family's standard names (`model.layers`,
+    /// `transformer.h`, `gpt_neox.layers`).
+    public func decoderLayersPath() throws -> String { checkpoint.standardNames.layers }
 
-    /// The dotted path of the final norm before the unembedding: `model.norm` or `transformer.ln_f`.
-    public func finalNormPath() throws -> String {
-        for candidate in ["model.norm", "transformer.ln_f"] where (try? root.get(candidate)) != nil { return candidate }
-        throw NNsightError.invalidInput("cannot find the final norm (model.norm or transformer.ln_f) of \(checkpoint.architecture)")
-    }
+    /// The dotted path of the final norm before the unembedding (`model.norm`, `transformer.ln_f`, …).
+    public func finalNormPath() throws -> String { checkpoint.standardNames.finalNorm }
+
+    /// The dotted path of the unembedding (`lm_head`, `embed_out`).
+    public func unembeddingPath() -> String { checkpoint.standardNames.lmHead }
 
     /// How many decoder blocks the model has.
     public func decoderLayerCount() throws -> Int { try root.get(decoderLayersPath()).count }
