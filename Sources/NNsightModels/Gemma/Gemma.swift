@@ -213,13 +213,13 @@ public final class GemmaDecoderLayer: Module {
 }
 
 /// Python: `GemmaModel` / `Gemma2Model`: token ids in, final hidden states out.
-public final class GemmaModel: Module {
+public final class GemmaModel: Module, RotaryDecoderStack {
     public let embed_tokens: GemmaTextScaledWordEmbedding
     public let layers: ModuleList<GemmaDecoderLayer>
     public let norm: GemmaRMSNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
-    let slidingWindow: Int?
+    public let maxPositions: Int
+    public let layerWindows: [Int?]
     let typePrefix: String
 
     init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
@@ -231,53 +231,44 @@ public final class GemmaModel: Module {
         rotary_emb = try RotaryEmbedding(dimension: config.headDim, theta: config.ropeTheta, classPrefix: variant.classPrefix,
                                          device: device)
         maxPositions = config.maxPositionEmbeddings
-        slidingWindow = config.layerTypes.contains(.slidingAttention) ? config.slidingWindow : nil
+        layerWindows = config.layerWindows
         typePrefix = variant.classPrefix
     }
 
     public override var typeName: String { typePrefix + "Model" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
-        var hidden = try embed_tokens(input, context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        for layer in layers { hidden = try layer(hidden, inner) }
-        return try norm(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `GemmaForCausalLM` / `Gemma2ForCausalLM`: `lm_head`, then (Gemma 2) the final-logit
 /// soft-cap `cap · tanh(logits / cap)` outside any module (so `lm_head.output` is uncapped, as in
 /// Python).
-public final class GemmaForCausalLM: Module, CausalLanguageModel {
+public final class GemmaForCausalLM: Module, DecoderLanguageModel {
     public let model: GemmaModel
     public let lm_head: Linear
     public let config: GemmaConfig
     public let variant: GemmaVariant
 
     public init(_ config: GemmaConfig, variant: GemmaVariant = .gemma2, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         self.variant = variant
         model = try GemmaModel(config, variant: variant, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
-                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
     public override var typeName: String { variant.classPrefix + "ForCausalLM" }
+    public var baseModel: GemmaModel { model }
 
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.numHiddenLayers }
-    public var maxPositions: Int { config.maxPositionEmbeddings }
+    public func finalLogits(_ logits: Tensor) throws -> Tensor {
+        try softcapped(logits, cap: config.finalLogitSoftcapping)
+    }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let logits = try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
-        guard let cap = config.finalLogitSoftcapping else { return logits }
-        return try (logits / cap).tanh() * cap
+        try languageModelForward(input, context)
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// The `config.json` of Gemma (`model_type` `gemma`) and Gemma 2 (`gemma2`). Port of transformers'
 /// `GemmaConfig` and `Gemma2Config` (the fields the model uses); the family decides the defaults
 /// that differ (Gemma 2's soft-capping, sliding window and alternating `layer_types`).
-public struct GemmaConfig: ModelConfig, Equatable {
+public struct GemmaConfig: ModelConfig, SlidingWindowLayout, Equatable {
     /// How a layer attends. Python: `config.layer_types`.
     public typealias LayerType = LlamaConfig.LayerType
 
@@ -155,11 +155,6 @@ public struct GemmaConfig: ModelConfig, Equatable {
 
     /// RMSNorms per layer: 2 (Gemma), 4 with Gemma 2's sandwich norms.
     var layerNormsPerLayer: Int { modelType == "gemma" ? 2 : 4 }
-
-    /// How layer `index` attends.
-    public func layerType(_ index: Int) -> LayerType {
-        layerTypes.indices.contains(index) ? layerTypes[index] : .fullAttention
-    }
 
     /// The factor on attention scores: `query_pre_attn_scalar ** -0.5`, else `head_dim ** -0.5`.
     public var attentionScaling: Double { 1 / (queryPreAttnScalar ?? Double(headDim)).squareRoot() }

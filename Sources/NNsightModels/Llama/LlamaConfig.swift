@@ -2,7 +2,7 @@ import Foundation
 
 /// The `config.json` of the Llama family (Llama 1–3, Mistral, Qwen2). Port of transformers'
 /// `LlamaConfig`, with Qwen2's q/k/v biases as `attentionBias`.
-public struct LlamaConfig: ModelConfig, Equatable {
+public struct LlamaConfig: ModelConfig, SlidingWindowLayout, Equatable {
     /// RoPE frequency scaling. Python: `rope_scaling` / `rope_parameters`.
     public struct RopeScaling: Codable, Sendable, Equatable {
         public var ropeType: String
@@ -98,11 +98,6 @@ public struct LlamaConfig: ModelConfig, Equatable {
 
     public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
     public var sizeField: String { "num_hidden_layers" }
-
-    /// How layer `index` attends.
-    public func layerType(_ index: Int) -> LayerType {
-        layerTypes.indices.contains(index) ? layerTypes[index] : .fullAttention
-    }
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"

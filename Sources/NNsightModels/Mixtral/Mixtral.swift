@@ -194,13 +194,13 @@ public final class MixtralDecoderLayer: Module {
 
 /// Python: `MixtralModel`: token ids in, final hidden states out (every layer over the sliding
 /// window when the config sets one).
-public final class MixtralModel: Module {
+public final class MixtralModel: Module, RotaryDecoderStack {
     public let embed_tokens: Embedding
     public let layers: ModuleList<MixtralDecoderLayer>
     public let norm: LlamaRMSNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
-    let slidingWindow: Int?
+    public let maxPositions: Int
+    public let layerWindows: [Int?]
 
     init(_ config: MixtralConfig, device: Device) throws {
         let c = config.llama
@@ -209,45 +209,34 @@ public final class MixtralModel: Module {
         norm = try LlamaRMSNorm(c, variant: mixtralVariant, device: device)
         rotary_emb = try RotaryEmbedding(config: c, classPrefix: "Mixtral", device: device)
         maxPositions = c.maxPositionEmbeddings
-        slidingWindow = c.layerTypes.contains(.slidingAttention) ? c.slidingWindow : nil
+        layerWindows = c.layerWindows
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
-        let embedded = try embed_tokens(input, context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: embedded.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        var hidden = embedded
-        for layer in layers { hidden = try layer(hidden, inner) }
-        return try norm(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `MixtralForCausalLM`. Made on the CPU, its linear weights are held packed
 /// (`packLinearWeights()`).
-public final class MixtralForCausalLM: Module, CausalLanguageModel {
+public final class MixtralForCausalLM: Module, DecoderLanguageModel {
     public let model: MixtralModel
     public let lm_head: Linear
     public let config: MixtralConfig
 
     public init(_ config: MixtralConfig, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         model = try MixtralModel(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
-                                        hidden: config.llama.hiddenSize, vocabulary: config.llama.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
-    public var vocabularySize: Int { config.llama.vocabSize }
-    public var layerCount: Int { config.llama.numHiddenLayers }
-    public var maxPositions: Int { config.llama.maxPositionEmbeddings }
+    public var baseModel: MixtralModel { model }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }
 

@@ -45,11 +45,14 @@ public struct TokenizerDefaults: Sendable, Equatable {
 /// build it and fill it from a checkpoint.
 ///
 /// ## Adding a model family
-/// 1. Write one file, `Sources/NNsightModels/<Family>/<Family>.swift`, holding the modules (named
-///    as transformers names them, so checkpoint keys and nnsight paths carry over), a config
-///    type conforming to ``ModelConfig``, and an `enum <Family>Family: ModelFamily` giving
-///    ``modelType``, ``makeModel(_:device:)`` and ``standardNames``; override the other
-///    requirements only where the defaults below do not fit.
+/// 1. Write one file, `Sources/NNsightModels/<Family>/<Family>.swift`, holding the family's layer
+///    (attention, MLP, block; named as transformers names them, so checkpoint keys and nnsight
+///    paths carry over), its model as a ``DecoderStack`` (or ``RotaryDecoderStack``) and its
+///    causal LM as a ``DecoderLanguageModel`` (which share the skeleton: masks, positions,
+///    rotary tables, the layer loop, `lm_head`), a config type conforming to ``ModelConfig``,
+///    and an `enum <Family>Family: ModelFamily` giving ``modelType``, ``makeModel(_:device:)``
+///    and ``standardNames``; override the other requirements only where the defaults below do
+///    not fit.
 /// 2. Add `<Family>Family.self` to ``ModelRegistry/families``.
 ///
 /// Nothing else switches on `model_type`: loading, GGUF, tokenizer defaults, the standard-name
