@@ -36,6 +36,10 @@ extension DecoderLanguageModel {
 
     public func finalLogits(_ logits: Tensor) throws -> Tensor { logits }
 
+    /// A ``KVCache`` whose sliding-window layers keep only the keys their window can still see
+    /// (``DecoderStack/layerWindows``).
+    public func makeCache() -> any KeyValueCache { KVCache(windows: baseModel.layerWindows) }
+
     /// The `forward` every `…ForCausalLM` shares: the stack, `lm_head` on the last
     /// `context.logitsToKeep` positions (or all), then ``finalLogits(_:)``.
     func languageModelForward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
