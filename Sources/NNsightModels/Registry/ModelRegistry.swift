@@ -19,6 +19,7 @@ public enum ModelRegistry {
         Olmo2Family.self,
         Phi3Family.self,
         MixtralFamily.self,
+        Gemma3Family.self,
     ]
 
     /// The `model_type` of every registered family, sorted.
