@@ -17,7 +17,7 @@ extension LoadingTests {
     /// `query_pre_attn_scalar` and scales Gemma 2 by `head_dim ** -0.5` (as Gemma 2 2B and 9B
     /// have it), so the safetensors side is read with that.
     @Test(arguments: [("tiny-gemma2", "gemma2"), ("tiny-gemma", "gemma"), ("tiny-qwen3", "qwen3"), ("tiny-olmo2", "olmo2"),
-                     ("tiny-gemma3", "gemma3")])
+                     ("tiny-gemma3", "gemma3"), ("tiny-qwen3-moe", "qwen3moe")])
     func ggufCopyMatchesSafetensors(name: String, architecture: String) throws {
         try Torch.setNumThreads(1)
         let gguf = try Checkpoint(path: Fixtures.root.appendingPathComponent("gguf/\(name).gguf").path)

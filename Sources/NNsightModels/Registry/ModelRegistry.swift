@@ -20,6 +20,7 @@ public enum ModelRegistry {
         Phi3Family.self,
         MixtralFamily.self,
         Gemma3Family.self,
+        Qwen3MoeFamily.self,
     ]
 
     /// The `model_type` of every registered family, sorted.
