@@ -4,11 +4,12 @@ import NNsightTorch
 import Testing
 @testable import NNsight
 
-/// Mixtral's router inside a trace: its logits are a module output (`mlp.gate`) that an
-/// intervention reads, and replacing them re-routes the tokens through other experts.
+/// The router of the sparse MoE block Mixtral and Qwen3-MoE share, inside a trace: its logits
+/// are a module output (`mlp.gate`) that an intervention reads, and replacing them re-routes the
+/// tokens through other experts.
 @Suite struct MixtralRoutingTests {
-    static let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/models/tiny-mixtral").path
+    static let models = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/models")
     static let prompt = "The capital of France is"
 
     /// The model's logits with every token's router logits in layer 0 replaced by `routerLogits`
@@ -21,9 +22,11 @@ import Testing
         }
     }
 
-    @Test func routerLogitsAreReadAndPatched() throws {
+    /// Both tiny fixtures have 4 experts and hidden size 64; tiny-qwen3-moe's layer 0 is sparse.
+    @Test(arguments: ["tiny-mixtral", "tiny-qwen3-moe"])
+    func routerLogitsAreReadAndPatched(_ name: String) throws {
         try Torch.setNumThreads(1)
-        let model = try LanguageModel(path: Self.path)
+        let model = try LanguageModel(path: Self.models.appendingPathComponent(name).path)
         // Read in execution order: the router, the experts, their block, the head.
         let (router, experts, block, logits) = try model.trace(Self.prompt) { m in
             (try m.model.layers[0].mlp.gate.output, try m.model.layers[0].mlp.experts.output,
