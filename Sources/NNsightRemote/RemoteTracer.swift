@@ -93,6 +93,16 @@ public final class RemoteTracer {
     /// A barrier that `count` of this trace's invokes wait at together. Python: `tracer.barrier(n)`.
     public func barrier(_ count: Int) -> Barrier { Barrier(count: count) }
 
+    /// Where `log` writes its lines; standard output when nil.
+    public var onLog: ((String) -> Void)?
+
+    /// Prints its items, separated by spaces, as one line, from inside an invoke (on this
+    /// client: the closures run here). Python: `tracer.log(...)`.
+    public func log(_ items: Any...) {
+        let line = items.map { "\($0)" }.joined(separator: " ")
+        if let onLog { onLog(line) } else { print(line) }
+    }
+
     @discardableResult
     private func requireInvoke(_ requester: String, _ action: String) throws -> RemoteInvoke {
         guard let invoke = RemoteInvoke.current, invoke.shared === shared else {

@@ -39,6 +39,19 @@ struct RemoteEqualsLocalTests {
         try await expectRemoteEqualsLocal(TracerScenarios.editsSessionsBarriers)
     }
 
+    @Test func aRemoteScanGivesMetaValuesAndRunsNoForward() async throws {
+        let (device, shape, forwards) = try await withServer { url, server in
+            let remote = try RemoteModel(url: url)
+            let value = try remote.scan(Scenarios.prompt) { m in try m.lm_head.output }
+            return (value.device, value.shape, server.stats.forwards)
+        }
+        let local = try Fixtures.localModel()
+        #expect(device == .meta)
+        #expect(shape == (try local.scan(Scenarios.prompt) { m in try m.lm_head.output }.shape))
+        // One scheduled run, on the meta twin (its values carry no data).
+        #expect(forwards == 1)
+    }
+
     /// Runs `scenarios` on a local model and on the same model served on 127.0.0.1; expects
     /// every value equal (errors compare as their text).
     private func expectRemoteEqualsLocal(_ scenarios: [TracerScenario]) async throws {

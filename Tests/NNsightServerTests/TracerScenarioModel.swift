@@ -15,6 +15,7 @@ protocol ScenarioTracer {
     func cache(modules: [Envoy]?, includeInputs: Bool, includeOutputs: Bool) throws -> Cache
     func barrier(_ count: Int) -> Barrier
     func stop() throws -> Never
+    func stop<Value>(returning value: Value) throws -> Never
 }
 
 extension Tracer: ScenarioTracer where Model == LanguageModel {}
@@ -30,7 +31,7 @@ struct Run {
 }
 
 /// Opens one invoke of an open trace: a prompt (nil: prompt-less) and its closure.
-typealias OpenInvoke = (_ prompt: String?, _ body: @escaping (Envoy) throws -> Void) throws -> Void
+typealias OpenInvoke = (_ prompt: (any PromptConvertible)?, _ body: @escaping (Envoy) throws -> Void) throws -> Void
 
 /// The rest of the model API the shared scenarios need: tracer operations, generation, scan,
 /// edits and sessions. A local `LanguageModel` and a `RemoteModel` both conform.

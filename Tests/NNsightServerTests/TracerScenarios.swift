@@ -209,6 +209,18 @@ enum TracerScenarios {
             }
             return [kept] + error
         },
+        TracerScenario(name: "stop(returning:) gives the trace's value; later layers never run") { model in
+            var reachedLaterLayer = false
+            let hidden = try model.runOne(.forward, prompt) { (m, t) -> Tensor in
+                try t.stop(returning: try m.transformer.h[0].output * 3)
+            }
+            let ids = try model.runOne(.generate(4), prompt) { (m, t) -> Tensor in
+                for step in t.all() where step == 1 { try t.stop(returning: try m.lm_head.output) }
+                reachedLaterLayer = true
+                return try t.result()
+            }
+            return [hidden, ids, try Tensor([reachedLaterLayer ? 1 : 0])]
+        },
         TracerScenario(name: "misuse: a barrier that never fills") { model in
             try valuesOrError {
                 try model.runOpen(.forward) { t, invoke in
