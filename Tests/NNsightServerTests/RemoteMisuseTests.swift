@@ -110,6 +110,30 @@ struct RemoteMisuseTests {
         #expect(error.contains("gradients through the server's tensors is not available on a remote model"))
     }
 
+    @Test func aVersionOneClientIsRefusedNamingBothVersions() async throws {
+        let refusal = try await withServer { url, _ in
+            let connection = RemoteConnection(url: url, logger: Logger(label: "test"))
+            defer { connection.shutDown() }
+            var hello = WireMessage(kind: .hello)
+            hello.protocolVersion = 1
+            hello.libraryVersion = "0.1.0"
+            try connection.send(hello)
+            guard case .message(let message, _) = connection.mailbox(.init(trace: -1, invoke: -1)).take(before: Date(timeIntervalSinceNow: 120)) else {
+                return WireMessage(kind: .error)
+            }
+            return message
+        }
+        #expect(RemoteProtocol.version == 2)
+        #expect(refusal.code == .versionMismatch)
+        #expect(refusal.protocolVersion == 2)
+        #expect(refusal.message?.contains("the client speaks protocol 1") == true)
+        #expect(refusal.message?.contains("this server protocol 2") == true)
+        // The client side names both too.
+        let error = RemoteError.versionMismatch(client: 1, clientLibrary: "0.1.0", server: refusal.protocolVersion ?? -1,
+                                                serverLibrary: refusal.libraryVersion ?? "")
+        #expect(error.description.contains("this client speaks protocol 1") && error.description.contains("the server protocol 2"))
+    }
+
     @Test func aNewTokenCountOverTheKeysLimitIsRefused() async throws {
         var configuration = ServerConfiguration()
         configuration.defaultLimits.newTokens = 2
