@@ -16,7 +16,10 @@ import NNsightTorch
 ///
 /// A read costs one round trip. A value the closure changed in place is sent back before the
 /// next access; `setOutput`, `setInput` and `skip` send their tensor. Calling an envoy
-/// (`m.lm_head(h)`) runs the module on the server. What stays local-only throws
+/// (`m.lm_head(h)`) runs the module on the server. `generate` (with `iter`, `all`, `next`,
+/// `result`), `cache`, `scan`, `edit`, `session`, `stop` and barriers work as on a local model;
+/// edits live on this client's handle and never change the server's model. What stays
+/// local-only (gradients through the server's tensors, `.inputs`' named arguments) throws
 /// ``RemoteError/notAvailableRemotely(_:)``.
 public final class RemoteModel: @unchecked Sendable {
     /// The envoys of the server's model (the module tree it sent at connect).
