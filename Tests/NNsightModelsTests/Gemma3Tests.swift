@@ -122,4 +122,26 @@ extension LoadingTests {
             #expect(named == field)
         }
     }
+
+    /// Gemma 3 1B's `config.json` as the hub has it: built on the meta device with its 26 layers
+    /// in the 5:1 pattern and about the 1 B parameters of its name.
+    @Test func gemma3HubConfigBuildsOnMeta() throws {
+        let hub = """
+        {"architectures": ["Gemma3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+         "attn_logit_softcapping": null, "bos_token_id": 2, "cache_implementation": "hybrid", "eos_token_id": [1, 106],
+         "final_logit_softcapping": null, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh", "hidden_size": 1152,
+         "initializer_range": 0.02, "intermediate_size": 6912, "max_position_embeddings": 32768,
+         "model_type": "gemma3_text", "num_attention_heads": 4, "num_hidden_layers": 26, "num_key_value_heads": 1,
+         "pad_token_id": 0, "query_pre_attn_scalar": 256, "rms_norm_eps": 1e-06, "rope_local_base_freq": 10000,
+         "rope_scaling": null, "rope_theta": 1000000, "sliding_window": 512, "sliding_window_pattern": 6,
+         "torch_dtype": "bfloat16", "transformers_version": "4.50.0.dev0", "use_cache": true, "vocab_size": 262144}
+        """
+        let configuration = try ModelConfiguration(configData: Data(hub.utf8))
+        #expect(configuration.config.eosTokenIds == [1, 106])
+        let model = try #require(try configuration.makeModel(device: .meta) as? GemmaForCausalLM)
+        #expect(model.config.layerTypes.enumerated().allSatisfy { ($0.element == .fullAttention) == ($0.offset % 6 == 5) })
+        let parameters = Double(model.namedParameters().reduce(0) { $0 + $1.parameter.value.count })
+        #expect(parameters == configuration.config.parameterCountEstimate)
+        #expect(abs(parameters / 1.0e9 - 1) < 0.01, "\(parameters)")
+    }
 }

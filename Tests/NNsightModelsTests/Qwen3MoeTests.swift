@@ -86,4 +86,27 @@ extension LoadingTests {
         let dense = json.merging(["mlp_only_layers": [0, 1], "num_experts_per_tok": 9]) { $1 }
         #expect(throws: Never.self) { try ModelConfiguration(configData: JSONSerialization.data(withJSONObject: dense)) }
     }
+
+    /// Qwen3-30B-A3B's `config.json` as the hub has it (transformers 4.51 spelling): built on the
+    /// meta device, 48 layers of 128 experts, and the model card's 30.5 B parameters.
+    @Test func qwen3MoeHubConfigBuildsOnMeta() throws {
+        let hub = """
+        {"architectures": ["Qwen3MoeForCausalLM"], "attention_bias": false, "attention_dropout": 0.0,
+         "bos_token_id": 151643, "decoder_sparse_step": 1, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu",
+         "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 6144, "max_position_embeddings": 40960,
+         "max_window_layers": 48, "mlp_only_layers": [], "model_type": "qwen3_moe", "moe_intermediate_size": 768,
+         "norm_topk_prob": true, "num_attention_heads": 32, "num_experts": 128, "num_experts_per_tok": 8,
+         "num_hidden_layers": 48, "num_key_value_heads": 4, "output_router_logits": false, "rms_norm_eps": 1e-06,
+         "rope_scaling": null, "rope_theta": 1000000.0, "router_aux_loss_coef": 0.001, "sliding_window": null,
+         "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.51.0", "use_cache": true,
+         "use_sliding_window": false, "vocab_size": 151936}
+        """
+        let configuration = try ModelConfiguration(configData: Data(hub.utf8))
+        let model = try #require(try configuration.makeModel(device: .meta) as? Qwen3MoeForCausalLM)
+        #expect(model.model.layers.count == 48 && model.model.layers.allSatisfy { $0.mlp is SparseMoeBlock })
+        let parameters = Double(model.namedParameters().reduce(0) { $0 + $1.parameter.value.count })
+        #expect(parameters == configuration.config.parameterCountEstimate)
+        #expect(abs(parameters / 30.5e9 - 1) < 0.01, "\(parameters)")
+        #expect(model.config.llama.ropeTheta == 1_000_000 && model.config.llama.layerTypes.allSatisfy { $0 == .fullAttention })
+    }
 }

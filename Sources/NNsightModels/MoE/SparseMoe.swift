@@ -119,24 +119,39 @@ public final class SparseMoeBlock: Module {
         settings.expertsFirst ? [("experts", experts), ("gate", gate)] : [("gate", gate), ("experts", experts)]
     }
 
+    /// Marked: `.source` names the flattened `tokens_0`, the router's `logits_0` and the dense
+    /// `routing_0` weights `[tokens, experts]` (each token's top-k probabilities, zero elsewhere),
+    /// which a trace may read or replace to route tokens by hand.
+    @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let shape = input.shape
-        let tokens = try input.reshape([-1, shape[shape.count - 1]])
-        let logits = try gate(tokens, context)
+        let tokens = try input.reshape([-1, input.size(-1)])
+        let logits = try self.gate(tokens, context)
+        let routing = try topKRouting(logits)
+        let mixed = try self.experts(tokens, routed(context, routing))
+        return try mixed.reshape(input.shape)
+    }
+
+    /// Each token's weight on each expert `[tokens, experts]`, float32: its top-k softmax
+    /// probabilities (renormalised over those k where the family does), zero elsewhere.
+    func topKRouting(_ logits: Tensor) throws -> Tensor {
         let probabilities = try logits.to(.float32).softmax(dim: -1)
         let (top, indices) = try probabilities.topk(settings.topK, dim: -1)
         let chosen = settings.normalizeTopK ? try top / top.sum(dim: -1, keepDim: true) : top
         let normalized = settings.weightsInLogitsDType ? try chosen.to(logits.dtype).to(.float32) : chosen
-        // Dense [tokens, experts] weights: each token's probability on its top k, else 0.
-        var weights = try Tensor.zeros(probabilities.shape, dtype: .float32, device: input.device)
-        let expertIds = try Tensor.arange(0, settings.experts, device: input.device).unsqueeze(0)
+        var weights = try Tensor.zeros(probabilities.shape, dtype: .float32, device: logits.device)
+        let expertIds = try Tensor.arange(0, settings.experts, device: logits.device).unsqueeze(0)
         for k in 0..<settings.topK {
             let index = try indices.narrow(dim: 1, start: k, length: 1)
             weights = try weights + (expertIds .== index).to(.float32) * normalized.narrow(dim: 1, start: k, length: 1)
         }
+        return weights
+    }
+
+    /// `context` with `routing` attached for the experts.
+    func routed(_ context: ForwardContext, _ routing: Tensor) -> ForwardContext {
         var inner = context
-        inner.derived = ExpertRouting(weights: weights)
-        return try experts(tokens, inner).reshape(shape)
+        inner.derived = ExpertRouting(weights: routing)
+        return inner
     }
 }
 
