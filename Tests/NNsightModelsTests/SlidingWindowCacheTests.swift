@@ -5,12 +5,12 @@ import NNsightTorch
 @testable import NNsightModels
 
 /// The KV cache of models with sliding-window layers (Mistral, Gemma 2's alternate layers, Phi-3
-/// with `sliding_window`): a sliding layer keeps only the keys its window can still see, and
+/// with `sliding_window`, Gemma 3's five local layers to each global one): a sliding layer keeps only the keys its window can still see, and
 /// generation past the window stays equal to the full forward pass (itself within 1e-4 of
 /// transformers, TinyModelTests) and to transformers' own logits.
 @Suite struct SlidingWindowCacheTests {
     static let tolerance = 1e-4
-    static let slidingModels = ["tiny-mistral", "tiny-gemma2", "tiny-phi3"]
+    static let slidingModels = ["tiny-mistral", "tiny-gemma2", "tiny-phi3", "tiny-gemma3"]
 
     init() throws { try Torch.setNumThreads(1) }
 

@@ -1,6 +1,6 @@
+import Foundation
 import NNsightNN
 import NNsightTorch
-import Synchronization
 
 /// Keys and values of the tokens seen so far, per layer, so that each decoding step computes
 /// attention for the new tokens only. Python: `DynamicCache`, whose sliding-window layers are
@@ -26,8 +26,12 @@ public final class KVCache: KeyValueCache {
     public let windows: [Int?]
 
     /// Sendable by this lock, not by convention: a cache may be handed to another thread
-    /// between forward passes (the intervention engine's worker and model threads).
-    private let layers: Mutex<Layers>
+    /// between forward passes (the intervention engine's worker and model threads). An `NSLock`,
+    /// not a `Synchronization.Mutex`: ThreadSanitizer does not model a contended `Mutex`'s futex
+    /// handoff on Linux (it reports the locked accesses as races).
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    nonisolated(unsafe) private var layers: Layers
 
     /// A cache for `count` layers that all keep every key.
     public convenience init(layers count: Int) {
@@ -39,13 +43,13 @@ public final class KVCache: KeyValueCache {
     public init(windows: [Int?]) {
         self.windows = windows
         let count = windows.count
-        layers = Mutex(Layers(keys: Array(repeating: nil, count: count), values: Array(repeating: nil, count: count),
-                              seen: Array(repeating: 0, count: count)))
+        layers = Layers(keys: Array(repeating: nil, count: count), values: Array(repeating: nil, count: count),
+                        seen: Array(repeating: 0, count: count))
     }
 
     /// The number of tokens seen (by the first layer), cached or dropped from a window.
     public var length: Int {
-        layers.withLock { $0.seen.first ?? 0 }
+        lock.withLock { layers.seen.first ?? 0 }
     }
 
     /// How many cached keys a layer sliding over `window` tokens holds: at most `window − 1`
@@ -58,8 +62,8 @@ public final class KVCache: KeyValueCache {
     /// The keys and values cached for `layer` (nil before its first update).
     /// Python: `cache.layers[layer].keys`, `.values`.
     public func entries(layer: Int) -> (keys: Tensor, values: Tensor)? {
-        layers.withLock { state in
-            guard state.keys.indices.contains(layer), let keys = state.keys[layer], let values = state.values[layer] else {
+        lock.withLock {
+            guard layers.keys.indices.contains(layer), let keys = layers.keys[layer], let values = layers.values[layer] else {
                 return nil
             }
             return (keys, values)
@@ -70,21 +74,20 @@ public final class KVCache: KeyValueCache {
     /// and values the new tokens attend over: all cached ones and the new ones. A sliding layer
     /// then keeps only the last `window − 1` of them (copied, so the dropped ones are freed).
     public func update(layer: Int, keys newKeys: Tensor, values newValues: Tensor) throws -> (keys: Tensor, values: Tensor) {
-        try layers.withLock { state in
-            guard state.keys.indices.contains(layer) else {
-                throw ModelError.invalidInput("KV cache has \(state.keys.count) layers; layer \(layer) does not exist")
+        try lock.withLock {
+            guard layers.keys.indices.contains(layer) else {
+                throw ModelError.invalidInput("KV cache has \(layers.keys.count) layers; layer \(layer) does not exist")
             }
-            let allKeys = try state.keys[layer].map { try Tensor.cat([$0, newKeys], dim: -2) } ?? newKeys
-            let allValues = try state.values[layer].map { try Tensor.cat([$0, newValues], dim: -2) } ?? newValues
-            state.seen[layer] += try newKeys.size(-2)
-            let count = try allKeys.size(-2)
-            if let window = windows[layer], count > max(window - 1, 0) {
-                let keep = max(window - 1, 0)
-                state.keys[layer] = try allKeys.narrow(dim: -2, start: count - keep, length: keep).clone()
-                state.values[layer] = try allValues.narrow(dim: -2, start: count - keep, length: keep).clone()
+            let allKeys = try layers.keys[layer].map { try Tensor.cat([$0, newKeys], dim: -2) } ?? newKeys
+            let allValues = try layers.values[layer].map { try Tensor.cat([$0, newValues], dim: -2) } ?? newValues
+            layers.seen[layer] += try newKeys.size(-2)
+            let count = try allKeys.size(-2), keep = max((windows[layer] ?? count) - 1, 0)
+            if windows[layer] != nil, count > keep {
+                layers.keys[layer] = try allKeys.narrow(dim: -2, start: count - keep, length: keep).clone()
+                layers.values[layer] = try allValues.narrow(dim: -2, start: count - keep, length: keep).clone()
             } else {
-                state.keys[layer] = allKeys
-                state.values[layer] = allValues
+                layers.keys[layer] = allKeys
+                layers.values[layer] = allValues
             }
             return (allKeys, allValues)
         }

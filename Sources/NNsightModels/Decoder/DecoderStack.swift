@@ -4,8 +4,8 @@ import NNsightTorch
 /// The body of a decoder-only transformer: token ids `[batch, sequence]` in, final hidden states
 /// `[batch, sequence, hidden]` out. Python: `LlamaModel`, `GPT2Model`, `GPTNeoXModel`, …, whose
 /// `forward`s are one skeleton, written once as ``decoderStackForward(_:_:)``: derive the
-/// ``DecoderState`` (masks, positions), embed the tokens, derive the rotary tables, run the
-/// layers in order, apply the final norm.
+/// ``DecoderState`` (masks, positions), embed the tokens, derive the rotary tables (shared, or
+/// per layer), run the layers in order, apply the final norm.
 ///
 /// A family's model class keeps its own stored modules, named as transformers names them (the
 /// printed tree, checkpoint keys and nnsight paths come from those names), points the
@@ -21,15 +21,19 @@ import NNsightTorch
 ///     }
 ///
 /// A model laid out as `LlamaModel` (`embed_tokens`, `layers`, `norm`, `rotary_emb`) conforms to
-/// ``RotaryDecoderStack`` instead and writes only the `forward` line.
+/// ``RotaryDecoderStack`` instead and writes only the `forward` line (and ``rotaryTables(_:dtype:_:)``
+/// when its rotary embedding is not a ``RotaryEmbedding``: Gemma 3's tables per layer type).
 public protocol DecoderStack: Module {
     /// The decoder layers in order (`layers`; GPT-2: `h`).
     var decoderLayers: [Module] { get }
     /// The norm after the last layer (`norm`; GPT-2: `ln_f`; GPT-NeoX: `final_layer_norm`).
     var finalNorm: Module { get }
-    /// The rotary embedding whose tables every layer reads from its ``DecoderState``; nil where
-    /// positions are embedded instead (GPT-2's `wpe`). Default: nil.
-    var rotaryEmbedding: RotaryEmbedding? { get }
+    /// The rotary tables the layers read from their ``DecoderState`` for `positionIds`, in
+    /// `dtype`, computed by calling the stack's rotary embedding in `context` (Python: the
+    /// `position_embeddings` the model passes its layers). Default: none, for a model whose
+    /// positions are embedded instead (GPT-2's `wpe`); a ``RotaryDecoderStack`` with a
+    /// ``RotaryEmbedding``: one set shared by every layer.
+    func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables
     /// The largest number of positions, cached and new (Python: `max_position_embeddings`).
     var maxPositions: Int { get }
     /// Each layer's sliding window (how many of the latest keys it sees, Python:
@@ -43,8 +47,21 @@ public protocol DecoderStack: Module {
     func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor
 }
 
+/// The rotary tables of one forward pass.
+public enum LayerRotaryTables {
+    /// No rotary embedding.
+    case none
+    /// One set for every layer.
+    case shared(RotaryTables)
+    /// One set per layer, in layer order (Gemma 3: local and global frequencies).
+    case perLayer([RotaryTables])
+}
+
 extension DecoderStack {
-    public var rotaryEmbedding: RotaryEmbedding? { nil }
+    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
+        .none
+    }
+
     public var layerWindows: [Int?] { Array(repeating: nil, count: decoderLayers.count) }
 
     /// The window of the sliding layers (one per model), nil when no layer slides.
@@ -57,12 +74,21 @@ extension DecoderStack {
     func decoderStackForward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
         var hidden = try embed(input, positionIds: state.positionIds, context.forLayers(state))
-        if let rotaryEmbedding {
-            state.rotaryTables = try rotaryEmbedding.tables(state.positionIds, dtype: hidden.dtype,
-                                                            context: context.forLayers(state))
+        let tables = try rotaryTables(state.positionIds, dtype: hidden.dtype, context.forLayers(state))
+        if case .shared(let shared) = tables { state.rotaryTables = shared }
+        let layers = decoderLayers
+        if case .perLayer(let perLayer) = tables, perLayer.count != layers.count {
+            throw ModelError.invalidInput("\(typeName) derived \(perLayer.count) rotary tables for \(layers.count) layers")
         }
-        let inner = context.forLayers(state)
-        for layer in decoderLayers { hidden = try layer(hidden, inner) }
+        var inner = context.forLayers(state)
+        for (index, layer) in layers.enumerated() {
+            if case .perLayer(let perLayer) = tables {
+                var own = state
+                own.rotaryTables = perLayer[index]
+                inner = context.forLayers(own)
+            }
+            hidden = try layer(hidden, inner)
+        }
         return try finalNorm(hidden, inner)
     }
 }
@@ -75,17 +101,23 @@ public protocol RotaryDecoderStack: DecoderStack {
     associatedtype TokenEmbedding: Embedding
     associatedtype Layer: Module
     associatedtype Norm: Module
+    associatedtype Rotary: Module
 
     var embed_tokens: TokenEmbedding { get }
     var layers: ModuleList<Layer> { get }
     var norm: Norm { get }
-    var rotary_emb: RotaryEmbedding { get }
+    var rotary_emb: Rotary { get }
+}
+
+extension RotaryDecoderStack where Rotary == RotaryEmbedding {
+    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
+        .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))
+    }
 }
 
 extension RotaryDecoderStack {
     public var decoderLayers: [Module] { layers.map { $0 } }
     public var finalNorm: Module { norm }
-    public var rotaryEmbedding: RotaryEmbedding? { rotary_emb }
 
     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
         try embed_tokens(input, context)

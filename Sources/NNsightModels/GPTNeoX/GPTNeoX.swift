@@ -289,7 +289,10 @@ public final class GPTNeoXModel: Module, DecoderStack {
 
     public var decoderLayers: [Module] { layers.map { $0 } }
     public var finalNorm: Module { final_layer_norm }
-    public var rotaryEmbedding: RotaryEmbedding? { rotary_emb }
+
+    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
+        .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))
+    }
 
     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
         try emb_dropout(embed_in(input, context), context)
