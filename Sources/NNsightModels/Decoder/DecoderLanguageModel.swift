@@ -6,7 +6,9 @@ import NNsightTorch
 /// vocabulary projection `lm_head` on the positions the caller keeps (`logits_to_keep`), then
 /// whatever the family does to the logits outside any module (Gemma 2's final soft-cap).
 ///
-/// A family's class stores its stack and head under transformers' names and forwards in one line;
+/// ``DecoderForCausalLM`` is the one for stacks stored as `model` (every family laid out as
+/// `LlamaModel`). A family whose stack has another name stores its stack and head under
+/// transformers' names and forwards in one line;
 /// the sizes ``CausalLanguageModel`` asks for come from the modules:
 ///
 ///     public var baseModel: LlamaModel { model }

@@ -295,6 +295,8 @@ public final class GemmaModel: Module, RotaryDecoderStack {
     public let maxPositions: Int
     public let layerWindows: [Int?]
     let layerTypes: [GemmaConfig.LayerType]
+    /// The Gemma generation.
+    public let variant: GemmaVariant
     let typePrefix: String
     let className: String?
 
@@ -308,6 +310,7 @@ public final class GemmaModel: Module, RotaryDecoderStack {
         maxPositions = config.maxPositionEmbeddings
         layerWindows = config.layerWindows
         layerTypes = (0..<config.numHiddenLayers).map(config.layerType)
+        self.variant = variant
         typePrefix = variant.classPrefix
         className = variant.modelClassName
     }
@@ -332,33 +335,19 @@ public final class GemmaModel: Module, RotaryDecoderStack {
     }
 }
 
-/// Python: `GemmaForCausalLM` / `Gemma2ForCausalLM`: `lm_head`, then (Gemma 2) the final-logit
-/// soft-cap `cap · tanh(logits / cap)` outside any module (so `lm_head.output` is uncapped, as in
-/// Python).
-public final class GemmaForCausalLM: Module, DecoderLanguageModel {
-    public let model: GemmaModel
-    public let lm_head: Linear
-    public let config: GemmaConfig
-    public let variant: GemmaVariant
+/// Python: `GemmaForCausalLM` / `Gemma2ForCausalLM` / `Gemma3ForCausalLM`: `lm_head`, then
+/// (Gemma 2, 3) the final-logit soft-cap `cap · tanh(logits / cap)` outside any module (so
+/// `lm_head.output` is uncapped, as in Python).
+public typealias GemmaForCausalLM = DecoderForCausalLM<GemmaModel, GemmaConfig>
 
-    public init(_ config: GemmaConfig, variant: GemmaVariant = .gemma2, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        self.variant = variant
-        model = try GemmaModel(config, variant: variant, device: device)
-        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
+extension DecoderForCausalLM where Base == GemmaModel, Config == GemmaConfig {
+    public convenience init(_ config: GemmaConfig, variant: GemmaVariant = .gemma2, device: Device = .cpu) throws {
+        try self.init(config, className: variant.classPrefix + "ForCausalLM", finalLogitSoftcap: config.finalLogitSoftcapping,
+                      device: device) {
+            try GemmaModel(config, variant: variant, device: device)
+        }
     }
 
-    public override var typeName: String { variant.classPrefix + "ForCausalLM" }
-    public var baseModel: GemmaModel { model }
-
-    public func finalLogits(_ logits: Tensor) throws -> Tensor {
-        try softcapped(logits, cap: config.finalLogitSoftcapping)
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
-    }
+    /// The Gemma generation.
+    public var variant: GemmaVariant { model.variant }
 }

@@ -159,6 +159,8 @@ public final class LlamaModel: Module, RotaryDecoderStack {
     public let rotary_emb: RotaryEmbedding
     public let maxPositions: Int
     public let layerWindows: [Int?]
+    /// How this family member differs from Llama.
+    public let variant: LlamaVariant
     let typePrefix: String
 
     init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
@@ -170,6 +172,7 @@ public final class LlamaModel: Module, RotaryDecoderStack {
         rotary_emb = try RotaryEmbedding(config: config, classPrefix: variant.classPrefix, device: device)
         maxPositions = config.maxPositionEmbeddings
         layerWindows = config.layerWindows
+        self.variant = variant
         typePrefix = variant.classPrefix
     }
 
@@ -180,31 +183,18 @@ public final class LlamaModel: Module, RotaryDecoderStack {
     }
 }
 
-/// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`). Made on the CPU, its
-/// linear weights are held packed (`packLinearWeights()`).
-public final class LlamaForCausalLM: Module, DecoderLanguageModel {
-    public let model: LlamaModel
-    public let lm_head: Linear
-    public let config: LlamaConfig
-    /// How this family member differs from Llama (class names, `o_proj` bias).
-    public let variant: LlamaVariant
+/// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`).
+public typealias LlamaForCausalLM = DecoderForCausalLM<LlamaModel, LlamaConfig>
 
+extension DecoderForCausalLM where Base == LlamaModel, Config == LlamaConfig {
     /// Builds the model; `variant` is the family member (the registry's `MistralFamily` and
     /// `Qwen2Family` pass theirs).
-    public init(_ config: LlamaConfig, variant: LlamaVariant = .llama, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        self.variant = variant
-        model = try LlamaModel(config, variant: variant, device: device)
-        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
+    public convenience init(_ config: LlamaConfig, variant: LlamaVariant = .llama, device: Device = .cpu) throws {
+        try self.init(config, className: variant.classPrefix + "ForCausalLM", device: device) {
+            try LlamaModel(config, variant: variant, device: device)
+        }
     }
 
-    public override var typeName: String { variant.classPrefix + "ForCausalLM" }
-    public var baseModel: LlamaModel { model }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
-    }
+    /// How this family member differs from Llama (class names, `o_proj` bias).
+    public var variant: LlamaVariant { model.variant }
 }

@@ -134,26 +134,12 @@ public final class MixtralModel: Module, RotaryDecoderStack {
     }
 }
 
-/// Python: `MixtralForCausalLM`. Made on the CPU, its linear weights are held packed
-/// (`packLinearWeights()`).
-public final class MixtralForCausalLM: Module, DecoderLanguageModel {
-    public let model: MixtralModel
-    public let lm_head: Linear
-    public let config: MixtralConfig
+/// Python: `MixtralForCausalLM`.
+public typealias MixtralForCausalLM = DecoderForCausalLM<MixtralModel, MixtralConfig>
 
-    public init(_ config: MixtralConfig, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        model = try MixtralModel(config, device: device)
-        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
-    }
-
-    public var baseModel: MixtralModel { model }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
+extension DecoderForCausalLM where Base == MixtralModel, Config == MixtralConfig {
+    public convenience init(_ config: MixtralConfig, device: Device = .cpu) throws {
+        try self.init(config, className: "MixtralForCausalLM", device: device) { try MixtralModel(config, device: device) }
     }
 }
 

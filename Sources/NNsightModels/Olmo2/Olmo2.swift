@@ -119,25 +119,12 @@ public final class Olmo2Model: Module, RotaryDecoderStack {
     }
 }
 
-/// Python: `Olmo2ForCausalLM`. Made on the CPU, its linear weights are held packed.
-public final class Olmo2ForCausalLM: Module, DecoderLanguageModel {
-    public let model: Olmo2Model
-    public let lm_head: Linear
-    public let config: LlamaConfig
+/// Python: `Olmo2ForCausalLM`.
+public typealias Olmo2ForCausalLM = DecoderForCausalLM<Olmo2Model, LlamaConfig>
 
-    public init(_ config: LlamaConfig, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        model = try Olmo2Model(config, device: device)
-        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
-    }
-
-    public var baseModel: Olmo2Model { model }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
+extension DecoderForCausalLM where Base == Olmo2Model, Config == LlamaConfig {
+    public convenience init(_ config: LlamaConfig, device: Device = .cpu) throws {
+        try self.init(config, className: "Olmo2ForCausalLM", device: device) { try Olmo2Model(config, device: device) }
     }
 }
 

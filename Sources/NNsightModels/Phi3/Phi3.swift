@@ -196,26 +196,12 @@ public final class Phi3Model: Module, RotaryDecoderStack {
     }
 }
 
-/// Python: `Phi3ForCausalLM`. Made on the CPU, its linear weights are held packed
-/// (`packLinearWeights()`).
-public final class Phi3ForCausalLM: Module, DecoderLanguageModel {
-    public let model: Phi3Model
-    public let lm_head: Linear
-    public let config: Phi3Config
+/// Python: `Phi3ForCausalLM`.
+public typealias Phi3ForCausalLM = DecoderForCausalLM<Phi3Model, Phi3Config>
 
-    public init(_ config: Phi3Config, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        model = try Phi3Model(config, device: device)
-        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
-    }
-
-    public var baseModel: Phi3Model { model }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
+extension DecoderForCausalLM where Base == Phi3Model, Config == Phi3Config {
+    public convenience init(_ config: Phi3Config, device: Device = .cpu) throws {
+        try self.init(config, className: "Phi3ForCausalLM", device: device) { try Phi3Model(config, device: device) }
     }
 }
 

@@ -179,26 +179,12 @@ public final class Qwen3MoeModel: Module, RotaryDecoderStack {
     }
 }
 
-/// Python: `Qwen3MoeForCausalLM`. Made on the CPU, its linear weights are held packed
-/// (`packLinearWeights()`).
-public final class Qwen3MoeForCausalLM: Module, DecoderLanguageModel {
-    public let model: Qwen3MoeModel
-    public let lm_head: Linear
-    public let config: Qwen3MoeConfig
+/// Python: `Qwen3MoeForCausalLM`.
+public typealias Qwen3MoeForCausalLM = DecoderForCausalLM<Qwen3MoeModel, Qwen3MoeConfig>
 
-    public init(_ config: Qwen3MoeConfig, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        model = try Qwen3MoeModel(config, device: device)
-        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
-    }
-
-    public var baseModel: Qwen3MoeModel { model }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
+extension DecoderForCausalLM where Base == Qwen3MoeModel, Config == Qwen3MoeConfig {
+    public convenience init(_ config: Qwen3MoeConfig, device: Device = .cpu) throws {
+        try self.init(config, className: "Qwen3MoeForCausalLM", device: device) { try Qwen3MoeModel(config, device: device) }
     }
 }
 
