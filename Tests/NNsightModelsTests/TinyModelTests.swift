@@ -55,6 +55,15 @@ import NNsightTorch
             #expect(neox.config.partialRotaryFactor == rope["partial_rotary_factor"]?.double)
             #expect(neox.config.rotaryDimensions == 4)
             #expect(!(neox.lm_head.weight === neox.gpt_neox.embed_in.weight))
+        } else if let gptj = loaded.model as? GPTJForCausalLM {
+            #expect(gptj.config.nEmbd == config["n_embd"]?.int)
+            #expect(gptj.config.nLayer == config["n_layer"]?.int)
+            #expect(gptj.config.nHead == config["n_head"]?.int)
+            #expect(gptj.config.rotaryDim == config["rotary_dim"]?.int)
+            #expect(gptj.config.activationFunction == config["activation_function"]?.string)
+            #expect(gptj.lm_head.bias != nil)
+            #expect(gptj.transformer.h[0].attn.q_proj.bias == nil)
+            #expect(!(gptj.lm_head.weight === gptj.transformer.wte.weight))
         } else if let olmo = loaded.model as? Olmo2ForCausalLM {
             #expect(olmo.config.hiddenSize == config["hidden_size"]?.int)
             #expect(olmo.config.numKeyValueHeads == config["num_key_value_heads"]?.int)

@@ -19,6 +19,7 @@ public enum ModelRegistry {
         Olmo2Family.self,
         Phi3Family.self,
         MixtralFamily.self,
+        GPTJFamily.self,
     ]
 
     /// The `model_type` of every registered family, sorted.
@@ -88,6 +89,7 @@ public struct ModelConfiguration: Sendable {
 
     /// The `model_type`.
     public var modelType: String { family.modelType }
+
 
     /// Builds the architecture, in eval mode.
     public func makeModel(device: Device = .meta) throws -> any CausalLanguageModel {
