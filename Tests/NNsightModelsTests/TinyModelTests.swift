@@ -64,6 +64,16 @@ import NNsightTorch
             #expect(gptj.lm_head.bias != nil)
             #expect(gptj.transformer.h[0].attn.q_proj.bias == nil)
             #expect(!(gptj.lm_head.weight === gptj.transformer.wte.weight))
+        } else if let opt = loaded.model as? OPTForCausalLM {
+            #expect(opt.config.hiddenSize == config["hidden_size"]?.int)
+            #expect(opt.config.ffnDim == config["ffn_dim"]?.int)
+            #expect(opt.config.doLayerNormBefore == config["do_layer_norm_before"]?.bool)
+            #expect(opt.config.wordEmbedProjDim == config["word_embed_proj_dim"]?.int)
+            #expect(opt.config.enableBias == config["enable_bias"]?.bool)
+            #expect((opt.model.decoder.project_in != nil) == (opt.config.wordEmbedProjDim != opt.config.hiddenSize))
+            #expect((opt.model.decoder.final_layer_norm != nil) == opt.config.doLayerNormBefore)
+            #expect(opt.model.decoder.embed_positions.weight.value.shape == [130, opt.config.hiddenSize])
+            #expect(opt.lm_head.weight === opt.model.decoder.embed_tokens.weight)
         } else if let olmo = loaded.model as? Olmo2ForCausalLM {
             #expect(olmo.config.hiddenSize == config["hidden_size"]?.int)
             #expect(olmo.config.numKeyValueHeads == config["num_key_value_heads"]?.int)
