@@ -59,16 +59,10 @@ public struct GPTJConfig: ModelConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
-            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
-                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
-            }
-            return value
-        }
-        vocabSize = try required(.vocabSize)
-        nEmbd = try required(.nEmbd)
-        nLayer = try required(.nLayer)
-        nHead = try required(.nHead)
+        vocabSize = try c.required(.vocabSize)
+        nEmbd = try c.required(.nEmbd)
+        nLayer = try c.required(.nLayer)
+        nHead = try c.required(.nHead)
         nPositions = try c.decodeIfPresent(Int.self, forKey: .nPositions) ?? 2048
         if c.contains(.rotaryDim), try c.decodeNil(forKey: .rotaryDim) {
             // transformers then rotates `n_embd` features of each `n_embd / n_head`-wide head,

@@ -67,17 +67,11 @@ public struct OPTConfig: ModelConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
-            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
-                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
-            }
-            return value
-        }
-        vocabSize = try required(.vocabSize)
-        hiddenSize = try required(.hiddenSize)
-        numHiddenLayers = try required(.numHiddenLayers)
-        ffnDim = try required(.ffnDim)
-        numAttentionHeads = try required(.numAttentionHeads)
+        vocabSize = try c.required(.vocabSize)
+        hiddenSize = try c.required(.hiddenSize)
+        numHiddenLayers = try c.required(.numHiddenLayers)
+        ffnDim = try c.required(.ffnDim)
+        numAttentionHeads = try c.required(.numAttentionHeads)
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         doLayerNormBefore = try c.decodeIfPresent(Bool.self, forKey: .doLayerNormBefore) ?? true
         removeFinalLayerNorm = try c.decodeIfPresent(Bool.self, forKey: .removeFinalLayerNorm) ?? false
