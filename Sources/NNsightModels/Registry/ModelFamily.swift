@@ -77,6 +77,8 @@ public protocol ModelFamily: SendableMetatype {
 
     /// The checkpoint's tensors, before ``modelKey(forCheckpointKey:config:)``, with those the
     /// model holds as one tensor combined (Mixtral stacks its per-expert weights). Default: unchanged.
+    /// The loader calls it with one layer's tensors at a time (keys `….layers.<i>.…`), then with
+    /// the rest, and gives back the mapped pages of the tensors each call consumed before the next.
     static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor]
 
     /// The `general.architecture` values of llama.cpp's GGUF files this family reads (default:
