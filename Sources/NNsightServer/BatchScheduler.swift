@@ -147,8 +147,8 @@ final class BatchScheduler: @unchecked Sendable {
         while queue.isEmpty && captures.isEmpty && !stopping { condition.wait() }
         if stopping { return nil }
         if queue.isEmpty { return .capture(captures.removeFirst()) }
-        let length = queue[0].length
-        func companions() -> Int { queue.lazy.filter { $0.length == length }.count }
+        let key = queue[0].batchKey
+        func companions() -> Int { queue.lazy.filter { $0.batchKey == key }.count }
         let windowEnd = queue[0].arrival.addingTimeInterval(configuration.batchWindow.seconds)
         func othersCouldJoin() -> Bool {
             connectedClients > Set(queue.lazy.map { ObjectIdentifier($0.session) }).count
@@ -157,7 +157,7 @@ final class BatchScheduler: @unchecked Sendable {
             _ = condition.wait(until: windowEnd)
         }
         if stopping { return nil }
-        let batch = Array(queue.lazy.filter { $0.length == length }.prefix(configuration.maxBatchTraces))
+        let batch = Array(queue.lazy.filter { $0.batchKey == key }.prefix(configuration.maxBatchTraces))
         queue.removeAll { job in batch.contains { $0 === job } }
         running = batch
         return .traces(batch)
@@ -189,21 +189,7 @@ final class BatchScheduler: @unchecked Sendable {
         }
         var runError: (any Error)?
         do {
-            try model.trace { tracer in
-                if let earlySends { tracer.onValueReached = { earlySends.valueReached($0) } }
-                var inputIndex = 0
-                for job in batch {
-                    let covered = inputIndex..<(inputIndex + job.inputInvokeCount)
-                    for (index, invoke) in job.invokes.enumerated() {
-                        let body: (Envoy) throws -> Void = { root in
-                            ServerInvoke(job: job, index: index, root: root, deadline: deadline,
-                                         sharedBatch: shared, modelDType: dtype).run(earlySends: earlySends)
-                        }
-                        if let tokens = invoke.tokens { try tracer.invoke(tokens, body) } else { try tracer.invoke(coveringInputInvokes: covered, body) }
-                    }
-                    inputIndex += job.inputInvokeCount
-                }
-            }
+            try BatchForward(model: model, batch: batch, deadline: deadline, dtype: dtype, earlySends: earlySends).run()
         } catch {
             logger.error("batched forward failed: \(error)")
             runError = error
@@ -216,7 +202,7 @@ final class BatchScheduler: @unchecked Sendable {
         if batch.count > 1 { statistics.sharedForwards += 1 }
         statistics.largestBatch = max(statistics.largestBatch, batch.count)
         condition.unlock()
-        for job in batch { job.end(runError: runError) }
+        for job in batch { job.end(runError: runError, sharedBatch: shared) }
     }
 }
 
