@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "NNsightRemote",
             dependencies: [
-                "NNsight",
+                "NNsight", "NNsightModels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

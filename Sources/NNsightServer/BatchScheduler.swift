@@ -132,14 +132,14 @@ final class BatchScheduler: @unchecked Sendable {
         while queue.isEmpty && captures.isEmpty && !stopping { condition.wait() }
         if stopping { return nil }
         if queue.isEmpty { return .capture(captures.removeFirst()) }
-        let length = queue[0].length
-        func companions() -> Int { queue.lazy.filter { $0.length == length }.count }
+        let key = queue[0].batchKey
+        func companions() -> Int { queue.lazy.filter { $0.batchKey == key }.count }
         let windowEnd = queue[0].arrival.addingTimeInterval(configuration.batchWindow.seconds)
         while !stopping && companions() < configuration.maxBatchTraces && Date() < windowEnd {
             _ = condition.wait(until: windowEnd)
         }
         if stopping { return nil }
-        let batch = Array(queue.lazy.filter { $0.length == length }.prefix(configuration.maxBatchTraces))
+        let batch = Array(queue.lazy.filter { $0.batchKey == key }.prefix(configuration.maxBatchTraces))
         queue.removeAll { job in batch.contains { $0 === job } }
         running = batch
         return .traces(batch)
@@ -161,25 +161,12 @@ final class BatchScheduler: @unchecked Sendable {
         let dtype = model.dtype
         var runError: (any Error)?
         do {
-            try model.trace { tracer in
-                var inputIndex = 0
-                for job in batch {
-                    let covered = inputIndex..<(inputIndex + job.inputInvokeCount)
-                    for (index, invoke) in job.invokes.enumerated() {
-                        let body: (Envoy) throws -> Void = { root in
-                            ServerInvoke(job: job, index: index, root: root, deadline: deadline,
-                                         sharedBatch: shared, modelDType: dtype).run()
-                        }
-                        if let tokens = invoke.tokens { try tracer.invoke(tokens, body) } else { try tracer.invoke(coveringInputInvokes: covered, body) }
-                    }
-                    inputIndex += job.inputInvokeCount
-                }
-            }
+            try BatchForward(model: model, batch: batch, deadline: deadline, dtype: dtype).run()
         } catch {
             logger.error("batched forward failed: \(error)")
             runError = error
         }
-        for job in batch { job.end(runError: runError) }
+        for job in batch { job.end(runError: runError, sharedBatch: shared) }
     }
 }
 

@@ -9,7 +9,7 @@ import Testing
 /// scripts/fixtures/gen_source.py).
 struct AttentionInternalsTests {
     static let families = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox",
-                           "tiny-gemma", "tiny-gemma2", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral"]
+                           "tiny-gemma", "tiny-gemma2", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral", "tiny-gemma3", "tiny-qwen3-moe"]
 
     func load(_ name: String) throws -> LanguageModel {
         try Torch.setNumThreads(1)

@@ -76,17 +76,11 @@ public struct GPTNeoXConfig: ModelConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
-            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
-                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
-            }
-            return value
-        }
-        vocabSize = try required(.vocabSize)
-        hiddenSize = try required(.hiddenSize)
-        numHiddenLayers = try required(.numHiddenLayers)
-        numAttentionHeads = try required(.numAttentionHeads)
-        intermediateSize = try required(.intermediateSize)
+        vocabSize = try c.required(.vocabSize)
+        hiddenSize = try c.required(.hiddenSize)
+        numHiddenLayers = try c.required(.numHiddenLayers)
+        numAttentionHeads = try c.required(.numAttentionHeads)
+        intermediateSize = try c.required(.intermediateSize)
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? 1e-5

@@ -90,6 +90,11 @@ public protocol ModelFamily: SendableMetatype {
     /// llama.cpp's conventions (rotary row permutation, norm offsets). Default: unchanged.
     static func convertGGUFTensor(_ tensor: Tensor, ggufName: String, config: Config) throws -> Tensor
 
+    /// The GGUF's tensors by model key (after ``modelKey(forGGUFTensor:config:)`` and
+    /// ``convertGGUFTensor(_:ggufName:config:)``), with those the model holds as one combined
+    /// (Qwen3-MoE joins `ffn_gate_exps` and `ffn_up_exps`). Default: unchanged.
+    static func combineGGUFTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor]
+
     /// Tokenizer defaults when the checkpoint's files do not say. Default: pad with eos, on the left.
     static var tokenizerDefaults: TokenizerDefaults { get }
 
@@ -124,6 +129,8 @@ extension ModelFamily {
     public static func modelKey(forGGUFTensor name: String, config: Config) -> String? { nil }
 
     public static func convertGGUFTensor(_ tensor: Tensor, ggufName: String, config: Config) throws -> Tensor { tensor }
+
+    public static func combineGGUFTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor] { weights }
 
     public static var tokenizerDefaults: TokenizerDefaults { TokenizerDefaults() }
 }

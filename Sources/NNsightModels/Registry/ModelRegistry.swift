@@ -19,6 +19,8 @@ public enum ModelRegistry {
         Olmo2Family.self,
         Phi3Family.self,
         MixtralFamily.self,
+        Gemma3Family.self,
+        Qwen3MoeFamily.self,
     ]
 
     /// The `model_type` of every registered family, sorted.

@@ -152,18 +152,12 @@ public struct LlamaConfig: ModelConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
-            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
-                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
-            }
-            return value
-        }
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
-        vocabSize = try required(.vocabSize)
-        hiddenSize = try required(.hiddenSize)
-        intermediateSize = try required(.intermediateSize)
-        numHiddenLayers = try required(.numHiddenLayers)
-        numAttentionHeads = try required(.numAttentionHeads)
+        vocabSize = try c.required(.vocabSize)
+        hiddenSize = try c.required(.hiddenSize)
+        intermediateSize = try c.required(.intermediateSize)
+        numHiddenLayers = try c.required(.numHiddenLayers)
+        numAttentionHeads = try c.required(.numAttentionHeads)
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
         let givenHeadDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
         headDim = givenHeadDim ?? hiddenSize / max(numAttentionHeads, 1)
