@@ -33,6 +33,12 @@ public final class MappedFile: @unchecked Sendable {
     public let count: Int
     private let release: Release
 
+    /// Whether the bytes are a mapping of a file (not a copy held in memory).
+    public var isMapped: Bool {
+        if case .unmap = release { return true }
+        return false
+    }
+
     private enum Release {
         case unmap
         case free

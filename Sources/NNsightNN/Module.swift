@@ -204,7 +204,7 @@ open class Module {
     public func eval() -> Self { train(false) }
 
     /// Converts floating-point parameters and buffers to `dtype`. Python: `module.to(dtype)`.
-    /// Packed linear weights (``packLinearWeights()``) are packed again in the new dtype.
+    /// Packed linear weights (``packLinearWeights(packingShared:replaced:)``) are packed again in the new dtype.
     @discardableResult
     public func to(_ dtype: DType) throws -> Self {
         try keepingLinearWeightsPacked {

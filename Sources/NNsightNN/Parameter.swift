@@ -68,6 +68,9 @@ public final class Parameter: Sendable {
     /// Whether the weight is held in its packed form (alone or beside its plain value).
     public var isPacked: Bool { lock.withLock { state.packed != nil } }
 
+    /// The plain value as held (nil while only the packed form is), without unpacking.
+    var plainValue: Tensor? { state.withLock { $0.plain } }
+
     /// Makes the packed form of the value for `F.linear(_:packed:plain:bias:)` where one exists
     /// (large float32 and bfloat16 CPU weights); then drops the plain value, unless
     /// `keepingValue` (a weight another module also reads, such as tied embeddings): that one is

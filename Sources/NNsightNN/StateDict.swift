@@ -12,7 +12,7 @@ extension Module {
     ///
     /// Throws ``ModuleError/stateDictMismatch(missing:unexpected:shapes:)`` naming every missing
     /// key and unexpected key (when `strict`) and every shape mismatch (always); on error nothing
-    /// is changed. Packed linear weights (``packLinearWeights()``) are packed again from the new
+    /// is changed. Packed linear weights (``packLinearWeights(packingShared:replaced:)``) are packed again from the new
     /// values.
     public func load(stateDict: [String: Tensor], strict: Bool = true) throws {
         var targets: [(name: String, shape: [Int], assign: (Tensor) -> Void)] = []

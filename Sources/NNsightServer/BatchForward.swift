@@ -13,6 +13,9 @@ struct BatchForward {
     let batch: [TraceJob]
     let deadline: Duration
     let dtype: DType
+    /// A batch shared by several clients: values go to every waiting client before any answer
+    /// is awaited.
+    var earlySends: EarlySends? = nil
 
     func run() throws {
         guard let first = batch.first else { return }
@@ -30,13 +33,14 @@ struct BatchForward {
     /// Opens every client invoke of the batch, in arrival order.
     private func openInvokes(_ tracer: Tracer<LanguageModel>) throws {
         let shared = batch.count > 1
+        if let earlySends { tracer.onValueReached = { earlySends.valueReached($0) } }
         var inputIndex = 0
         for job in batch {
             let covered = inputIndex..<(inputIndex + job.inputInvokeCount)
             for (index, invoke) in job.invokes.enumerated() {
-                let body: (Envoy) throws -> Void = { [deadline, dtype] root in
+                let body: (Envoy) throws -> Void = { [deadline, dtype, earlySends] root in
                     let end = ServerInvoke(job: job, index: index, root: root, deadline: deadline,
-                                           sharedBatch: shared, modelDType: dtype, tracer: tracer).run()
+                                           sharedBatch: shared, modelDType: dtype, tracer: tracer).run(earlySends: earlySends)
                     // `stop()` ends the model run when the trace has it to itself, as locally; in
                     // a shared forward the other clients' invokes run on.
                     if end == .stopped && !shared { try tracer.stop() }

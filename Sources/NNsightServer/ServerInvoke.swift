@@ -26,19 +26,28 @@ struct ServerInvoke {
         case stopped
     }
 
+    /// Serves the client's accesses until its closure ends. With `earlySends` (a batch shared by
+    /// several clients), values may reach the client before this invoke's turn.
     @discardableResult
-    func run() -> End {
+    func run(earlySends: EarlySends? = nil) -> End {
         guard !job.isCancelled else { return .finished }
         let mailbox = job.invokes[index].mailbox
-        job.session.send(WireMessage(kind: .start, trace: job.trace, invoke: index))
+        let progress = job.invokes[index].progress
+        defer { progress.markFinished() }
+        earlySends?.register(self)
+        if !progress.takeStarted() { job.session.send(WireMessage(kind: .start, trace: job.trace, invoke: index)) }
         /// The last value read of each `path|key`, for the client's in-place changes.
         var lastReads: [String: Tensor] = [:]
+        /// When the client was sent the value it is answering, if that was before this turn:
+        /// its deadline runs from then.
+        var sentAt: Date?
         while true {
-            guard let delivery = mailbox.take(before: Date(timeIntervalSinceNow: deadline.seconds)) else {
+            guard let delivery = mailbox.take(before: (sentAt ?? Date()).addingTimeInterval(deadline.seconds)) else {
                 job.cancel(.protocolError(.deadlineExceeded,
                                           "trace \(job.trace) did not answer within \(deadline); it was cancelled"))
                 return .finished
             }
+            sentAt = nil
             guard case .message(let message, let tensor) = delivery else { return .finished }
             switch message.kind {
             case .finished:
@@ -48,7 +57,7 @@ struct ServerInvoke {
                 return .finished
             default:
                 do {
-                    try handle(message, tensor, lastReads: &lastReads)
+                    sentAt = try handle(message, tensor, lastReads: &lastReads)
                 } catch {
                     if job.isCancelled { return .finished }
                     job.session.send(ServerInvoke.errorMessage(for: error, trace: job.trace, invoke: index))
@@ -58,7 +67,16 @@ struct ServerInvoke {
         }
     }
 
-    private func handle(_ message: WireMessage, _ tensor: Tensor?, lastReads: inout [String: Tensor]) throws {
+    /// Sends the client `value` (its rows of the value its pending read waits for) ahead of its
+    /// turn, when this is the trace's earliest unfinished invoke and the turn's checks pass;
+    /// otherwise sends nothing (the turn will). Called on the model's thread.
+    func sendEarly(_ value: Tensor, of envoy: Envoy) {
+        guard job.mayRunAhead(index), (try? checkRows(value, envoy: envoy)) != nil, (try? reply(value)) != nil else { return }
+        job.invokes[index].progress.markValueSent(at: Date())
+    }
+
+    /// Serves one access; returns when the answer went out, if that was before this turn.
+    private func handle(_ message: WireMessage, _ tensor: Tensor?, lastReads: inout [String: Tensor]) throws -> Date? {
         if let tensor, (tensor.device == .meta) != job.scan {
             throw RemoteError.protocolError(.tensorMismatch, job.scan ? "a scan takes meta tensors (shape and dtype only)"
                                                                       : "a meta tensor (no data) written into a trace that runs the model")
@@ -66,9 +84,18 @@ struct ServerInvoke {
         switch message.kind {
         case .read:
             let (envoy, key) = try target(message)
-            let value = try (key == .input ? envoy.input : envoy.output)
+            let progress = job.invokes[index].progress
+            let value: Tensor
+            do {
+                value = try (key == .input ? envoy.input : envoy.output)
+            } catch {
+                _ = progress.takeValueSent()
+                throw error
+            }
+            let sentAt = progress.takeValueSent()
             try checkRows(value, envoy: envoy)
             lastReads["\(envoy.path)|\(key.rawValue)"] = value
+            if let sentAt { return sentAt }
             try reply(value)
         case .write:
             let (envoy, key) = try target(message)
@@ -113,6 +140,7 @@ struct ServerInvoke {
         default:
             throw RemoteError.protocolError(.unexpectedMessage, "\(message.kind.rawValue) is not an access")
         }
+        return nil
     }
 
     /// `tracer.iter`, `tracer.result()`, `tracer.cache(...)`, `barrier()`, done on the server's

@@ -11,6 +11,8 @@ final class TraceJob: @unchecked Sendable {
         /// The token rows of an invoke with input; nil for a prompt-less invoke.
         let tokens: [[Int]]?
         let mailbox = Mailbox()
+        /// What the server did ahead of this invoke's turn.
+        let progress = InvokeProgress()
     }
 
     let session: ClientSession
@@ -130,6 +132,12 @@ final class TraceJob: @unchecked Sendable {
     }
 
     var inputInvokeCount: Int { invokes.filter { $0.tokens != nil }.count }
+
+    /// True when every invoke of this trace before `index` has finished: nothing of this trace
+    /// can then change invoke `index`'s rows before its turn, and the server may run ahead for it.
+    func mayRunAhead(_ index: Int) -> Bool {
+        !isCancelled && invokes[..<index].allSatisfy { $0.progress.isFinished }
+    }
 
     var isCancelled: Bool {
         lock.lock()

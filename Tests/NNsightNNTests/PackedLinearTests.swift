@@ -86,6 +86,30 @@ import NNsightTorch
         }
     }
 
+    /// What loaders ask for: a tied weight held once (plain, transposed, not packed), the others
+    /// packed, and every replaced plain value handed to `replaced` (the loader's page release).
+    @Test func tiedWeightsHeldOnceWhenSharedWeightsAreNotPacked() throws {
+        let embedding = try Embedding(1536, 48)
+        let head = Linear(sharing: embedding.weight)
+        let (other, _, large) = try makeModel()
+        let model = Sequential([embedding, head, other])
+        let original = try embedding.weight.value.clone()
+        let largePlain = large.weight.value
+        var replaced: [Tensor] = []
+        try model.packLinearWeights(packingShared: false) { replaced.append($0) }
+        #expect(!head.weight.isPacked)
+        #expect(large.weight.isPacked)
+        #expect(replaced.count == 2)
+        #expect(replaced.contains { $0 === largePlain })
+        let value = embedding.weight.value
+        #expect(try value.equal(original))
+        #expect(try !value.isContiguous && value.t().isContiguous)
+        for rows in [1, 5] {
+            let h = try Tensor.randn([rows, 48], generator: generator)
+            #expect(try maxAbsDifference(head(h), F.linear(h, weight: original)) < 1e-4)
+        }
+    }
+
     @Test func conversionsAndLoadingPackAgain() throws {
         let (model, _, large) = try makeModel()
         try model.packLinearWeights()

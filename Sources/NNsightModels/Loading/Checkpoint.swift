@@ -79,7 +79,7 @@ public final class Checkpoint {
     /// Where this family's modules sit under the standard names; pass `standardNames.rename`
     /// as the engine's `rename:` so that `layers`, `self_attn`, `mlp`, `ln_final`, `lm_head` and
     /// `embed_tokens` work on every family.
-    public var standardNames: StandardNames { configuration.family.standardNames }
+    public var standardNames: StandardNames { configuration.standardNames }
 
     /// The family's tokenizer defaults.
     public var tokenizerDefaults: TokenizerDefaults { configuration.family.tokenizerDefaults }
@@ -120,13 +120,27 @@ public final class Checkpoint {
             try checkFitsInMemory(parameters: configuration.config.parameterCountEstimate,
                                   bytesPerParameter: dtype.byteCount, device: .cpu, field: configuration.config.sizeField)
         }
-        try model.load(stateDict: readWeights(for: model, dtype: dtype) { _ in device })
+        let pages = try loadState(into: model, dtype: dtype, device: device)
         // Buffers the checkpoint does not hold (rotary frequencies) follow the weights.
         for (_, buffer) in model.namedBuffers() where buffer.value.device != device {
             buffer.value = try buffer.value.to(device: device)
         }
-        // After the state dict is gone, so that each plain weight is freed as it is packed.
-        if device == .cpu { try model.packLinearWeights() }
+        // After the state dict is gone, so that each plain weight is freed as it is packed, and
+        // the mapped pages it was read from given back: a load holds each weight once (a tied
+        // head too: its weight stays plain, in the layout its one-row products read).
+        if device == .cpu { try model.packLinearWeights(packingShared: false, replaced: { pages?.release($0) }) }
+    }
+
+    /// Reads the weights into `model`; the state dict is gone when this returns. Returns the
+    /// mapped pages of a safetensors checkpoint, for the copies the load makes next.
+    private func loadState(into model: any CausalLanguageModel, dtype: DType, device: Device) throws -> MappedPages? {
+        if case .safeTensors(let folder) = format, device == .cpu {
+            let (weights, pages) = try readSafeTensors(folder: folder, dtype: dtype)
+            try model.load(stateDict: modelWeights(weights, configuration: configuration, pages: pages))
+            return pages
+        }
+        try model.load(stateDict: readWeights(for: model, dtype: dtype) { _ in device })
+        return nil
     }
 
     /// Loads the weights split over several devices by `deviceMap` (``DeviceMap/auto(for:names:dtype:budgets:)``):
@@ -163,7 +177,8 @@ public final class Checkpoint {
             let placement: (String) -> Device = { key in
                 device((try? family.modelKeyErased(forCheckpointKey: key, config: config)).flatMap { $0 } ?? key)
             }
-            return try modelWeights(readSafeTensors(folder: folder, dtype: dtype, device: placement), configuration: configuration)
+            let (weights, pages) = try readSafeTensors(folder: folder, dtype: dtype, device: placement)
+            return try modelWeights(weights, configuration: configuration, pages: pages)
         case .gguf(let file):
             guard let ggufFile else { throw ModelError.missingFile(file.path) }
             return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype, device: device)

@@ -93,3 +93,22 @@ func llamaModelKey(forGGUFTensor name: String) -> String? {
     guard let suffix = perLayer[String(parts[2])] else { return nil }
     return "model.layers.\(layer).\(suffix)"
 }
+
+// MARK: Helpers for the families' GGUF hooks
+
+/// The model key of a llama.cpp tensor name: one of `fixed` (`token_embd.weight`), or
+/// `blk.<i>.<name>.<weight|bias>` with `<name>` in `perLayer`, answered as
+/// `<layerPrefix><i>.<perLayer[name]>.<weight|bias>`. Nil for any other name.
+func ggufModelKey(_ name: String, fixed: [String: String], layerPrefix: String, perLayer: [String: String]) -> String? {
+    if let known = fixed[name] { return known }
+    let parts = name.split(separator: ".")
+    guard parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), layer >= 0,
+          parts[3] == "weight" || parts[3] == "bias", let module = perLayer[String(parts[2])] else { return nil }
+    return "\(layerPrefix)\(layer).\(module).\(parts[3])"
+}
+
+/// A float32 hyperparameter as the decimal it was written from: GGUF stores `1e-05` as the nearest
+/// float32 (9.99999974e-06); its shortest decimal form is the `config.json` value again.
+func ggufDecimal(_ value: Float) -> Double {
+    Double(value.description) ?? Double(value)
+}

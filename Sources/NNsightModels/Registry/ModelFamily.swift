@@ -77,6 +77,8 @@ public protocol ModelFamily: SendableMetatype {
 
     /// The checkpoint's tensors, before ``modelKey(forCheckpointKey:config:)``, with those the
     /// model holds as one tensor combined (Mixtral stacks its per-expert weights). Default: unchanged.
+    /// The loader calls it with one layer's tensors at a time (keys `….layers.<i>.…`), then with
+    /// the rest, and gives back the mapped pages of the tensors each call consumed before the next.
     static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor]
 
     /// The `general.architecture` values of llama.cpp's GGUF files this family reads (default:
@@ -104,6 +106,10 @@ public protocol ModelFamily: SendableMetatype {
     /// Where this family's modules sit under the standard names (nnterp's `layers`, `self_attn`,
     /// `mlp`, `ln_final`, `lm_head`, `embed_tokens`).
     static var standardNames: StandardNames { get }
+
+    /// The standard names for one configuration, where its modules differ (OPT-350m's
+    /// `project_in`/`project_out`). Default: ``standardNames``.
+    static func standardNames(for config: Config) -> StandardNames
 }
 
 extension ModelFamily {
@@ -136,6 +142,8 @@ extension ModelFamily {
     public static func combineGGUFTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor] { weights }
 
     public static var tokenizerDefaults: TokenizerDefaults { TokenizerDefaults() }
+
+    public static func standardNames(for config: Config) -> StandardNames { standardNames }
 }
 
 // MARK: The family's entry points with the configuration's type erased (what the loader calls)
@@ -146,6 +154,10 @@ extension ModelFamily {
             throw ModelError.invalidConfig(field: "model_type", reason: "\(type(of: config)) is not \(modelType)'s configuration")
         }
         return typed
+    }
+
+    static func standardNamesErased(_ config: any ModelConfig) -> StandardNames {
+        (config as? Config).map { standardNames(for: $0) } ?? standardNames
     }
 
     static func decodeErased(_ data: Data) throws -> any ModelConfig { try decodeConfig(from: data) }

@@ -46,14 +46,33 @@ extension Module {
     /// one-row float32 products then use); reading `weight.value` unpacks it again.
     /// `Models.load` and `Checkpoint.loadWeights` call it; a new value for a weight (loading,
     /// `to(_:)`) drops its packed form until this is called again.
-    public func packLinearWeights() throws {
+    ///
+    /// With `packingShared` false, a weight another module also reads is not packed but held in
+    /// one form, the transposed plain one (what one-row products read anyway): a tied embedding
+    /// is then held once instead of twice, at the price of unpacked multi-row products in the
+    /// head. `replaced` is called with each plain value this replaced (dropped, or copied into the
+    /// transposed layout), right after and before the next weight: a loader gives back the
+    /// memory-mapped pages it read from there, so that a load holds each weight once.
+    public func packLinearWeights(packingShared: Bool = true, replaced: (Tensor) throws -> Void = { _ in }) throws {
         let modules = namedModules()
         var owners: [ObjectIdentifier: Int] = [:]
         for (_, module) in modules {
             for (_, parameter) in module.ownParameters { owners[ObjectIdentifier(parameter), default: 0] += 1 }
         }
+        var done = Set<ObjectIdentifier>()
         for case let (_, linear as Linear) in modules {
-            try linear.weight.packForLinear(keepingValue: owners[ObjectIdentifier(linear.weight), default: 0] > 1)
+            let weight = linear.weight
+            guard done.insert(ObjectIdentifier(weight)).inserted, let plain = weight.plainValue, !weight.isPacked,
+                  !plain.requiresGrad else { continue }
+            let shared = owners[ObjectIdentifier(weight), default: 0] > 1
+            if shared && !packingShared {
+                guard plain.device == .cpu, plain.isContiguous, plain.rank == 2 else { continue }
+                weight.value = try plain.t().contiguous().t()
+                try replaced(plain)
+                continue
+            }
+            try weight.packForLinear(keepingValue: shared)
+            if weight.isPacked { try replaced(plain) }
         }
     }
 
