@@ -58,11 +58,14 @@ func positionsToKeep(_ hidden: Tensor, _ context: ForwardContext) throws -> Tens
 }
 
 /// The vocabulary projection `lm_head` for `embedding`'s vocabulary and width: sharing the
-/// embedding's weight when `tied` (Python: `tie_word_embeddings`), else its own.
-func languageModelHead(for embedding: Embedding, tied: Bool, device: Device) throws -> Linear {
-    if tied { return Linear(sharing: embedding.weight) }
+/// embedding's weight when `tied` (Python: `tie_word_embeddings`), else its own; with `bias`
+/// (GPT-J), a bias of its own either way.
+func languageModelHead(for embedding: Embedding, tied: Bool, bias: Bool = false, device: Device) throws -> Linear {
     let shape = embedding.weight.shape
-    return try Linear(shape[1], shape[0], bias: false, device: device)
+    if tied {
+        return Linear(sharing: embedding.weight, bias: bias ? Parameter(try Tensor.zeros([shape[0]], device: device)) : nil)
+    }
+    return try Linear(shape[1], shape[0], bias: bias, device: device)
 }
 
 extension ModelConfig {
