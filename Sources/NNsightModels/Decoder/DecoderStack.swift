@@ -12,7 +12,7 @@ import NNsightTorch
 /// requirements below at them and forwards in one line (GPT-2):
 ///
 ///     public var decoderLayers: [Module] { h.map { $0 } }
-///     public var finalNorm: Module { ln_f }
+///     public var finalNorm: Module? { ln_f }
 ///     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
 ///         try drop(wte(input, context) + wpe(positionIds, context), context)
 ///     }
@@ -26,8 +26,9 @@ import NNsightTorch
 public protocol DecoderStack: Module {
     /// The decoder layers in order (`layers`; GPT-2: `h`).
     var decoderLayers: [Module] { get }
-    /// The norm after the last layer (`norm`; GPT-2: `ln_f`; GPT-NeoX: `final_layer_norm`).
-    var finalNorm: Module { get }
+    /// The norm after the last layer (`norm`; GPT-2: `ln_f`; GPT-NeoX: `final_layer_norm`); nil
+    /// where there is none (OPT-350m's post-norm layers).
+    var finalNorm: Module? { get }
     /// The rotary tables the layers read from their ``DecoderState`` for `positionIds`, in
     /// `dtype`, computed by calling the stack's rotary embedding in `context` (Python: the
     /// `position_embeddings` the model passes its layers). Default: none, for a model whose
@@ -45,6 +46,13 @@ public protocol DecoderStack: Module {
     /// GPT-2's `drop(wte(input_ids) + wpe(position_ids))`). `context` is the layers' context
     /// before the rotary tables exist.
     func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor
+    /// The positions ``embed(_:positionIds:_:)`` embeds when the caller gives none, where the
+    /// family counts them its own way (OPT: padded positions are -1); nil for the shared count
+    /// (``DecoderState/positionIds``, which the layers see either way). Default: nil.
+    func positionIds(_ input: Tensor, _ context: ForwardContext) throws -> Tensor?
+    /// The stack's output from the last layer's: ``finalNorm`` when there is one. Default: that;
+    /// OPT projects it out after.
+    func finalHidden(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor
 }
 
 /// The rotary tables of one forward pass.
@@ -58,6 +66,12 @@ public enum LayerRotaryTables {
 }
 
 extension DecoderStack {
+    public func positionIds(_ input: Tensor, _ context: ForwardContext) throws -> Tensor? { nil }
+
+    public func finalHidden(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try finalNorm.map { try $0(hidden, context) } ?? hidden
+    }
+
     public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
         .none
     }
@@ -73,7 +87,8 @@ extension DecoderStack {
     /// state in its context; the final norm. The caller's context is left as it was.
     func decoderStackForward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
-        var hidden = try embed(input, positionIds: state.positionIds, context.forLayers(state))
+        let embedded = try context.positionIds == nil ? positionIds(input, context) ?? state.positionIds : state.positionIds
+        var hidden = try embed(input, positionIds: embedded, context.forLayers(state))
         let tables = try rotaryTables(state.positionIds, dtype: hidden.dtype, context.forLayers(state))
         if case .shared(let shared) = tables { state.rotaryTables = shared }
         let layers = decoderLayers
@@ -89,7 +104,7 @@ extension DecoderStack {
             }
             hidden = try layer(hidden, inner)
         }
-        return try finalNorm(hidden, inner)
+        return try finalHidden(hidden, inner)
     }
 }
 
@@ -117,7 +132,7 @@ extension RotaryDecoderStack where Rotary == RotaryEmbedding {
 
 extension RotaryDecoderStack {
     public var decoderLayers: [Module] { layers.map { $0 } }
-    public var finalNorm: Module { norm }
+    public var finalNorm: Module? { norm }
 
     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
         try embed_tokens(input, context)

@@ -105,7 +105,7 @@ public final class GPT2Model: Module, DecoderStack {
     }
 
     public var decoderLayers: [Module] { h.map { $0 } }
-    public var finalNorm: Module { ln_f }
+    public var finalNorm: Module? { ln_f }
 
     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
         try drop(wte(input, context) + wpe(positionIds, context), context)

@@ -288,7 +288,7 @@ public final class GPTNeoXModel: Module, DecoderStack {
     }
 
     public var decoderLayers: [Module] { layers.map { $0 } }
-    public var finalNorm: Module { final_layer_norm }
+    public var finalNorm: Module? { final_layer_norm }
 
     public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
         .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))

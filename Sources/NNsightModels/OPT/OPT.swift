@@ -271,14 +271,14 @@ public final class OPTDecoderLayer: Module {
 
 /// Python: `OPTDecoder`: token ids in, final hidden states out (in `word_embed_proj_dim` when
 /// projected).
-public final class OPTDecoder: Module {
+public final class OPTDecoder: Module, DecoderStack {
     public let embed_tokens: Embedding
     public let embed_positions: OPTLearnedPositionalEmbedding
     public let project_out: Linear?
     public let project_in: Linear?
     public let final_layer_norm: LayerNorm?
     public let layers: ModuleList<OPTDecoderLayer>
-    let maxPositions: Int
+    public let maxPositions: Int
 
     init(_ config: OPTConfig, device: Device) throws {
         embed_tokens = try Embedding(config.vocabSize, config.wordEmbedProjDim, paddingIndex: config.padTokenId, device: device)
@@ -290,19 +290,28 @@ public final class OPTDecoder: Module {
         maxPositions = config.maxPositionEmbeddings
     }
 
+    public var decoderLayers: [Module] { layers.map { $0 } }
+    public var finalNorm: Module? { final_layer_norm }
+
+    /// OPT's count: padded positions are -1 (Python: `cumsum(mask) * mask - 1`).
+    public func positionIds(_ input: Tensor, _ context: ForwardContext) throws -> Tensor? {
+        try optPositionIds(queries: input.size(1), past: context.cache?.length ?? 0, batch: input.size(0),
+                           attentionMask: context.attentionMask, device: input.device)
+    }
+
+    public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
+        var hidden = try embed_tokens(input, context)
+        if let project_in { hidden = try project_in(hidden, context) }
+        return try hidden + embed_positions(positionIds, context)
+    }
+
+    public func finalHidden(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let normed = try final_layer_norm.map { try $0(hidden, context) } ?? hidden
+        return try project_out.map { try $0(normed, context) } ?? normed
+    }
+
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let state = try decoderState(input, context, maxPositions: maxPositions)
-        let inner = context.forLayers(state)
-        let positions = try context.positionIds
-            ?? optPositionIds(queries: input.size(1), past: context.cache?.length ?? 0, batch: input.size(0),
-                              attentionMask: context.attentionMask, device: input.device)
-        var hidden = try embed_tokens(input, inner)
-        if let project_in { hidden = try project_in(hidden, inner) }
-        hidden = try hidden + embed_positions(positions, inner)
-        for layer in layers { hidden = try layer(hidden, inner) }
-        if let final_layer_norm { hidden = try final_layer_norm(hidden, inner) }
-        if let project_out { hidden = try project_out(hidden, inner) }
-        return hidden
+        try decoderStackForward(input, context)
     }
 }
 
