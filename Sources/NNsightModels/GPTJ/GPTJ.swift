@@ -255,14 +255,15 @@ public final class GPTJBlock: Module {
     }
 }
 
-/// Python: `GPTJModel`: token ids in, final hidden states out.
-public final class GPTJModel: Module {
+/// Python: `GPTJModel`: token ids in, final hidden states out (the shared ``DecoderStack``
+/// forward: GPT-J's rotary tables are shared by every block).
+public final class GPTJModel: Module, DecoderStack {
     public let wte: Embedding
     public let drop: Dropout
     public let h: ModuleList<GPTJBlock>
     public let ln_f: LayerNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
+    public let maxPositions: Int
 
     init(_ config: GPTJConfig, device: Device) throws {
         wte = try Embedding(config.vocabSize, config.nEmbd, device: device)
@@ -274,27 +275,31 @@ public final class GPTJModel: Module {
         maxPositions = config.nPositions
     }
 
+    public var decoderLayers: [Module] { h.map { $0 } }
+    public var finalNorm: Module { ln_f }
+
+    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
+        .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))
+    }
+
+    public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try drop(wte(input, context), context)
+    }
+
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions)
-        var hidden = try drop(wte(input, context.forLayers(state)), context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        for block in h { hidden = try block(hidden, inner) }
-        return try ln_f(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `GPTJForCausalLM`. Its `lm_head` has a bias (tied or not, the bias is its own). Made
 /// on the CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class GPTJForCausalLM: Module, CausalLanguageModel {
+public final class GPTJForCausalLM: Module, DecoderLanguageModel {
     public let transformer: GPTJModel
     public let lm_head: Linear
     public let config: GPTJConfig
 
     public init(_ config: GPTJConfig, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         transformer = try GPTJModel(config, device: device)
         if config.tieWordEmbeddings {
@@ -307,12 +312,10 @@ public final class GPTJForCausalLM: Module, CausalLanguageModel {
         try packLinearWeights()
     }
 
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.nLayer }
-    public var maxPositions: Int { config.nPositions }
+    public var baseModel: GPTJModel { transformer }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: transformer, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }
 

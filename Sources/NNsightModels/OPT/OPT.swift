@@ -327,13 +327,10 @@ public final class OPTForCausalLM: Module, CausalLanguageModel {
     public let config: OPTConfig
 
     public init(_ config: OPTConfig, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         model = try OPTModel(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.decoder.embed_tokens.weight : nil,
-                                        hidden: config.wordEmbedProjDim, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.decoder.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
@@ -342,8 +339,10 @@ public final class OPTForCausalLM: Module, CausalLanguageModel {
     public var layerCount: Int { config.numHiddenLayers }
     public var maxPositions: Int { config.maxPositionEmbeddings }
 
+    /// Python: `OPTForCausalLM.forward`: `lm_head` on the kept positions. (OPT's decoder is not
+    /// the shared ``DecoderStack``: its positions, projections and optional final norm differ.)
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        try lm_head(positionsToKeep(model(input, context), context), context)
     }
 }
 
