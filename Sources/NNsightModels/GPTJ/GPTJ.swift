@@ -255,7 +255,8 @@ public final class GPTJBlock: Module {
     }
 }
 
-/// Python: `GPTJModel`: token ids in, final hidden states out.
+/// Python: `GPTJModel`: token ids in, final hidden states out (the shared ``DecoderStack``
+/// forward: GPT-J's rotary tables are shared by every block).
 public final class GPTJModel: Module, DecoderStack {
     public let wte: Embedding
     public let drop: Dropout

@@ -348,6 +348,9 @@ public final class OPTForCausalLM: Module, CausalLanguageModel {
     public var layerCount: Int { config.numHiddenLayers }
     public var maxPositions: Int { config.maxPositionEmbeddings }
 
+    /// Python: `OPTForCausalLM.forward`: `lm_head` on the kept positions. (The decoder is a
+    /// ``DecoderStack`` one level down, `model.decoder`, so this class is not a
+    /// ``DecoderLanguageModel``.)
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         try lm_head(positionsToKeep(model(input, context), context), context)
     }
