@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NNsight
 import NNsightRemote
+import NNsightTorch
 
 /// Runs the model on one thread of its own. Traces that arrive while the model is busy, or
 /// within the batch window of the first, run as one batched forward: each client's invokes are
@@ -22,6 +23,10 @@ final class BatchScheduler: @unchecked Sendable {
     /// Clients connected now: the batch window is waited only while one that has no trace
     /// queued could still send one.
     private var connectedClients = 0
+
+    /// libtorch's intra-op threads where the server was made: the model's thread uses as many
+    /// (a thread libtorch has not seen starts with one per core, whatever was set elsewhere).
+    private let intraOpThreads = Torch.numThreads
 
     init(model: LanguageModel, configuration: ServerConfiguration, logger: Logger) {
         self.model = model
@@ -47,7 +52,10 @@ final class BatchScheduler: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in loop() }
+        let thread = Thread { [self] in
+            try? Torch.setNumThreads(intraOpThreads)
+            loop()
+        }
         thread.name = "nnsight-model"
         thread.stackSize = 16 << 20
         thread.start()
