@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "NNsightRemote",
             dependencies: [
-                "NNsight",
+                "NNsight", "NNsightModels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
@@ -128,6 +128,11 @@ let package = Package(
                 "NNsightTorchBaseline", "NNsightSoak", "NNsightRemote", "NNsightServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // The WebSocket floor of `nnsight-bench remote` (an echo over the server's stack).
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/nnsight-bench"
         ),

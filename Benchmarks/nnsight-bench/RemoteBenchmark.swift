@@ -23,13 +23,16 @@ struct RemoteBenchmark: ParsableCommand {
         let local = try LanguageModel(path: model, dispatch: true)
         var logger = Logger(label: "nnsight.bench.serve")
         logger.logLevel = .warning
+        // The server's default batch window (a lone client never waits for it).
         var configuration = ServerConfiguration(host: "127.0.0.1", port: 0)
-        configuration.batchWindow = .milliseconds(5)
         configuration.defaultLimits.concurrentTraces = 64
-        let server = try RemoteServer(model: LanguageModel(path: model, dispatch: true), configuration: configuration, logger: logger)
-        let port = try blocking { try await server.port } startingWith: { try await server.run() }
+        func startServer(_ configuration: ServerConfiguration) throws -> (RemoteServer, String) {
+            let server = try RemoteServer(model: LanguageModel(path: model, dispatch: true), configuration: configuration, logger: logger)
+            let port = try blocking { try await server.port } startingWith: { try await server.run() }
+            return (server, "ws://127.0.0.1:\(port)")
+        }
+        let (server, url) = try startServer(configuration)
         defer { _ = try? blocking { await server.shutDown() } }
-        let url = "ws://127.0.0.1:\(port)"
         let remote = try RemoteModel(url: url)
 
         let ids = Array(try local.tokenRows("The capital of France is Paris")[0].prefix(5))
@@ -52,6 +55,24 @@ struct RemoteBenchmark: ParsableCommand {
                      "\(shape)", localPerRead, remotePerRead, remotePerRead - localPerRead))
         print(String(format: "trace saving 12 layers: local %.2f ms, remote %.2f ms: remote/local %.2f× (target ≤ 1.5×)",
                      times[1].median / 1e3, times[3].median / 1e3, times[3].median / times[1].median))
+        remote.close()
+
+        // The floor: a round trip of a frame of the value's size over the same WebSocket stack,
+        // no model, echoed by the server's reader task, or through a mailbox and a thread as the
+        // server's invokes answer.
+        let frame = try WireFrame.binary(WireMessage(kind: .value, trace: 1, invoke: 0),
+                                         tensor: try local.trace(ids) { m in try m.model.layers[0].output })
+        var floors: [Double] = []
+        for echo in [WebSocketFloor.Echo.direct, .threaded] {
+            let floor = try WebSocketFloor(echo: echo)
+            let client = WebSocketFloor.Client(port: floor.port)
+            let trip = try interleavedTimes(rounds: rounds, warmup: 3, inner: 20, unitNanoseconds: 1e3, [{ try client.roundTrip(frame) }])
+            floors.append(trip[0].median)
+            client.close()
+            floor.stop()
+        }
+        print(String(format: "WebSocket round trip alone (a %d-byte frame each way, same stack, no model): %.1f µs echoed by the reader task, %.1f µs through a mailbox and a thread",
+                     frame.count, floors[0], floors[1]))
 
         // 2. Eight clients, one trace each with two reads: together (co-batched) or one after another.
         let clients = try (0..<8).map { _ in try RemoteModel(url: url) }
@@ -63,9 +84,21 @@ struct RemoteBenchmark: ParsableCommand {
                 _ = try m.model.layers[layers - 1].output
             }
         }
+        // One after another: the same clients on a server that never waits for companions.
+        var alone = configuration
+        alone.batchWindow = .zero
+        let (sequentialServer, sequentialURL) = try startServer(alone)
+        defer { _ = try? blocking { await sequentialServer.shutDown() } }
+        let sequentialClients = try (0..<8).map { _ in try RemoteModel(url: sequentialURL) }
+        func sequentialTrace(_ index: Int) throws {
+            try sequentialClients[index].trace(prompts[index]) { m in
+                _ = try m.model.layers[3].output
+                _ = try m.model.layers[layers - 1].output
+            }
+        }
         let before = server.stats
         let batched = try interleavedTimes(rounds: max(rounds / 3, 3), warmup: 1, unitNanoseconds: 1e6, [
-            { for index in 0..<8 { try clientTrace(index) } },
+            { for index in 0..<8 { try sequentialTrace(index) } },
             {
                 // One thread per client (concurrentPerform would run only as many as there are cores).
                 let failures = ResultBox()
@@ -82,8 +115,9 @@ struct RemoteBenchmark: ParsableCommand {
             },
         ])
         let after = server.stats
-        print(String(format: "8 clients × 1 trace (2 reads): one after another %.1f ms, co-batched %.1f ms: %.2f× faster (target ≥ 3×)",
-                     batched[0].median, batched[1].median, batched[0].median / batched[1].median))
+        let window = Double(configuration.batchWindow.components.attoseconds) / 1e15 + Double(configuration.batchWindow.components.seconds) * 1e3
+        print(String(format: "8 clients × 1 trace (2 reads): one after another %.1f ms, co-batched %.1f ms (batch window %.0f ms): %.2f× faster (target ≥ 3×)",
+                     batched[0].median, batched[1].median, window, batched[0].median / batched[1].median))
         print("server: \(after.forwards - before.forwards) forwards for \(after.traces - before.traces) traces, \(after.sharedForwards - before.sharedForwards) shared, largest batch \(after.largestBatch)")
     }
 }

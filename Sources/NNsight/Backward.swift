@@ -100,7 +100,11 @@ extension Tensor {
     @discardableResult
     public func backward<T>(gradient: Tensor? = nil, retainGraph: Bool = false,
                             _ body: (Gradients) throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
+        if let remote = RemoteEnvoyAccessScope.current {
+            // A remote trace's values are copies: no autograd graph links them to the server's.
+            throw remote.unavailable("backward and gradients through the server's tensors")
+        }
+        return try withoutActuallyEscaping(body) { body in
             let worker = WorkerPool.shared.acquire()
             defer { WorkerPool.shared.release(worker) }
             let gradients = Gradients(worker: worker)

@@ -9,13 +9,14 @@ public final class Barrier: Sendable {
     /// How many invokes must arrive.
     public let count: Int
 
-    init(count: Int) {
+    package init(count: Int) {
         self.count = count
     }
 
     /// Waits until `count` invokes have called the barrier.
     public func callAsFunction() throws {
         guard let mediator = Mediator.current else {
+            if let remote = RemoteEnvoyAccessScope.current { return try remote.wait(at: self) }
             throw NNsightError.outsideInterleaving(requester: "barrier", action: "wait at")
         }
         try mediator.wait(at: self)

@@ -44,7 +44,7 @@ public final class Cache {
     public private(set) var paths: [String] = []
     weak var tree: EnvoyTree?
 
-    init(includesInputs: Bool, includesOutputs: Bool, tree: EnvoyTree) {
+    package init(includesInputs: Bool, includesOutputs: Bool, tree: EnvoyTree) {
         self.includesInputs = includesInputs
         self.includesOutputs = includesOutputs
         self.tree = tree
@@ -65,11 +65,11 @@ public final class Cache {
     /// Envoy-style access from the root: `cache.model.transformer.h[0].output`.
     public var model: CachePath { CachePath(cache: self, envoy: tree?.root) }
 
-    func record(output: Tensor, at path: String) {
+    package func record(output: Tensor, at path: String) {
         update(path) { $0.outputs.append(output) }
     }
 
-    func record(input: Tensor, at path: String) {
+    package func record(input: Tensor, at path: String) {
         update(path) { $0.inputs.append(input) }
     }
 

@@ -48,6 +48,8 @@ final class Interleaver {
     private var barrierWaits: [ObjectIdentifier: [Mediator]] = [:]
     /// The caches recording each module (by envoy index), with the invoke they belong to.
     private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
+    /// Told of each value that several invokes wait at, before any of them is served.
+    var onValueReached: ((ValueReached) -> Void)?
 
     init(tree: EnvoyTree, batchSize: Int, inputInvokes: Int, isGeneration: Bool) {
         self.tree = tree
@@ -296,6 +298,7 @@ final class Interleaver {
         let occurrence = module.completedCallCount - completedBaseline[tree.all[index].countingIndex]
         var value = output
         var replaced = false
+        if onValueReached != nil { try offer(output, of: index, .output, occurrence: occurrence) }
         while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .output }) {
             try serve(request, of: &value, replaced: &replaced, for: mediator)
         }
@@ -319,6 +322,7 @@ final class Interleaver {
         var value = input
         var replaced = false
         var skips: [(mediator: Mediator, value: Tensor)] = []
+        if onValueReached != nil { try offer(input, of: index, .input, occurrence: occurrence) }
         while let (mediator, request) = nextRequest(index: index, occurrence: occurrence, where: { $0 == .input || $0 == .skip }) {
             switch (request.key, request.kind) {
             case (.skip, .write(let replacement)):
@@ -355,6 +359,22 @@ final class Interleaver {
             replaced = true
             try serve(mediator, .done)
         }
+    }
+
+    /// Tells `onValueReached` of `value` (the module's `key` at `occurrence`) when two or more
+    /// invokes wait at it and at least one of them waits to read it.
+    private func offer(_ value: Tensor, of index: Int, _ key: ValueKey, occurrence: Int) throws {
+        guard let onValueReached else { return }
+        var waiting = 0
+        var readers: [(order: Int, value: Tensor)] = []
+        for mediator in mediators {
+            guard let request = mediator.pendingRequest, request.envoy.index == index, request.occurrence == occurrence,
+                  request.key == key || (key == .input && request.key == .skip) else { continue }
+            waiting += 1
+            if request.key == key, case .read = request.kind { readers.append((mediator.order, try narrow(value, for: mediator))) }
+        }
+        guard waiting >= 2, !readers.isEmpty else { return }
+        onValueReached(ValueReached(envoy: tree.all[index], key: key, occurrence: occurrence, readers: readers))
     }
 
     /// The first invoke (in invoke order) waiting for this module's value at `occurrence`.

@@ -14,6 +14,12 @@ public struct StepSequence: Sequence {
     let steps: [Int]?
     let start: Int
 
+    /// The listed `steps` in order, or (nil) every step from `start` on.
+    package init(steps: [Int]?, start: Int) {
+        self.steps = steps
+        self.start = start
+    }
+
     public func makeIterator() -> Iterator { Iterator(sequence: self) }
 
     public struct Iterator: IteratorProtocol {
@@ -29,7 +35,10 @@ public struct StepSequence: Sequence {
                 step = sequence.start + position
             }
             position += 1
-            guard let mediator = Mediator.current else { return nil }
+            guard let mediator = Mediator.current else {
+                // A remote invoke's loop: the server begins the step.
+                return RemoteEnvoyAccessScope.current?.beginStep(step, openEnded: sequence.steps == nil) == true ? step : nil
+            }
             if sequence.steps == nil && !mediator.interleaver.isGeneration {
                 // An open loop outside generation would never end.
                 mediator.deferredError = NNsightError.invalidInput("an open-ended iter needs generate(...); bound it, e.g. iter(0..<3)")
@@ -67,6 +76,16 @@ extension Tracer {
             throw NNsightError.outsideInterleaving(requester: "tracer.next", action: "call")
         }
         try mediator.advance(by: count)
+    }
+
+    /// Waits until step `step` begins and addresses later requests to it, raising at once what
+    /// a loop's turn would defer; false when the run ended first (a server serving a remote
+    /// client's `iter`).
+    package func beginStep(_ step: Int) throws -> Bool {
+        guard let mediator = Mediator.current else {
+            throw NNsightError.outsideInterleaving(requester: "tracer.iter", action: "call")
+        }
+        return try mediator.begin(step: step)
     }
 
     /// The run's result for this invoke's rows, once the model returned: the generated ids

@@ -127,6 +127,9 @@ public final class LanguageModel: EditableModel {
         try metaTwin.get().sharing(edits: edits).trace(input, body)
     }
 
+    /// The meta-device twin that `scan` traces (a server scans a remote client's trace with it).
+    package func scanningTwin() throws -> LanguageModel { try metaTwin.get() }
+
     public func sharing(edits: Edits) -> LanguageModel { LanguageModel(sharing: self, edits: edits) }
 
     /// Loads the weights into the module tree. Python: `model.dispatch()`.

@@ -18,6 +18,13 @@ package protocol RemoteEnvoyAccess: AnyObject, Sendable {
     func advance(_ envoy: Envoy, by count: Int) throws
     /// The named arguments of the call whose input was read last (`envoy.inputs`).
     func lastContext(_ envoy: Envoy) throws -> ForwardContext
+    /// One turn of `for step in tracer.iter(...)`: waits until `step` begins; false when the run
+    /// ended first (or on an error, which the invoke raises at its next access, as a local loop's).
+    func beginStep(_ step: Int, openEnded: Bool) -> Bool
+    /// `barrier()`: waits until the barrier's other participants arrive.
+    func wait(at barrier: Barrier) throws
+    /// The error for something a remote invoke cannot do (`what` names it).
+    func unavailable(_ what: String) -> any Error
 }
 
 /// The remote backend of the invoke running on this thread, if any.

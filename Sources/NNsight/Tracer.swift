@@ -156,6 +156,10 @@ public final class Tracer<Model: InterleavedModel> {
         if let onLog { onLog(line) } else { print(line) }
     }
 
+    /// Told, on the model's thread, of each value that several invokes wait at, before any of
+    /// them is served (the remote server's early sends).
+    package var onValueReached: ((ValueReached) -> Void)?
+
     /// Runs `body` as the only invoke, over `input`, and returns its value.
     func runSingle<T>(_ input: Model.Input, _ body: (Envoy, Tracer<Model>) throws -> T) throws -> T {
         try withoutActuallyEscaping(body) { body in
@@ -204,7 +208,8 @@ public final class Tracer<Model: InterleavedModel> {
         let tree = model.envoys
         tree.runLock.lock()
         defer { tree.runLock.unlock() }
-        try runInterleaved(tree: tree, edits: model.edits.bodies, invokes: bodies, batch: try prepare(inputs))
+        try runInterleaved(tree: tree, edits: model.edits.bodies, invokes: bodies, batch: try prepare(inputs),
+                           onValueReached: onValueReached)
     }
 }
 
@@ -218,7 +223,7 @@ struct InvokeBody {
 
 /// Runs `batch` with the edits and then the invokes interleaved, each on its rows.
 private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], invokes: [InvokeBody],
-                            batch: PreparedBatch) throws {
+                            batch: PreparedBatch, onValueReached: ((ValueReached) -> Void)? = nil) throws {
     let root = tree.root!
     var rows = batch.rows.makeIterator()
     // Edits run first, as prompt-less invokes over the whole batch.
@@ -234,6 +239,7 @@ private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], in
     }
     let interleaver = Interleaver(tree: tree, batchSize: batch.rows.last?.upperBound ?? 0,
                                   inputInvokes: batch.rows.count, isGeneration: batch.isGeneration)
+    interleaver.onValueReached = onValueReached
     let events = RunEvents(interleaver)
     try interleaver.run(invokes: bodies) { try batch.run(events) }
 }

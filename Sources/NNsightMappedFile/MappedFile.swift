@@ -20,7 +20,12 @@ public struct MappedFileError: Error, Sendable, Equatable {
 /// Lifetime: the mapping lives exactly as long as this object. The file objects and every tensor
 /// view over it hold a strong reference to it, so a pointer obtained from a view stays valid
 /// while that view (or the file object) is alive; the mapping is unmapped in `deinit`. The file
-/// on disk is never written, so the object is safe to share between threads.
+/// on disk is never written.
+///
+/// `@unchecked Sendable`, earned by immutability: every stored property is a `let` set in `init`
+/// (the compiler cannot check only because `UnsafeRawPointer` is not `Sendable`), and this object
+/// never writes the bytes. A tensor that views the mapping and is written in place (copy-on-write
+/// pages, never the file) follows the tensor's own rule: one thread at a time.
 public final class MappedFile: @unchecked Sendable {
     /// Start of the bytes; nil only when `count` is 0.
     public let base: UnsafeRawPointer?

@@ -19,21 +19,6 @@ extension CausalLanguageModel {
     public func makeCache() -> any KeyValueCache { KVCache(layers: layerCount) }
 }
 
-/// The shared causal-LM head: the decoder stack `body` (token ids → final hidden states), then
-/// `lm_head` on the last `context.logitsToKeep` positions (or all). Python: the `forward` of
-/// every `…ForCausalLM`.
-func causalLanguageModelLogits(body: Module, lmHead: Linear, input: Tensor, context: ForwardContext) throws -> Tensor {
-    try lmHead(positionsToKeep(body(input, context), context), context)
-}
-
-/// The hidden states `[batch, sequence, hidden]` that `lm_head` sees: the last
-/// `context.logitsToKeep` positions, or all.
-func positionsToKeep(_ hidden: Tensor, _ context: ForwardContext) throws -> Tensor {
-    guard let keep = context.logitsToKeep, keep > 0 else { return hidden }
-    let length = try hidden.size(1)
-    return keep >= length ? hidden : try hidden.narrow(dim: 1, start: length - keep, length: keep)
-}
-
 /// Errors of model construction, loading and generation, naming what was wrong and where.
 public enum ModelError: Error, CustomStringConvertible, Equatable {
     /// A `model_type` (or GGUF architecture) no registered family reads, with those that are.
@@ -61,9 +46,4 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
             return reason
         }
     }
-}
-
-/// The vocabulary projection `lm_head`: sharing the embedding's weight when tied, else its own.
-func languageModelHead(tiedTo embedding: Parameter?, hidden: Int, vocabulary: Int, device: Device) throws -> Linear {
-    try embedding.map { Linear(sharing: $0) } ?? Linear(hidden, vocabulary, bias: false, device: device)
 }

@@ -87,8 +87,8 @@ extension ForwardContext {
 }
 
 /// Keys and values of the tokens seen so far, per layer, that a model appends to as it runs.
-/// Python: `transformers.Cache`. Families whose layers cache differently (a sliding window, a
-/// layer that keeps nothing) provide their own conforming type.
+/// Python: `transformers.Cache`. Families whose layers cache differently (a layer that keeps
+/// nothing) provide their own conforming type; `KVCache` keeps a sliding window's keys only.
 ///
 /// A cache is used by one forward pass at a time: the thread running the model, which the
 /// intervention engine hands over strictly in turn.
@@ -98,4 +98,13 @@ public protocol KeyValueCache: AnyObject, Sendable {
     /// Appends the new keys and values `[batch, kvHeads, new, headDim]` of `layer`; returns the
     /// keys and values the layer attends over.
     func update(layer: Int, keys: Tensor, values: Tensor) throws -> (keys: Tensor, values: Tensor)
+    /// How many cached keys a layer whose attention slides over the latest `window` tokens holds
+    /// (before the current call's new ones): fewer than ``length`` where the cache drops the
+    /// keys no later query of such a layer can see. The model's sliding-window mask covers
+    /// those keys. Default: ``length`` (every key kept).
+    func cachedKeyCount(window: Int) -> Int
+}
+
+extension KeyValueCache {
+    public func cachedKeyCount(window: Int) -> Int { length }
 }

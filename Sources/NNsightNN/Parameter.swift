@@ -1,4 +1,4 @@
-import Synchronization
+import Foundation
 import NNsightTorch
 
 /// A learnable tensor owned by a module, found by name (`weight`, `bias`) when the module tree is
@@ -20,17 +20,22 @@ public final class Parameter: Sendable {
         var packedVersion = 0
     }
 
-    private let state: Mutex<State>
+    /// Guards `state`. An `NSLock` (a pthread mutex), not a `Synchronization.Mutex`: one model's
+    /// parameters are read by every thread that runs it, and ThreadSanitizer does not model a
+    /// contended `Mutex`'s futex handoff on Linux (it reports the locked accesses as races).
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    nonisolated(unsafe) private var state: State
 
     public init(_ value: Tensor) {
-        state = Mutex(State(plain: value))
+        state = State(plain: value)
     }
 
     /// The current value. Replaced (not copied into) by `load(stateDict:)` and `to(_:)`; a new
     /// value drops the packed form.
     public var value: Tensor {
         get {
-            state.withLock { state in
+            lock.withLock {
                 if let plain = state.plain { return plain }
                 guard let packed = state.packed else { preconditionFailure("a Parameter holds no tensor") }
                 do {
@@ -44,7 +49,7 @@ public final class Parameter: Sendable {
             }
         }
         set {
-            state.withLock { state in
+            lock.withLock {
                 state.plain = newValue
                 state.packed = nil
             }
@@ -52,16 +57,16 @@ public final class Parameter: Sendable {
     }
 
     /// The value's shape, without unpacking a packed weight.
-    public var shape: [Int] { state.withLock { ($0.plain ?? $0.packed)?.shape ?? [] } }
+    public var shape: [Int] { lock.withLock { (state.plain ?? state.packed)?.shape ?? [] } }
 
     /// The number of elements, without unpacking a packed weight.
     public var count: Int { shape.reduce(1, *) }
 
     /// The value's dtype, without unpacking a packed weight.
-    public var dtype: DType { state.withLock { ($0.plain ?? $0.packed)?.dtype ?? .float32 } }
+    public var dtype: DType { lock.withLock { (state.plain ?? state.packed)?.dtype ?? .float32 } }
 
     /// Whether the weight is held in its packed form (alone or beside its plain value).
-    public var isPacked: Bool { state.withLock { $0.packed != nil } }
+    public var isPacked: Bool { lock.withLock { state.packed != nil } }
 
     /// The plain value as held (nil while only the packed form is), without unpacking.
     var plainValue: Tensor? { state.withLock { $0.plain } }
@@ -73,7 +78,7 @@ public final class Parameter: Sendable {
     /// contiguous), the layout in which one-row float32 products are fastest. Does nothing for values
     /// that have no packed form or are already packed.
     public func packForLinear(keepingValue: Bool) throws {
-        try state.withLock { state in
+        try lock.withLock {
             guard state.packed == nil, let plain = state.plain, !plain.requiresGrad,
                   let packed = try F.packLinearWeight(plain) else { return }
             state.packed = packed
@@ -91,7 +96,7 @@ public final class Parameter: Sendable {
     /// changed in place since) and the plain value if it is held; nil when there is no packed
     /// form, or when the value requires a gradient (autograd needs the plain product).
     public func linearForms() throws -> (packed: Tensor, plain: Tensor?)? {
-        try state.withLock { state in
+        try lock.withLock {
             guard let packed = state.packed else { return nil }
             guard let plain = state.plain else { return (packed, nil) }
             if plain.requiresGrad { return nil }

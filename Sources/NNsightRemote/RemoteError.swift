@@ -61,6 +61,12 @@ extension NNsightError {
         case .missed(let requester): EngineErrorPayload(name: "missed", requester: requester)
         case .incompleteSkip(let path): EngineErrorPayload(name: "incompleteSkip", path: path)
         case .cancelled: EngineErrorPayload(name: "cancelled")
+        case .barrierNeverReached(let expected, let arrived):
+            EngineErrorPayload(name: "barrierNeverReached", expected: expected, arrived: arrived)
+        case .invalidInput(let reason): EngineErrorPayload(name: "invalidInput", reason: reason)
+        case .notCached(let path): EngineErrorPayload(name: "notCached", path: path)
+        case .outsideInterleaving(let requester, let action):
+            EngineErrorPayload(name: "outsideInterleaving", requester: requester, reason: action)
         default: nil
         }
     }
@@ -71,6 +77,16 @@ extension NNsightError {
         case ("missed", let requester?, _): self = .missed(requester: requester)
         case ("incompleteSkip", _, let path?): self = .incompleteSkip(path: path)
         case ("cancelled", _, _): self = .cancelled
+        case ("notCached", _, let path?): self = .notCached(path: path)
+        case ("barrierNeverReached", _, _):
+            guard let expected = payload.expected, let arrived = payload.arrived else { return nil }
+            self = .barrierNeverReached(expected: expected, arrived: arrived)
+        case ("invalidInput", _, _):
+            guard let reason = payload.reason else { return nil }
+            self = .invalidInput(reason)
+        case ("outsideInterleaving", let requester?, _):
+            guard let action = payload.reason else { return nil }
+            self = .outsideInterleaving(requester: requester, action: action)
         default: return nil
         }
     }

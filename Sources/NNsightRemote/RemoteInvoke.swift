@@ -13,15 +13,20 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
     let index: Int
     let treeIdentity: UInt64
     let mailbox: Mailbox
+    /// What the trace's invokes share (caches, barriers, whether it generates).
+    let shared: RemoteTraceState
+    /// An error a loop's turn could not throw; raised at the invoke's next access, as locally.
+    private var deferredError: (any Error)?
     /// Values read since the last message: if the closure changes one in place, its new contents
     /// are sent back before anything else (the server still holds the model at that module).
     private var handedOut: [(path: String, key: WireValueKey, value: Tensor, snapshot: Tensor)] = []
 
-    init(connection: RemoteConnection, trace: Int, index: Int, tree: EnvoyTree) {
+    init(connection: RemoteConnection, trace: Int, index: Int, shared: RemoteTraceState) {
         self.connection = connection
         self.trace = trace
         self.index = index
-        treeIdentity = tree.identity
+        self.shared = shared
+        treeIdentity = shared.tree.identity
         mailbox = connection.mailbox(.init(trace: trace, invoke: index))
     }
 
@@ -44,6 +49,7 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
     func run(_ body: () throws -> Void) throws {
         try RemoteEnvoyAccessScope.$current.withValue(self) {
             try body()
+            try raisePending()
             try sendChanges()
         }
     }
@@ -70,12 +76,22 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
         }
     }
 
-    /// Sends the new contents of values the closure changed in place since the last message.
+    private func raisePending() throws {
+        if let error = deferredError {
+            deferredError = nil
+            throw error
+        }
+    }
+
+    /// Sends the new contents of values the closure changed in place since the last message
+    /// (a scan's meta values have no contents: nothing to send).
     func sendChanges() throws {
+        try raisePending()
         guard !handedOut.isEmpty else { return }
         let values = handedOut
         handedOut.removeAll()
-        for (path, key, value, snapshot) in values where try !value.equal(snapshot) {
+        for (path, key, value, snapshot) in values where value.device != .meta {
+            guard try !value.equal(snapshot) else { continue }
             var write = message(.write, path: path, key: key)
             write.mode = .inPlace
             try connection.send(write, tensor: value)
@@ -92,7 +108,7 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
         guard let value = try answer() else {
             throw RemoteError.protocolError(.unexpectedMessage, "a read of \(envoy.path).\(key.rawValue) was answered without a value")
         }
-        handedOut.append((envoy.path, wireKey, value, try value.clone()))
+        handedOut.append((envoy.path, wireKey, value, value.device == .meta ? value : try value.clone()))
         return value
     }
 
@@ -115,6 +131,80 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
         throw RemoteError.notAvailableRemotely("`\(envoy.path).inputs` (the call's named arguments stay on the server; read `.input`)")
     }
 
+    func beginStep(_ step: Int, openEnded: Bool) -> Bool {
+        do {
+            if openEnded && !shared.isGeneration {
+                // As locally: an open loop outside generation would never end.
+                throw NNsightError.invalidInput("an open-ended iter needs generate(...); bound it, e.g. iter(0..<3)")
+            }
+            try sendChanges()
+            var begin = message(.step)
+            begin.step = step
+            try connection.send(begin)
+            return try acknowledged(step: true)
+        } catch {
+            deferredError = error
+            return false
+        }
+    }
+
+    func wait(at barrier: Barrier) throws {
+        try sendChanges()
+        var wait = message(.barrier)
+        wait.barrier = shared.number(of: barrier)
+        wait.count = barrier.count
+        try connection.send(wait)
+        _ = try acknowledged(step: false)
+    }
+
+    func unavailable(_ what: String) -> any Error { RemoteError.notAvailableRemotely(what) }
+
+    /// `tracer.next(count)`: every later request addresses the call `count` further on.
+    func advanceAll(by count: Int) throws {
+        try sendChanges()
+        var next = message(.next)
+        next.count = count
+        try connection.send(next)
+    }
+
+    /// `tracer.result()`.
+    func result() throws -> Tensor {
+        try sendChanges()
+        try connection.send(message(.result))
+        guard let value = try answer() else {
+            throw RemoteError.protocolError(.unexpectedMessage, "tracer.result() was answered without a value")
+        }
+        return value
+    }
+
+    /// `tracer.cache(...)`: the server records for this invoke; the values arrive at the end.
+    func startCache(modules: [Envoy]?, includeInputs: Bool, includeOutputs: Bool) throws -> Cache {
+        try sendChanges()
+        let (cache, number) = shared.newCache(includeInputs: includeInputs, includeOutputs: includeOutputs)
+        var start = message(.cache)
+        start.cache = number
+        start.paths = modules?.map(\.path)
+        start.includeInputs = includeInputs
+        start.includeOutputs = includeOutputs
+        try connection.send(start)
+        _ = try acknowledged(step: false)
+        return cache
+    }
+
+    /// Waits for an `ack` (or the error that answers instead); for a step, whether it began.
+    private func acknowledged(step: Bool) throws -> Bool {
+        switch mailbox.take() {
+        case .message(let message, _):
+            switch message.kind {
+            case .ack: return message.began ?? !step
+            case .error: throw RemoteError.from(message)
+            default: throw RemoteError.protocolError(.unexpectedMessage, "invoke \(index) got \(message.kind.rawValue) while waiting for an ack")
+            }
+        case .closed(let error): throw error
+        case nil: throw RemoteError.connection("no answer")
+        }
+    }
+
     /// Runs the module at `path` on the server over `input` (no hooks fire). Python: calling an
     /// envoy inside a trace, `model.lm_head(h)`.
     func apply(path: String, to input: Tensor) throws -> Tensor {
@@ -126,10 +216,11 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
         return value
     }
 
-    /// The client's end of the invoke: finished, or failed with `error`.
-    func end(_ error: (any Error)?) {
+    /// The client's end of the invoke: finished (`stopped` by `stop()`), or failed with `error`.
+    func end(_ error: (any Error)?, stopped: Bool = false) {
         var end = message(error == nil ? .finished : .failed)
         if let error { end.message = "\(error)" }
+        if stopped { end.stopped = true }
         try? connection.send(end)
     }
 
@@ -138,7 +229,7 @@ final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
         case .output: .output
         case .input: .input
         case .skip: .skip
-        case .step, .result: throw RemoteError.notAvailableRemotely("generation steps")
+        case .step, .result: throw RemoteError.protocolError(.unexpectedMessage, "\(key.rawValue) is not a module's value")
         }
     }
 }

@@ -16,7 +16,10 @@ import NNsightTorch
 ///
 /// A read costs one round trip. A value the closure changed in place is sent back before the
 /// next access; `setOutput`, `setInput` and `skip` send their tensor. Calling an envoy
-/// (`m.lm_head(h)`) runs the module on the server. What stays local-only throws
+/// (`m.lm_head(h)`) runs the module on the server. `generate` (with `iter`, `all`, `next`,
+/// `result`), `cache`, `scan`, `edit`, `session`, `stop` and barriers work as on a local model;
+/// edits live on this client's handle and never change the server's model. What stays
+/// local-only (gradients through the server's tensors, `.inputs`' named arguments) throws
 /// ``RemoteError/notAvailableRemotely(_:)``.
 public final class RemoteModel: @unchecked Sendable {
     /// The envoys of the server's model (the module tree it sent at connect).
@@ -25,11 +28,11 @@ public final class RemoteModel: @unchecked Sendable {
     public let limits: KeyLimits
     /// The server's library version.
     public let serverLibraryVersion: String
-    let connection: RemoteConnection
-    /// One trace at a time on this handle's connection.
-    private let traceLock = NSLock()
-    private let numberLock = NSLock()
-    private var nextTrace = 0
+    /// The connection, shared by handles made with ``edit(inplace:_:)``; closed when the last goes.
+    let link: RemoteLink
+    var connection: RemoteConnection { link.connection }
+    /// This handle's edits: prompt-less invokes run first in each of its traces, on this client.
+    let edits: RemoteEdits
     /// The status events of the last trace (queued with its position, running, completed, error).
     public private(set) var lastStatus: [WireMessage] = []
     /// Called on the tracing thread with each status event of a trace as it arrives (queued with
@@ -40,7 +43,9 @@ public final class RemoteModel: @unchecked Sendable {
     /// the model's module tree. Throws ``RemoteError`` for a refused key or a protocol mismatch.
     public init(url: String, apiKey: String? = nil, timeout: Duration = .seconds(30),
                 logger: Logger = Logger(label: "nnsight.remote")) throws {
-        connection = RemoteConnection(url: url, logger: logger)
+        let connection = RemoteConnection(url: url, logger: logger)
+        link = RemoteLink(connection)
+        edits = RemoteEdits()
         var hello = WireMessage(kind: .hello)
         hello.protocolVersion = RemoteProtocol.version
         hello.libraryVersion = RemoteProtocol.libraryVersion
@@ -74,9 +79,17 @@ public final class RemoteModel: @unchecked Sendable {
         }
     }
 
-    deinit { connection.shutDown() }
+    /// A handle on the same connection and envoys with `edits`.
+    init(sharing other: RemoteModel, edits: RemoteEdits) {
+        envoys = other.envoys
+        limits = other.limits
+        serverLibraryVersion = other.serverLibraryVersion
+        link = other.link
+        self.edits = edits
+        onStatus = other.onStatus
+    }
 
-    /// Closes the connection; later traces throw.
+    /// Closes the connection (of every handle sharing it); later traces throw.
     public func close() { connection.shutDown() }
 
     /// The root envoy (`model`), for walking and printing the tree.
@@ -90,18 +103,9 @@ public final class RemoteModel: @unchecked Sendable {
         try trace(input) { m, _ in try body(m) }
     }
 
-    /// Like ``trace(_:_:)-(_,(Envoy)->T)``, with the tracer for `stop()`.
+    /// Like ``trace(_:_:)-(_,(Envoy)->T)``, with the tracer for `stop()`, `cache(...)`, `result()`.
     public func trace<T>(_ input: any PromptConvertible, _ body: (Envoy, RemoteTracer) throws -> T) throws -> T {
-        try withoutActuallyEscaping(body) { body in
-            let tracer = RemoteTracer()
-            var result: T?
-            try tracer.invoke(input) { [unowned tracer] m in result = try body(m, tracer) }
-            try run(tracer)
-            if let result { return result }
-            // `stop()` ended the closure before it returned.
-            if let nothing = () as? T { return nothing }
-            throw RemoteError.protocolError(.cancelled, "stop() ended the trace before its closure returned a value")
-        }
+        try runSingle(input, kind: .trace, body)
     }
 
     /// Runs the model once over the invokes `body` opens (batched with other clients' traces on
@@ -109,29 +113,97 @@ public final class RemoteModel: @unchecked Sendable {
     /// tracer: with tracer.invoke(...)`.
     @discardableResult
     public func trace<T>(_ body: (RemoteTracer) throws -> T) throws -> T {
-        let tracer = RemoteTracer()
+        try runOpen(kind: .trace, body)
+    }
+
+    /// Runs `body` over `input` on the server's meta device: every value has its real shape and
+    /// dtype but no data; nothing is computed. This handle's edits apply. Python: `model.scan(input)`.
+    public func scan<T>(_ input: any PromptConvertible, _ body: (Envoy) throws -> T) throws -> T {
+        try runSingle(input, kind: .scan) { m, _ in try body(m) }
+    }
+
+    /// Groups several traces, as a local `session` does: values flow between the traces as
+    /// ordinary variables on this client (the closures never leave it, so there is nothing to
+    /// ship together); the traces run in order on this handle's connection. Python:
+    /// `with model.session(remote=True):`.
+    public func session<T>(_ body: () throws -> T) rethrows -> T { try body() }
+
+    /// Returns a handle whose every trace first runs `body` (a prompt-less invoke over that
+    /// trace's rows, on this client). With `inplace: true`, this handle itself gets the edit. An
+    /// edit belongs to this client's handles only: the server's model and other clients never
+    /// see it. Python: `with model.edit(inplace=) as edited:`.
+    @discardableResult
+    public func edit(inplace: Bool = false, _ body: @escaping (Envoy) throws -> Void) -> RemoteModel {
+        if inplace {
+            edits.append(body)
+            return self
+        }
+        return RemoteModel(sharing: self, edits: RemoteEdits(edits.bodies + [body]))
+    }
+
+    /// Removes every edit of this handle. Python: `model.clear_edits()`.
+    public func clearEdits() { edits.removeAll() }
+
+    /// How a remote trace runs on the server.
+    enum Kind {
+        case trace
+        case generation(GenerationRequest)
+        case scan
+    }
+
+    func runSingle<T>(_ input: any PromptConvertible, kind: Kind, _ body: (Envoy, RemoteTracer) throws -> T) throws -> T {
+        try withoutActuallyEscaping(body) { body in
+            let tracer = makeTracer(kind)
+            var result: T?
+            try tracer.invoke(input) { [unowned tracer] m in result = try body(m, tracer) }
+            try run(tracer, kind: kind)
+            if let result { return result }
+            // `stop()` ended the closure before it returned.
+            return try tracer.stoppedResult(as: T.self)
+        }
+    }
+
+    func runOpen<T>(kind: Kind, _ body: (RemoteTracer) throws -> T) throws -> T {
+        if RemoteInvoke.current != nil { throw NNsightError.invokeDuringExecution }
+        let tracer = makeTracer(kind)
         let result = try body(tracer)
-        try run(tracer)
+        try run(tracer, kind: kind)
         return result
     }
 
+    private func makeTracer(_ kind: Kind) -> RemoteTracer {
+        if case .generation = kind { return RemoteTracer(tree: envoys, isGeneration: true) }
+        return RemoteTracer(tree: envoys, isGeneration: false)
+    }
+
     /// Sends the trace, runs each invoke's closure on its own thread as the server starts it, and
-    /// waits for the server's end of the trace. Throws the first invoke's error (in invoke order),
-    /// else the trace's.
-    private func run(_ tracer: RemoteTracer) throws {
+    /// waits for the server's end of the trace (receiving the caches' values before it). Throws
+    /// the first invoke's error (in invoke order), else the trace's.
+    private func run(_ tracer: RemoteTracer, kind: Kind) throws {
         defer {
             tracer.invokes.removeAll()
             tracer.finished = true
         }
+        if RemoteInvoke.current != nil { throw NNsightError.invokeDuringExecution }
         guard tracer.invokes.contains(where: { $0.input.hasInput }) else { throw NNsightError.noInput }
-        traceLock.lock()
-        defer { traceLock.unlock() }
+        // This handle's edits run first, as prompt-less invokes over the trace's rows.
+        let opened = edits.bodies.map { RemoteTracer.Opened(input: InvokeInput(), body: $0) } + tracer.invokes
+        if case .scan = kind, opened.filter(\.input.hasInput).count != 1 {
+            throw RemoteError.notAvailableRemotely("a scan of several prompts (scan takes one input, as locally)")
+        }
+        link.traceLock.lock()
+        defer { link.traceLock.unlock() }
         let traceID = reserveRequestNumber()
         defer { connection.release(trace: traceID) }
         let status = connection.mailbox(.init(trace: traceID, invoke: -1))
-        let invokes = tracer.invokes.indices.map { RemoteInvoke(connection: connection, trace: traceID, index: $0, tree: envoys) }
+        let invokes = opened.indices.map { RemoteInvoke(connection: connection, trace: traceID, index: $0, shared: tracer.shared) }
         var request = WireMessage(kind: .trace, trace: traceID)
-        request.invokes = tracer.invokes.map(\.input)
+        request.invokes = opened.map(\.input)
+        switch kind {
+        case .trace: break
+        case .generation(let settings): request.generation = settings
+        case .scan: request.scan = true
+        }
         try connection.send(request)
 
         let errors = InvokeErrors(count: invokes.count)
@@ -139,7 +211,7 @@ public final class RemoteModel: @unchecked Sendable {
         let root = UncheckedBox(envoys.root!)
         // The closures are handed over in slots emptied once every thread is done, so no thread
         // holds one past `trace` (the single-invoke form wraps a non-escaping closure).
-        let slots = tracer.invokes.map { BodySlot($0.body) }
+        let slots = opened.map { BodySlot($0.body) }
         defer { slots.forEach { $0.body = nil } }
         for (invoke, slot) in zip(invokes, slots) {
             group.enter()
@@ -152,7 +224,11 @@ public final class RemoteModel: @unchecked Sendable {
         var traceError: (any Error)?
         waiting: while true {
             switch status.take() {
-            case .message(let message, _):
+            case .message(let message, let tensor):
+                if message.kind == .cached {
+                    do { try tracer.shared.receive(message, tensor) } catch { traceError = error }
+                    continue
+                }
                 events.append(message)
                 onStatus?(message)
                 if message.kind == .error { traceError = RemoteError.from(message); break waiting }
@@ -185,7 +261,7 @@ public final class RemoteModel: @unchecked Sendable {
             try invoke.run { try body(root) }
             invoke.end(nil)
         } catch is RemoteStop {
-            invoke.end(nil)
+            invoke.end(nil, stopped: true)
         } catch {
             errors.set(error, at: invoke.index)
             invoke.end(error)
@@ -193,16 +269,11 @@ public final class RemoteModel: @unchecked Sendable {
     }
 
     /// A new number for a trace or a request on this connection.
-    func reserveRequestNumber() -> Int {
-        numberLock.withLock {
-            nextTrace += 1
-            return nextTrace
-        }
-    }
+    func reserveRequestNumber() -> Int { link.reserveNumber() }
 
     /// Asks the server to cancel this handle's running or queued trace (from another thread).
     public func cancel() {
-        var cancel = WireMessage(kind: .cancel, trace: numberLock.withLock { nextTrace })
+        var cancel = WireMessage(kind: .cancel, trace: link.lastNumber)
         cancel.message = "cancelled by the client"
         try? connection.send(cancel)
     }
@@ -212,62 +283,38 @@ public final class RemoteModel: @unchecked Sendable {
     public func sendRawFrame(text: String) { connection.sendRaw(text: text) }
 }
 
-/// Collects the invokes of a remote trace. Python: the tracer of `model.trace(remote=True)`.
-public final class RemoteTracer {
-    struct Opened {
-        let input: InvokeInput
-        let body: (Envoy) throws -> Void
-    }
+/// The connection of a model handle and of the handles made from it by `edit`: one trace at a
+/// time, numbered requests, and the socket closed when the last handle is gone.
+final class RemoteLink: @unchecked Sendable {
+    let connection: RemoteConnection
+    let traceLock = NSLock()
+    private let numberLock = NSLock()
+    private var number = 0
 
-    var invokes: [Opened] = []
-    /// True once this tracer's trace has run: its invokes can never run again.
-    var finished = false
+    init(_ connection: RemoteConnection) { self.connection = connection }
 
-    init() {}
+    deinit { connection.shutDown() }
 
-    /// Adds an invoke over `input` (a string, strings, token ids or a tensor of ids); `body` sees
-    /// only its rows. Python: `with tracer.invoke(input):`.
-    /// Throws the input's conversion error, or ``NNsightError/tracerFinished`` after the trace ran.
-    public func invoke(_ input: any PromptConvertible, _ body: @escaping (Envoy) throws -> Void) throws {
-        if finished { throw NNsightError.tracerFinished }
-        invokes.append(Opened(input: try InvokeInput(input), body: body))
-    }
-
-    /// Adds a prompt-less invoke: `body` sees the rows of this trace's other invokes (never
-    /// another client's). Python: `with tracer.invoke():`.
-    public func invoke(_ body: @escaping (Envoy) throws -> Void) throws {
-        if finished { throw NNsightError.tracerFinished }
-        invokes.append(Opened(input: InvokeInput(), body: body))
-    }
-
-    /// Ends this trace's invoke here; values taken so far are kept. Python: `tracer.stop()`.
-    public func stop() throws -> Never { throw RemoteStop() }
-}
-
-/// Thrown by `stop()` inside a remote invoke.
-struct RemoteStop: Error {}
-
-extension InvokeInput {
-    /// The wire form of a prompt: strings travel as text (the server tokenizes them), ids as ids.
-    init(_ input: any PromptConvertible) throws {
-        switch input {
-        case let text as String: self.init(texts: [text])
-        case let texts as [String]: self.init(texts: texts)
-        case let ids as [Int]: self.init(tokens: [ids])
-        case let rows as [[Int]]: self.init(tokens: rows)
-        case let id as Int: self.init(tokens: [[id]])
-        case let tensor as Tensor:
-            switch tensor.rank {
-            case 1: self.init(tokens: [try tensor.toArray(Int.self)])
-            case 2:
-                let width = try tensor.size(1), values = try tensor.toArray(Int.self)
-                self.init(tokens: stride(from: 0, to: values.count, by: max(width, 1)).map { Array(values[$0..<($0 + width)]) })
-            default: throw NNsightError.invalidInput("token ids must be [sequence] or [batch, sequence], got shape \(tensor.shape)")
-            }
-        default:
-            throw RemoteError.notAvailableRemotely("a prompt of type \(type(of: input)) (send strings or token ids)")
+    func reserveNumber() -> Int {
+        numberLock.withLock {
+            number += 1
+            return number
         }
     }
+
+    var lastNumber: Int { numberLock.withLock { number } }
+}
+
+/// A remote handle's edits (closures run on the client as the first invokes of each trace).
+final class RemoteEdits: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [(Envoy) throws -> Void]
+
+    init(_ bodies: [(Envoy) throws -> Void] = []) { stored = bodies }
+
+    var bodies: [(Envoy) throws -> Void] { lock.withLock { stored } }
+    func append(_ body: @escaping (Envoy) throws -> Void) { lock.withLock { stored.append(body) } }
+    func removeAll() { lock.withLock { stored.removeAll() } }
 }
 
 /// The first error of each invoke, set from the invokes' threads.

@@ -6,10 +6,13 @@ public struct TensorHeader: Codable, Sendable, Equatable {
     /// `float32`, `float16`, `bfloat16`, `float64`, `int64`, `int32`, `int16`, `int8`, `uint8`, `bool`.
     public var dtype: String
     public var shape: [Int]
+    /// A meta tensor (a scan's value): shape and dtype only, no bytes follow.
+    public var meta: Bool?
 
-    public init(dtype: String, shape: [Int]) {
+    public init(dtype: String, shape: [Int], meta: Bool? = nil) {
         self.dtype = dtype
         self.shape = shape
+        self.meta = meta
     }
 }
 
@@ -43,12 +46,13 @@ public enum WireFrame {
 
     /// A binary frame carrying `message` and `tensor` (moved to the CPU, made contiguous).
     public static func binary(_ message: WireMessage, tensor: Tensor) throws -> [UInt8] {
-        let host = try tensor.detach().to(device: .cpu).contiguous()
+        let isMeta = tensor.device == .meta
+        let host = isMeta ? tensor : try tensor.detach().to(device: .cpu).contiguous()
         var message = message
-        message.tensor = TensorHeader(dtype: wireName(host.dtype), shape: host.shape)
+        message.tensor = TensorHeader(dtype: wireName(host.dtype), shape: host.shape, meta: isMeta ? true : nil)
         let header = try encoder.encode(message)
         var frame = [UInt8]()
-        let byteCount = host.count * host.dtype.byteCount
+        let byteCount = isMeta ? 0 : host.count * host.dtype.byteCount
         frame.reserveCapacity(4 + header.count + byteCount)
         withUnsafeBytes(of: UInt32(header.count).littleEndian) { frame.append(contentsOf: $0) }
         frame.append(contentsOf: header)
@@ -85,8 +89,16 @@ public enum WireFrame {
             guard !overflow else { throw malformed("tensor shape \(header.shape) is too large") }
             elements = product
         }
-        let (expected, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
         let payload = bytes.count - 4 - headerLength
+        if header.meta == true {
+            guard payload == 0 else { throw malformed("a meta tensor carries no bytes; the frame carries \(payload)") }
+            do {
+                return (message, try Tensor.empty(header.shape, dtype: dtype, device: .meta))
+            } catch {
+                throw malformed("the meta tensor could not be built: \(error)")
+            }
+        }
+        let (expected, overflow) = elements.multipliedReportingOverflow(by: dtype.byteCount)
         guard !overflow, expected == payload else {
             throw malformed("a \(header.dtype) tensor of shape \(header.shape) needs \(overflow ? "too many" : "\(expected)") bytes; the frame carries \(payload)")
         }

@@ -5,7 +5,9 @@ import Foundation
 /// docs/remote-protocol.md.
 public enum RemoteProtocol {
     /// Bumped on every incompatible change of the messages below.
-    public static let version = 1
+    /// 2: generation (`trace.generation`, `step`, `result`, tracer-wide `next`), caches
+    /// (`cache`, `cached`), barriers (`barrier`), scans (`trace.scan`, meta tensor frames).
+    public static let version = 2
     /// The version of this library (swift-nnsight).
     public static let libraryVersion = "0.1.0"
     /// The WebSocket path of a session.
@@ -25,6 +27,19 @@ public enum MessageKind: String, Codable, Sendable {
     /// C→S: ask for a capture job's result (`job`); S→C `status`, or a `value` frame holding the
     /// safetensors file as a uint8 tensor.
     case fetch
+    /// C→S: begin generation step `step` (one turn of `tracer.iter`); answered with `ack`, whose
+    /// `began` is false when the run ended before that step.
+    case step
+    /// C→S: the run's result for the invoke's rows (`tracer.result()`); answered with `value`.
+    case result
+    /// C→S: start a cache (`cache` id, `paths` or every module, `includeInputs`,
+    /// `includeOutputs`); answered with `ack`. The values arrive as `cached` frames at the end.
+    case cache
+    /// S→C (binary): one recorded value of a cache (`cache`, `path`, `key`), sent in call order
+    /// after the run and before the trace's `completed` status.
+    case cached
+    /// C→S: wait at barrier `barrier` with `count` participants; answered with `ack` once all arrived.
+    case barrier
 }
 
 /// Which value of a module an access is about.
@@ -97,6 +112,26 @@ public struct WireMessage: Codable, Sendable {
 
     // trace
     public var invokes: [InvokeInput]?
+    /// `trace`: run as a generation with these settings (absent: one forward pass).
+    public var generation: GenerationRequest?
+    /// `trace`: run on the meta device (`scan`): values carry shape and dtype only.
+    public var scan: Bool?
+
+    // step / cache / barrier
+    /// `step`: the generation step to begin.
+    public var step: Int?
+    /// `ack` of a `step`: whether the step began (false: the run ended first).
+    public var began: Bool?
+    /// `cache` / `cached`: the client's number for the cache within its trace.
+    public var cache: Int?
+    /// `cache`: record inputs too / record outputs.
+    public var includeInputs: Bool?
+    public var includeOutputs: Bool?
+    /// `barrier`: the client's number for the barrier within its trace.
+    public var barrier: Int?
+    /// `finished`: the closure called `stop()` (the server ends the run there when the trace
+    /// has the forward to itself).
+    public var stopped: Bool?
 
     // capture / fetch
     /// The prompts of a capture job.
@@ -160,11 +195,25 @@ public struct KeyLimits: Codable, Sendable, Equatable {
     public var responseBytes: Int
     /// Tokens over all invokes of one trace.
     public var promptTokens: Int
+    /// New tokens one generation may ask for.
+    public var newTokens: Int
 
-    public init(concurrentTraces: Int = 4, responseBytes: Int = 16 << 20, promptTokens: Int = 4096) {
+    public init(concurrentTraces: Int = 4, responseBytes: Int = 16 << 20, promptTokens: Int = 4096, newTokens: Int = 1024) {
         self.concurrentTraces = concurrentTraces
         self.responseBytes = responseBytes
         self.promptTokens = promptTokens
+        self.newTokens = newTokens
+    }
+
+    enum CodingKeys: String, CodingKey { case concurrentTraces, responseBytes, promptTokens, newTokens }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = KeyLimits()
+        concurrentTraces = try container.decodeIfPresent(Int.self, forKey: .concurrentTraces) ?? defaults.concurrentTraces
+        responseBytes = try container.decodeIfPresent(Int.self, forKey: .responseBytes) ?? defaults.responseBytes
+        promptTokens = try container.decodeIfPresent(Int.self, forKey: .promptTokens) ?? defaults.promptTokens
+        newTokens = try container.decodeIfPresent(Int.self, forKey: .newTokens) ?? defaults.newTokens
     }
 }
 
@@ -174,11 +223,40 @@ public struct EngineErrorPayload: Codable, Sendable, Equatable {
     public var name: String
     public var requester: String?
     public var path: String?
+    /// `barrierNeverReached`: the participants expected and arrived; `invalidInput`: the reason.
+    public var expected: Int?
+    public var arrived: Int?
+    public var reason: String?
 
-    public init(name: String, requester: String? = nil, path: String? = nil) {
+    public init(name: String, requester: String? = nil, path: String? = nil,
+                expected: Int? = nil, arrived: Int? = nil, reason: String? = nil) {
         self.name = name
         self.requester = requester
         self.path = path
+        self.expected = expected
+        self.arrived = arrived
+        self.reason = reason
+    }
+}
+
+/// How a remote trace generates: the settings of `generate(maxNewTokens:sampling:stopAtEOS:)`.
+public struct GenerationRequest: Codable, Sendable, Hashable {
+    public var maxNewTokens: Int
+    public var stopAtEOS: Bool
+    /// Sampling (0: greedy), as in `SamplingOptions`.
+    public var temperature: Double
+    public var topK: Int?
+    public var topP: Double?
+    public var seed: UInt64?
+
+    public init(maxNewTokens: Int, stopAtEOS: Bool, temperature: Double = 0, topK: Int? = nil,
+                topP: Double? = nil, seed: UInt64? = nil) {
+        self.maxNewTokens = maxNewTokens
+        self.stopAtEOS = stopAtEOS
+        self.temperature = temperature
+        self.topK = topK
+        self.topP = topP
+        self.seed = seed
     }
 }
 

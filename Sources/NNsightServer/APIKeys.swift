@@ -8,7 +8,7 @@ import NNsightRemote
 /// The file is JSON:
 /// ```json
 /// {"keys": [{"name": "alice", "sha256": "<64 hex digits>",
-///            "limits": {"concurrentTraces": 2, "responseBytes": 16777216, "promptTokens": 4096}}]}
+///            "limits": {"concurrentTraces": 2, "responseBytes": 16777216, "promptTokens": 4096, "newTokens": 256}}]}
 /// ```
 /// `printf %s "$KEY" | sha256sum` gives a key's hash; ``APIKeys/hash(_:)`` is the same.
 public struct APIKeys: Sendable {

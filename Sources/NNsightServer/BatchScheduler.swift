@@ -19,6 +19,9 @@ final class BatchScheduler: @unchecked Sendable {
     private var stopping = false
     private var finished = false
     private var statistics = ServerStatistics()
+    /// Clients connected now: the batch window is waited only while one that has no trace
+    /// queued could still send one.
+    private var connectedClients = 0
 
     init(model: LanguageModel, configuration: ServerConfiguration, logger: Logger) {
         self.model = model
@@ -67,6 +70,21 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// A client connected (its traces may join batches).
+    func clientConnected() {
+        condition.lock()
+        connectedClients += 1
+        condition.unlock()
+    }
+
+    /// A client's connection closed.
+    func clientDisconnected() {
+        condition.lock()
+        connectedClients -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
     /// Queues `job`, telling its client its position; refuses it past its key's trace limit.
     func submit(_ job: TraceJob) throws {
         condition.lock()
@@ -106,10 +124,6 @@ final class BatchScheduler: @unchecked Sendable {
             run(batch)
             condition.lock()
             running.removeAll()
-            statistics.forwards += 1
-            statistics.traces += batch.count
-            if batch.count > 1 { statistics.sharedForwards += 1 }
-            statistics.largestBatch = max(statistics.largestBatch, batch.count)
             condition.unlock()
         }
         condition.lock()
@@ -125,21 +139,25 @@ final class BatchScheduler: @unchecked Sendable {
 
     /// Waits for work: a capture job when no trace waits; else the first trace, then the batch
     /// window, and what has arrived of the same length as the first (the others wait for the
-    /// next forward, first in line).
+    /// next forward, first in line). The window ends early once every connected client has a
+    /// trace queued (a lone client never waits for it): nobody else could join.
     private func nextWork() -> Work? {
         condition.lock()
         defer { condition.unlock() }
         while queue.isEmpty && captures.isEmpty && !stopping { condition.wait() }
         if stopping { return nil }
         if queue.isEmpty { return .capture(captures.removeFirst()) }
-        let length = queue[0].length
-        func companions() -> Int { queue.lazy.filter { $0.length == length }.count }
+        let key = queue[0].batchKey
+        func companions() -> Int { queue.lazy.filter { $0.batchKey == key }.count }
         let windowEnd = queue[0].arrival.addingTimeInterval(configuration.batchWindow.seconds)
-        while !stopping && companions() < configuration.maxBatchTraces && Date() < windowEnd {
+        func othersCouldJoin() -> Bool {
+            connectedClients > Set(queue.lazy.map { ObjectIdentifier($0.session) }).count
+        }
+        while !stopping && companions() < configuration.maxBatchTraces && othersCouldJoin() && Date() < windowEnd {
             _ = condition.wait(until: windowEnd)
         }
         if stopping { return nil }
-        let batch = Array(queue.lazy.filter { $0.length == length }.prefix(configuration.maxBatchTraces))
+        let batch = Array(queue.lazy.filter { $0.batchKey == key }.prefix(configuration.maxBatchTraces))
         queue.removeAll { job in batch.contains { $0 === job } }
         running = batch
         return .traces(batch)
@@ -159,27 +177,32 @@ final class BatchScheduler: @unchecked Sendable {
         let deadline = configuration.clientDeadline
         let shared = batch.count > 1
         let dtype = model.dtype
+        // Several clients: each trace's first invoke is started now, not after the invokes
+        // before it reached their first module, and every value that several clients wait at
+        // goes to all of them before any answer is awaited.
+        let earlySends = shared ? EarlySends() : nil
+        if shared {
+            for job in batch where !job.isCancelled {
+                job.invokes[0].progress.markStarted()
+                job.session.send(WireMessage(kind: .start, trace: job.trace, invoke: 0))
+            }
+        }
         var runError: (any Error)?
         do {
-            try model.trace { tracer in
-                var inputIndex = 0
-                for job in batch {
-                    let covered = inputIndex..<(inputIndex + job.inputInvokeCount)
-                    for (index, invoke) in job.invokes.enumerated() {
-                        let body: (Envoy) throws -> Void = { root in
-                            ServerInvoke(job: job, index: index, root: root, deadline: deadline,
-                                         sharedBatch: shared, modelDType: dtype).run()
-                        }
-                        if let tokens = invoke.tokens { try tracer.invoke(tokens, body) } else { try tracer.invoke(coveringInputInvokes: covered, body) }
-                    }
-                    inputIndex += job.inputInvokeCount
-                }
-            }
+            try BatchForward(model: model, batch: batch, deadline: deadline, dtype: dtype, earlySends: earlySends).run()
         } catch {
             logger.error("batched forward failed: \(error)")
             runError = error
         }
-        for job in batch { job.end(runError: runError) }
+        // Counted before the clients hear that their traces ended, so that what they read of
+        // the statistics afterwards includes this forward.
+        condition.lock()
+        statistics.forwards += 1
+        statistics.traces += batch.count
+        if batch.count > 1 { statistics.sharedForwards += 1 }
+        statistics.largestBatch = max(statistics.largestBatch, batch.count)
+        condition.unlock()
+        for job in batch { job.end(runError: runError, sharedBatch: shared) }
     }
 }
 

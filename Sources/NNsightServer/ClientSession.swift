@@ -77,7 +77,7 @@ final class ClientSession: @unchecked Sendable {
         guard authenticated else { return try hello(message) }
         switch message.kind {
         case .trace: try startTrace(message)
-        case .read, .write, .next, .apply, .finished, .failed:
+        case .read, .write, .next, .apply, .finished, .failed, .step, .result, .cache, .barrier:
             guard let trace = message.trace, let invoke = message.invoke else {
                 throw RemoteError.protocolError(.malformedFrame, "\(message.kind.rawValue) names no trace and invoke")
             }
@@ -168,6 +168,7 @@ final class ClientSession: @unchecked Sendable {
         guard (1...256).contains(inputs.count) else {
             throw RemoteError.protocolError(.malformedFrame, "a trace has 1 to 256 invokes, not \(inputs.count)")
         }
+        let scan = message.scan ?? false
         do {
             var invokes: [TraceJob.Invoke] = []
             var tokenCount = 0
@@ -184,7 +185,9 @@ final class ClientSession: @unchecked Sendable {
                 invokes.append(TraceJob.Invoke(tokens: rows))
             }
             guard invokes.contains(where: { $0.tokens != nil }) else { throw NNsightError.noInput }
-            let job = TraceJob(session: self, trace: trace, invokes: invokes, limits: limits, keyName: keyName)
+            try checkRunKind(message.generation, scan: scan, invokes: invokes, limits: limits)
+            let job = TraceJob(session: self, trace: trace, invokes: invokes, limits: limits, keyName: keyName,
+                               generation: message.generation, scan: scan)
             lock.lock()
             jobs[trace] = job
             lock.unlock()
@@ -200,6 +203,26 @@ final class ClientSession: @unchecked Sendable {
             var refusal = ServerInvoke.errorMessage(for: error, trace: trace, invoke: -1)
             refusal.invoke = nil
             send(refusal)
+        }
+    }
+
+    /// A generation's settings within this key's limits; a scan of one prompt, never generating.
+    private func checkRunKind(_ generation: GenerationRequest?, scan: Bool, invokes: [TraceJob.Invoke], limits: KeyLimits) throws {
+        if let generation {
+            guard !scan else { throw RemoteError.protocolError(.malformedFrame, "a trace cannot both scan and generate") }
+            guard generation.maxNewTokens >= 0 else {
+                throw RemoteError.protocolError(.malformedFrame, "maxNewTokens must not be negative, got \(generation.maxNewTokens)")
+            }
+            guard generation.maxNewTokens <= limits.newTokens else {
+                throw RemoteError.protocolError(.limitExceeded, "\(generation.maxNewTokens) new tokens exceed this key's \(limits.newTokens)")
+            }
+            guard generation.temperature.isFinite, generation.temperature >= 0, (generation.topK ?? 1) >= 1,
+                  (generation.topP ?? 1) > 0, (generation.topP ?? 1) <= 1 else {
+                throw RemoteError.protocolError(.malformedFrame, "invalid sampling settings (temperature ≥ 0, topK ≥ 1, 0 < topP ≤ 1)")
+            }
+        }
+        if scan, invokes.filter({ $0.tokens != nil }).count != 1 {
+            throw RemoteError.protocolError(.malformedFrame, "a scan takes one prompt")
         }
     }
 

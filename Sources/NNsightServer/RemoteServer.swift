@@ -151,6 +151,8 @@ public final class RemoteServer: @unchecked Sendable {
             nextSession += 1
             return ClientSession(id: nextSession, server: self, logger: logger)
         }
+        scheduler.clientConnected()
+        defer { scheduler.clientDisconnected() }
         await withThrowingTaskGroup(of: Void.self) { group in
             let frames = session.outgoing
             group.addTask {

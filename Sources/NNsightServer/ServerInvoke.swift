@@ -16,45 +16,86 @@ struct ServerInvoke {
     let sharedBatch: Bool
     /// The dtype of the model's activations.
     let modelDType: DType
+    /// The server's tracer of the run (steps, results, caches).
+    let tracer: Tracer<LanguageModel>
 
-    func run() {
-        guard !job.isCancelled else { return }
+    /// How the client's invoke ended.
+    enum End {
+        case finished
+        /// The closure called `stop()`.
+        case stopped
+    }
+
+    /// Serves the client's accesses until its closure ends. With `earlySends` (a batch shared by
+    /// several clients), values may reach the client before this invoke's turn.
+    @discardableResult
+    func run(earlySends: EarlySends? = nil) -> End {
+        guard !job.isCancelled else { return .finished }
         let mailbox = job.invokes[index].mailbox
-        job.session.send(WireMessage(kind: .start, trace: job.trace, invoke: index))
+        let progress = job.invokes[index].progress
+        defer { progress.markFinished() }
+        earlySends?.register(self)
+        if !progress.takeStarted() { job.session.send(WireMessage(kind: .start, trace: job.trace, invoke: index)) }
         /// The last value read of each `path|key`, for the client's in-place changes.
         var lastReads: [String: Tensor] = [:]
+        /// When the client was sent the value it is answering, if that was before this turn:
+        /// its deadline runs from then.
+        var sentAt: Date?
         while true {
-            guard let delivery = mailbox.take(before: Date(timeIntervalSinceNow: deadline.seconds)) else {
+            guard let delivery = mailbox.take(before: (sentAt ?? Date()).addingTimeInterval(deadline.seconds)) else {
                 job.cancel(.protocolError(.deadlineExceeded,
                                           "trace \(job.trace) did not answer within \(deadline); it was cancelled"))
-                return
+                return .finished
             }
-            guard case .message(let message, let tensor) = delivery else { return }
+            sentAt = nil
+            guard case .message(let message, let tensor) = delivery else { return .finished }
             switch message.kind {
             case .finished:
-                return
+                return message.stopped == true ? .stopped : .finished
             case .failed:
                 job.cancel(.protocolError(.cancelled, "invoke \(index) failed on the client: \(message.message ?? "")"), notify: false)
-                return
+                return .finished
             default:
                 do {
-                    try handle(message, tensor, lastReads: &lastReads)
+                    sentAt = try handle(message, tensor, lastReads: &lastReads)
                 } catch {
-                    if job.isCancelled { return }
+                    if job.isCancelled { return .finished }
                     job.session.send(ServerInvoke.errorMessage(for: error, trace: job.trace, invoke: index))
                 }
-                if job.isCancelled { return }
+                if job.isCancelled { return .finished }
             }
         }
     }
 
-    private func handle(_ message: WireMessage, _ tensor: Tensor?, lastReads: inout [String: Tensor]) throws {
+    /// Sends the client `value` (its rows of the value its pending read waits for) ahead of its
+    /// turn, when this is the trace's earliest unfinished invoke and the turn's checks pass;
+    /// otherwise sends nothing (the turn will). Called on the model's thread.
+    func sendEarly(_ value: Tensor, of envoy: Envoy) {
+        guard job.mayRunAhead(index), (try? checkRows(value, envoy: envoy)) != nil, (try? reply(value)) != nil else { return }
+        job.invokes[index].progress.markValueSent(at: Date())
+    }
+
+    /// Serves one access; returns when the answer went out, if that was before this turn.
+    private func handle(_ message: WireMessage, _ tensor: Tensor?, lastReads: inout [String: Tensor]) throws -> Date? {
+        if let tensor, (tensor.device == .meta) != job.scan {
+            throw RemoteError.protocolError(.tensorMismatch, job.scan ? "a scan takes meta tensors (shape and dtype only)"
+                                                                      : "a meta tensor (no data) written into a trace that runs the model")
+        }
         switch message.kind {
         case .read:
             let (envoy, key) = try target(message)
-            let value = try (key == .input ? envoy.input : envoy.output)
+            let progress = job.invokes[index].progress
+            let value: Tensor
+            do {
+                value = try (key == .input ? envoy.input : envoy.output)
+            } catch {
+                _ = progress.takeValueSent()
+                throw error
+            }
+            let sentAt = progress.takeValueSent()
             try checkRows(value, envoy: envoy)
             lastReads["\(envoy.path)|\(key.rawValue)"] = value
+            if let sentAt { return sentAt }
             try reply(value)
         case .write:
             let (envoy, key) = try target(message)
@@ -81,12 +122,14 @@ struct ServerInvoke {
             }
             job.session.send(WireMessage(kind: .ack, trace: job.trace, invoke: index))
         case .next:
-            let envoy = try resolve(message.path)
             let count = message.count ?? 1
             guard (1...1_000_000).contains(count) else {
                 throw RemoteError.protocolError(.malformedFrame, "next(\(count)): the count must be between 1 and 1000000")
             }
-            try envoy.next(count)
+            // Without a path: the tracer's `next()`, for every module.
+            if message.path == nil { try tracer.next(count) } else { try resolve(message.path).next(count) }
+        case .step, .result, .cache, .barrier:
+            try handleTracerOperation(message)
         case .apply:
             let envoy = try resolve(message.path)
             guard let tensor else { throw RemoteError.protocolError(.malformedFrame, "calling \(envoy.path) needs a tensor") }
@@ -96,6 +139,42 @@ struct ServerInvoke {
             try reply(try envoy(tensor))
         default:
             throw RemoteError.protocolError(.unexpectedMessage, "\(message.kind.rawValue) is not an access")
+        }
+        return nil
+    }
+
+    /// `tracer.iter`, `tracer.result()`, `tracer.cache(...)`, `barrier()`, done on the server's
+    /// tracer on this invoke's worker, as a local closure would.
+    private func handleTracerOperation(_ message: WireMessage) throws {
+        switch message.kind {
+        case .step:
+            guard let step = message.step, (0...1_000_000).contains(step) else {
+                throw RemoteError.protocolError(.malformedFrame, "a step names a step between 0 and 1000000")
+            }
+            var ack = WireMessage(kind: .ack, trace: job.trace, invoke: index)
+            ack.began = try tracer.beginStep(step)
+            job.session.send(ack)
+        case .result:
+            let value = try tracer.result()
+            if sharedBatch { try checkRows(value, envoy: root) }
+            try reply(value)
+        case .cache:
+            guard let number = message.cache, (0..<1024).contains(number), (message.paths?.count ?? 0) <= 100_000 else {
+                throw RemoteError.protocolError(.malformedFrame, "a cache names its number (0 to 1023) and at most 100000 paths")
+            }
+            let modules = try message.paths.map { try $0.map(resolve) }
+            let cache = try tracer.cache(modules: modules, includeInputs: message.includeInputs ?? false,
+                                         includeOutputs: message.includeOutputs ?? true)
+            try job.add(cache: cache, number: number, invoke: index)
+            job.session.send(WireMessage(kind: .ack, trace: job.trace, invoke: index))
+        case .barrier:
+            guard let number = message.barrier, let count = message.count else {
+                throw RemoteError.protocolError(.malformedFrame, "a barrier names its number and count")
+            }
+            try job.barrier(number, count: count)()
+            job.session.send(WireMessage(kind: .ack, trace: job.trace, invoke: index))
+        default:
+            throw RemoteError.protocolError(.unexpectedMessage, "\(message.kind.rawValue) is not a tracer operation")
         }
     }
 

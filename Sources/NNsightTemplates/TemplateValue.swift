@@ -133,7 +133,10 @@ public struct TemplateDictionary: Sendable, ExpressibleByDictionaryLiteral {
 }
 
 /// The state of a `namespace(...)`: attributes assigned with `{% set ns.name = value %}` inside
-/// loops stay visible after them. Only the render that made it touches it.
+/// loops stay visible after them.
+///
+/// `@unchecked Sendable` (a ``TemplateValue`` case holds it), earned by confinement: only the
+/// render that made it touches it, on the render's thread, and the render empties it when it ends.
 public final class TemplateNamespace: @unchecked Sendable {
     var attributes: TemplateDictionary
 
@@ -141,6 +144,10 @@ public final class TemplateNamespace: @unchecked Sendable {
 }
 
 /// Something a template can call.
+///
+/// `@unchecked Sendable` (a ``TemplateValue`` case holds it), earned by confinement: a macro holds
+/// its render's mutable `Scope`, and a callable is made and called only inside that one render
+/// (nothing public makes one, and a render returns only text).
 public struct TemplateCallable: @unchecked Sendable {
     enum Kind {
         case macro(Macro)

@@ -6,7 +6,10 @@ import Foundation
 /// Merging uses a min-heap over a linked list of symbols (rank, then leftmost position, as
 /// `tokenizers` does), so a word of n characters costs O(n log n); words already seen come
 /// from a cache.
-final class BPEModel: @unchecked Sendable {
+///
+/// Checked `Sendable`: every property is an immutable value set in `init`, and the one mutable
+/// part, the word cache, is behind a lock (``WordCache``). One model may encode on many threads.
+final class BPEModel: Sendable {
     let vocab: [String: Int]
     let idToToken: [Int: String]
     let unkId: Int?
@@ -255,10 +258,12 @@ struct MinHeap {
     }
 }
 
-/// A bounded, thread-safe cache of merged words.
-final class WordCache: @unchecked Sendable {
-    private var table: [String: [Int32]] = [:]
+/// A bounded, thread-safe cache of merged words, shared by every thread that encodes with the
+/// model. `Sendable` earned by its lock: `table` is read and written only inside `lock`.
+final class WordCache: Sendable {
     private let lock = NSLock()
+    /// Guarded by `lock`.
+    nonisolated(unsafe) private var table: [String: [Int32]] = [:]
     private let capacity = 100_000
 
     func get(_ key: String) -> [Int32]? {

@@ -6,7 +6,10 @@ import Foundation
 ///
 /// The scanners reproduce the regexes exactly as the `onig` engine in `tokenizers` runs them,
 /// backtracking included (`\s+(?!\S)` leaves the last space of a run for the next word).
-enum SplitPattern: @unchecked Sendable {
+///
+/// Checked `Sendable`: the cases hold values and an `NSRegularExpression`, which is immutable
+/// and documented safe to match from several threads at once.
+enum SplitPattern: Sendable {
     /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+` (GPT-2, ByteLevel's default).
     case gpt2
     /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`

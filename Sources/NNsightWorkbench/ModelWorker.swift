@@ -5,6 +5,9 @@ import Synchronization
 
 /// Owns the loaded model and runs one job at a time on its own thread, so that requests from
 /// several pages (tabs) queue instead of sharing a trace; each job streams its events.
+///
+/// `@unchecked Sendable`, earned by confinement: the model (not `Sendable` itself) is touched
+/// only by jobs on the serial `queue`, one at a time.
 final class ModelWorker: @unchecked Sendable {
     // Touched only on `queue`.
     private let model: LanguageModel
@@ -18,7 +21,8 @@ final class ModelWorker: @unchecked Sendable {
     /// What a job uses to report: events for the page, and whether the page is still listening.
     final class Emitter: Sendable {
         private let continuation: AsyncStream<ServerEvent>.Continuation
-        private let cancelled = Mutex(false)
+        /// Set from whichever thread ends the page's stream, read on the model's queue.
+        private let cancelled = Atomic<Bool>(false)
 
         init(_ continuation: AsyncStream<ServerEvent>.Continuation) { self.continuation = continuation }
 
@@ -26,10 +30,10 @@ final class ModelWorker: @unchecked Sendable {
 
         /// Throws ``Cancelled`` once the client has gone.
         func checkCancelled() throws {
-            if cancelled.withLock({ $0 }) { throw Cancelled() }
+            if cancelled.load(ordering: .acquiring) { throw Cancelled() }
         }
 
-        func cancel() { cancelled.withLock { $0 = true } }
+        func cancel() { cancelled.store(true, ordering: .releasing) }
         func finish() { continuation.finish() }
     }
 

@@ -10,7 +10,8 @@ enum Fixtures {
     static let smolLM2Path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".models/SmolLM2-135M-Instruct.Q4_1.gguf").path
 
-    static let tinyModels = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox", "tiny-gemma2", "tiny-gemma", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral"]
+    static let tinyModels = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox", "tiny-gemma2", "tiny-gemma", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral", "tiny-gemma3", "tiny-qwen3-moe",
+                             "tiny-gptj", "tiny-opt", "tiny-opt-350m"]
 
     struct StoredArray: Decodable, Sendable {
         let dtype: String

@@ -33,7 +33,7 @@ import Testing
         #expect(throws: ModelError.unsupportedArchitecture("mamba (GGUF)", supported: ModelRegistry.supportedGGUFArchitectures)) {
             try ModelRegistry.family(ggufArchitecture: "mamba")
         }
-        #expect(ModelRegistry.supportedGGUFArchitectures == ["gemma", "gemma2", "gpt2", "gptneox", "llama", "mistral", "olmo2", "phi3", "qwen2", "qwen3"])
+        #expect(ModelRegistry.supportedGGUFArchitectures == ["gemma", "gemma2", "gemma3", "gpt2", "gptneox", "llama", "mistral", "olmo2", "phi3", "qwen2", "qwen3", "qwen3moe"])
     }
 
     /// nnterp's load-time check names the module that fails it.

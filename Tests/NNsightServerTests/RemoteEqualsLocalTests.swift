@@ -27,6 +27,66 @@ struct RemoteEqualsLocalTests {
         }
     }
 
+    @Test func generationScenariosGiveTheSameValuesRemoteAndLocal() async throws {
+        try await expectRemoteEqualsLocal(TracerScenarios.generation)
+    }
+
+    @Test func cacheAndScanScenariosGiveTheSameValuesRemoteAndLocal() async throws {
+        try await expectRemoteEqualsLocal(TracerScenarios.cacheAndScan)
+    }
+
+    @Test func editSessionStopAndBarrierScenariosGiveTheSameValuesRemoteAndLocal() async throws {
+        try await expectRemoteEqualsLocal(TracerScenarios.editsSessionsBarriers)
+    }
+
+    @Test func aRemoteScanGivesMetaValuesAndRunsNoForward() async throws {
+        let (device, shape, forwards) = try await withServer { url, server in
+            let remote = try RemoteModel(url: url)
+            let value = try remote.scan(Scenarios.prompt) { m in try m.lm_head.output }
+            return (value.device, value.shape, server.stats.forwards)
+        }
+        let local = try Fixtures.localModel()
+        #expect(device == .meta)
+        #expect(shape == (try local.scan(Scenarios.prompt) { m in try m.lm_head.output }.shape))
+        // One scheduled run, on the meta twin (its values carry no data).
+        #expect(forwards == 1)
+    }
+
+    /// Runs `scenarios` on a local model and on the same model served on 127.0.0.1; expects
+    /// every value equal (errors compare as their text).
+    private func expectRemoteEqualsLocal(_ scenarios: [TracerScenario]) async throws {
+        let local = try Fixtures.localModel()
+        let expected = try scenarios.map { scenario in
+            try scenario.run(local).map { try $0.device == .meta ? $0.shapeAndDType() : $0 }
+        }
+        let got = try await withServer { url, _ in
+            let remote = try RemoteModel(url: url)
+            return scenarios.map { scenario in
+                Result { try scenario.run(remote).map { UncheckedTensor($0) } }
+            }
+        }
+        for (index, scenario) in scenarios.enumerated() {
+            let values: [Tensor]
+            switch got[index] {
+            case .success(let tensors): values = tensors.map(\.tensor)
+            case .failure(let error):
+                Issue.record("\(scenario.name): remote failed with \(error)")
+                continue
+            }
+            #expect(values.count == expected[index].count, "\(scenario.name)")
+            for (remote, local) in zip(values, expected[index]) {
+                #expect(remote.shape == local.shape, "\(scenario.name)")
+                #expect(remote.dtype == local.dtype, "\(scenario.name)")
+                #expect(try remote.equal(local), "\(scenario.name)")
+                if remote.dtype == .int64, local.dtype == .int64, remote.rank == 1, try !remote.equal(local) {
+                    // An error's text: show both.
+                    let text = { (t: Tensor) in String(decoding: try t.toArray(Int.self).map(UInt8.init), as: UTF8.self) }
+                    Issue.record("\(scenario.name): remote \(try text(remote)) / local \(try text(local))")
+                }
+            }
+        }
+    }
+
     @Test func moduleTreePrintsAndNavigatesAsLocal() async throws {
         let local = try Fixtures.localModel()
         let (printed, paths, unknown) = try await withServer { url, _ in

@@ -9,7 +9,8 @@ import Testing
 /// scripts/fixtures/gen_source.py).
 struct AttentionInternalsTests {
     static let families = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox",
-                           "tiny-gemma", "tiny-gemma2", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral"]
+                           "tiny-gemma", "tiny-gemma2", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral", "tiny-gemma3", "tiny-qwen3-moe",
+                           "tiny-gptj", "tiny-opt", "tiny-opt-350m"]
 
     func load(_ name: String) throws -> LanguageModel {
         try Torch.setNumThreads(1)
@@ -19,7 +20,8 @@ struct AttentionInternalsTests {
     /// The attention module of layer `layer`, by family.
     func attention(_ m: Envoy, _ name: String, _ layer: Int) throws -> Envoy {
         switch name {
-        case "tiny-gpt2": try m.transformer.h[layer].attn
+        case "tiny-gpt2", "tiny-gptj": try m.transformer.h[layer].attn
+        case "tiny-opt", "tiny-opt-350m": try m.model.decoder.layers[layer].self_attn
         case "tiny-gpt-neox": try m.gpt_neox.layers[layer].attention
         default: try m.model.layers[layer].self_attn
         }

@@ -7,18 +7,21 @@ import NNsightTorch
 /// Chat messages are prompts: the default model's GGUF template renders them, and the ids are
 /// those of transformers' `apply_chat_template` (Tests/Fixtures/chat-templates/chats.json).
 @Suite struct ChatPromptTests {
-    static let smol: TemplateValue = {
+    /// Parsed for each use, not kept in a `static let`: a value alive at exit is reported by
+    /// LeakSanitizer (`scripts/sanitize address`), whose scan cannot follow an indirect enum's
+    /// payload pointers (the case is kept in the pointer's spare bits).
+    static func smol() -> TemplateValue {
         let url = LMFixtures.fixtures.appendingPathComponent("chat-templates/chats.json")
         let chats = try! TemplateValue(json: String(contentsOf: url, encoding: .utf8))
         guard case let .dictionary(root) = chats, case let .dictionary(templates)? = root["templates"], let smol = templates["smollm2"] else {
             fatalError("chats.json has no smollm2 entry")
         }
         return smol
-    }()
+    }
 
     /// The ids transformers gave for a conversation of chats.json.
     static func expectedIds(_ conversation: String, addGenerationPrompt: Bool) -> [Int] {
-        guard case let .dictionary(smol) = smol, case let .array(cases)? = smol["cases"] else { return [] }
+        guard case let .dictionary(smol) = smol(), case let .array(cases)? = smol["cases"] else { return [] }
         for case let .dictionary(item) in cases {
             guard case .string(conversation)? = item["conversation"], case .bool(addGenerationPrompt)? = item["add_generation_prompt"],
                   case let .array(ids)? = item["ids"] else { continue }

@@ -10,7 +10,8 @@ import Testing
 @Suite struct StandardNamesTests {
     static let modelsRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/models")
-    static let fixtures = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox", "tiny-gemma2", "tiny-gemma", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral"]
+    static let fixtures = ["tiny-gpt2", "tiny-llama", "tiny-llama3", "tiny-qwen2", "tiny-mistral", "tiny-gpt-neox", "tiny-gemma2", "tiny-gemma", "tiny-qwen3", "tiny-olmo2", "tiny-phi3", "tiny-mixtral", "tiny-gemma3", "tiny-qwen3-moe",
+                           "tiny-gptj", "tiny-opt", "tiny-opt-350m"]
 
     struct ScriptResult {
         var embedding: Tensor

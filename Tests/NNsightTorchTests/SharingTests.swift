@@ -43,14 +43,26 @@ struct SharingTests {
         let alone = Generator(seed: 7)
         let sequential = try (0..<400).map { _ in try Tensor.rand([3], generator: alone).toArray(Float.self) }
         let shared = Generator(seed: 7)
-        let draws = Mutex<[[Float]]>([])
+        let draws = LockedRows()
         concurrently(threads: 4) { _ in
             for _ in 0..<100 {
                 let row = (try? Tensor.rand([3], generator: shared).toArray(Float.self)) ?? []
-                draws.withLock { $0.append(row) }
+                draws.append(row)
             }
         }
         let key = { (row: [Float]) in row.map { String($0) }.joined(separator: ",") }
-        #expect(draws.withLock { $0 }.map(key).sorted() == sequential.map(key).sorted())
+        #expect(draws.all.map(key).sorted() == sequential.map(key).sorted())
     }
+}
+
+/// Rows appended from several threads. An `NSLock`, not a `Synchronization.Mutex`: this test
+/// runs under ThreadSanitizer too, which does not model a contended `Mutex`'s futex handoff on
+/// Linux.
+private final class LockedRows: Sendable {
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    nonisolated(unsafe) private var rows: [[Float]] = []
+
+    func append(_ row: [Float]) { lock.withLock { rows.append(row) } }
+    var all: [[Float]] { lock.withLock { rows } }
 }

@@ -23,7 +23,8 @@ extension LanguageModel {
                                           onToken: @escaping @Sendable (TokenGeneration) -> Void = { _ in }) throws -> TokenGeneration {
         let promptTokens = try promptTokens(prompt).texts
         final class Collector: TokenStreamer, @unchecked Sendable {
-            // Written only on the model's thread, read after generation returns.
+            // `@unchecked Sendable`, earned by turn-taking: written only on the model's thread,
+            // read after `generate` has returned (its return orders the writes before the read).
             var generation: TokenGeneration
             let onToken: @Sendable (TokenGeneration) -> Void
             init(_ generation: TokenGeneration, _ onToken: @escaping @Sendable (TokenGeneration) -> Void) {

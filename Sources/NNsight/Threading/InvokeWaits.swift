@@ -43,6 +43,9 @@ public struct InvokeWaits: Sendable {
     private static let measurement = NSLock()
     /// The thread whose traces are measured (0: none).
     private static let measuredThread = Atomic<UInt>(0)
+    /// Never contended, so a `Synchronization.Mutex` is enough (no futex handoff for
+    /// ThreadSanitizer to miss): only the measured thread records, and `measurement` lets one
+    /// thread at a time measure.
     private static let counted = Mutex(InvokeWaits())
 
     /// Whether waits of the model's thread are measured now, on this thread.

@@ -9,7 +9,8 @@ public struct DecoderState: DerivedForwardState {
     /// causal, minus padded keys.
     public var attentionMask: Tensor
     /// The mask of sliding-window layers: ``attentionMask`` limited to the last `window` keys of
-    /// each query; nil when the model has no sliding window.
+    /// each query, over the keys a sliding layer holds (fewer than ``attentionMask``'s columns
+    /// when the cache trims sliding layers); nil when the model has no sliding window.
     public var slidingWindowMask: Tensor?
     /// The positions of the new tokens, `[batch, sequence]` (given by the caller, or counted).
     public var positionIds: Tensor
@@ -82,8 +83,14 @@ func decoderState(_ inputIds: Tensor, _ context: ForwardContext, maxPositions: I
     }
     let device = inputIds.device
     let full = try causalAttentionMask(queries: queries, past: past, attentionMask: attentionMask, device: device)
-    let sliding = try slidingWindow.map {
-        try causalAttentionMask(queries: queries, past: past, attentionMask: attentionMask, window: $0, device: device)
+    let sliding = try slidingWindow.map { window in
+        let mask = try causalAttentionMask(queries: queries, past: past, attentionMask: attentionMask, window: window,
+                                           device: device)
+        // A cache that trims sliding layers (KVCache(windows:)) holds only their latest keys: the
+        // mask's columns are those keys and the new ones. The dropped keys are outside every new
+        // query's window, so this only removes columns that were masked anyway.
+        let kept = context.cache?.cachedKeyCount(window: window) ?? past
+        return kept == past ? mask : try mask.narrow(dim: -1, start: past - kept, length: kept + queries)
     }
     let positions = try context.positionIds
         ?? positionIds(queries: queries, past: past, batch: batch, attentionMask: attentionMask, device: device)

@@ -25,17 +25,22 @@ public final class RotaryEmbedding: Module {
     public init(dimension dim: Int, theta: Double, scaling: LlamaConfig.RopeScaling? = nil, classPrefix: String,
                 device: Device = .cpu) throws {
         typePrefix = classPrefix
-        let exponents = try Tensor.arange(0, dim, step: 2, dtype: .int64).to(.float32) / Double(dim)
-        var invFreq = try 1.0 / Tensor.pow(theta, exponents)
-        if let scaling {
-            invFreq = try RotaryEmbedding.scale(invFreq, scaling)
-        }
+        let invFreq = try RotaryEmbedding.inverseFrequencies(dimension: dim, theta: theta, scaling: scaling)
         // Derived from the config, not the checkpoint: kept real even for a model built on the
         // meta device, so that loading weights later leaves nothing unmaterialised.
         self.invFreq = Buffer(device == .meta ? invFreq : try invFreq.to(device: device), persistent: false)
     }
 
     public override var typeName: String { typePrefix + "RotaryEmbedding" }
+
+    /// `1 / theta^(2i / dimension)` for the `dimension / 2` rotated pairs, scaled by `scaling`
+    /// (Python: `compute_default_rope_parameters` and the `ROPE_INIT_FUNCTIONS` rule of its type).
+    static func inverseFrequencies(dimension dim: Int, theta: Double, scaling: LlamaConfig.RopeScaling?) throws -> Tensor {
+        let exponents = try Tensor.arange(0, dim, step: 2, dtype: .int64).to(.float32) / Double(dim)
+        let invFreq = try 1.0 / Tensor.pow(theta, exponents)
+        guard let scaling else { return invFreq }
+        return try RotaryEmbedding.scale(invFreq, scaling)
+    }
 
     /// Python: `_compute_llama3_parameters` and the linear rule.
     static func scale(_ invFreq: Tensor, _ scaling: LlamaConfig.RopeScaling) throws -> Tensor {
@@ -53,8 +58,14 @@ public final class RotaryEmbedding: Module {
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let positions = try input.to(.float32).unsqueeze(-1)                 // [b, s, 1]
-        let freqs = try positions * invFreq.value.to(device: input.device)    // [b, s, d/2]
+        try RotaryEmbedding.cosineAndSine(input, invFreq.value)
+    }
+
+    /// Cosines and sines `[2, batch, sequence, headDim]` of position ids `[batch, sequence]` times
+    /// the inverse frequencies.
+    static func cosineAndSine(_ positionIds: Tensor, _ invFreq: Tensor) throws -> Tensor {
+        let positions = try positionIds.to(.float32).unsqueeze(-1)           // [b, s, 1]
+        let freqs = try positions * invFreq.to(device: positionIds.device)    // [b, s, d/2]
         let angles = try Tensor.cat([freqs, freqs], dim: -1)
         return try Tensor.stack([angles.cos(), angles.sin()])
     }

@@ -86,14 +86,14 @@ public final class GPT2Block: Module {
     }
 }
 
-/// Python: `GPT2Model`: token ids in, final hidden states out.
-public final class GPT2Model: Module {
+/// Python: `GPT2Model`: token ids in, final hidden states out (learned positions, no rotary).
+public final class GPT2Model: Module, DecoderStack {
     public let wte: Embedding
     public let wpe: Embedding
     public let drop: Dropout
     public let h: ModuleList<GPT2Block>
     public let ln_f: LayerNorm
-    let maxPositions: Int
+    public let maxPositions: Int
 
     init(_ config: GPT2Config, device: Device) throws {
         wte = try Embedding(config.vocabSize, config.nEmbd, device: device)
@@ -104,41 +104,38 @@ public final class GPT2Model: Module {
         maxPositions = config.nPositions
     }
 
+    public var decoderLayers: [Module] { h.map { $0 } }
+    public var finalNorm: Module { ln_f }
+
+    public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try drop(wte(input, context) + wpe(positionIds, context), context)
+    }
+
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let state = try decoderState(input, context, maxPositions: maxPositions)
-        let inner = context.forLayers(state)
-        var hidden = try drop(wte(input, inner) + wpe(state.positionIds, inner), inner)
-        for block in h { hidden = try block(hidden, inner) }
-        return try ln_f(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `GPT2LMHeadModel`. `lm_head` shares `transformer.wte`'s weight when tied. Made on the
 /// CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class GPT2LMHeadModel: Module, CausalLanguageModel {
+public final class GPT2LMHeadModel: Module, DecoderLanguageModel {
     public let transformer: GPT2Model
     public let lm_head: Linear
     public let config: GPT2Config
 
     public init(_ config: GPT2Config, device: Device = .cpu) throws {
-        try config.validate()
-        // Built in float32: refuse what cannot fit before allocating anything.
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         transformer = try GPT2Model(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? transformer.wte.weight : nil,
-                                        hidden: config.nEmbd, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: transformer.wte, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.nLayer }
-    public var maxPositions: Int { config.nPositions }
+    public var baseModel: GPT2Model { transformer }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: transformer, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }
 

@@ -76,17 +76,11 @@ public struct GPTNeoXConfig: ModelConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
-            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
-                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
-            }
-            return value
-        }
-        vocabSize = try required(.vocabSize)
-        hiddenSize = try required(.hiddenSize)
-        numHiddenLayers = try required(.numHiddenLayers)
-        numAttentionHeads = try required(.numAttentionHeads)
-        intermediateSize = try required(.intermediateSize)
+        vocabSize = try c.required(.vocabSize)
+        hiddenSize = try c.required(.hiddenSize)
+        numHiddenLayers = try c.required(.numHiddenLayers)
+        numAttentionHeads = try c.required(.numAttentionHeads)
+        intermediateSize = try c.required(.intermediateSize)
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         layerNormEps = try c.decodeIfPresent(Double.self, forKey: .layerNormEps) ?? 1e-5
@@ -275,13 +269,13 @@ public final class GPTNeoXLayer: Module {
 }
 
 /// Python: `GPTNeoXModel`: token ids in, final hidden states out.
-public final class GPTNeoXModel: Module {
+public final class GPTNeoXModel: Module, DecoderStack {
     public let embed_in: Embedding
     public let emb_dropout: Dropout
     public let layers: ModuleList<GPTNeoXLayer>
     public let final_layer_norm: LayerNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
+    public let maxPositions: Int
 
     init(_ config: GPTNeoXConfig, device: Device) throws {
         embed_in = try Embedding(config.vocabSize, config.hiddenSize, device: device)
@@ -293,41 +287,42 @@ public final class GPTNeoXModel: Module {
         maxPositions = config.maxPositionEmbeddings
     }
 
+    public var decoderLayers: [Module] { layers.map { $0 } }
+    public var finalNorm: Module { final_layer_norm }
+
+    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
+        .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))
+    }
+
+    public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
+        try emb_dropout(embed_in(input, context), context)
+    }
+
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions)
-        var hidden = try emb_dropout(embed_in(input, context.forLayers(state)), context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        for layer in layers { hidden = try layer(hidden, inner) }
-        return try final_layer_norm(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `GPTNeoXForCausalLM`. transformers 5 names the head `lm_head` (checkpoints store it as
 /// `embed_out`). Made on the CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class GPTNeoXForCausalLM: Module, CausalLanguageModel {
+public final class GPTNeoXForCausalLM: Module, DecoderLanguageModel {
     public let gpt_neox: GPTNeoXModel
     public let lm_head: Linear
     public let config: GPTNeoXConfig
 
     public init(_ config: GPTNeoXConfig, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         gpt_neox = try GPTNeoXModel(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? gpt_neox.embed_in.weight : nil,
-                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: gpt_neox.embed_in, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.numHiddenLayers }
-    public var maxPositions: Int { config.maxPositionEmbeddings }
+    public var baseModel: GPTNeoXModel { gpt_neox }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: gpt_neox, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }
 

@@ -1,7 +1,9 @@
-// Port of transformers' models/gemma/modeling_gemma.py (GemmaForCausalLM) and
-// models/gemma2/modeling_gemma2.py (Gemma2ForCausalLM), with the same module names, so checkpoint
-// keys and nnsight paths (`model.layers.0.self_attn`) carry over. Gemma 2 adds norms after
-// attention and MLP, attention and final-logit soft-capping and alternating sliding-window layers.
+// Port of transformers' models/gemma/modeling_gemma.py (GemmaForCausalLM),
+// models/gemma2/modeling_gemma2.py (Gemma2ForCausalLM) and models/gemma3/modeling_gemma3.py
+// (Gemma3ForCausalLM, the text model), with the same module names, so checkpoint keys and nnsight
+// paths (`model.layers.0.self_attn`) carry over. Gemma 2 adds norms after attention and MLP,
+// attention and final-logit soft-capping and alternating sliding-window layers; Gemma 3 adds
+// RMSNorms over each query and key head and a rotary base per layer type (local and global).
 import Foundation
 import NNsightNN
 import NNsightTorch
@@ -14,9 +16,15 @@ public struct GemmaVariant: Sendable, Equatable {
     /// `pre_feedforward_layernorm` / `post_feedforward_layernorm` wrap the MLP; Gemma: the Llama
     /// layout (`post_attention_layernorm` before the MLP).
     public var sandwichNorms: Bool
+    /// Gemma 3: `q_norm` and `k_norm` over each head (after the heads are split, before rotary).
+    public var queryKeyNorm = false
+    /// transformers' name of the decoder stack (`Gemma3TextModel`; else `<prefix>Model`).
+    public var modelClassName: String?
 
     public static let gemma = GemmaVariant(classPrefix: "Gemma", sandwichNorms: false)
     public static let gemma2 = GemmaVariant(classPrefix: "Gemma2", sandwichNorms: true)
+    public static let gemma3 = GemmaVariant(classPrefix: "Gemma3", sandwichNorms: true, queryKeyNorm: true,
+                                            modelClassName: "Gemma3TextModel")
 }
 
 /// Python: `GemmaRMSNorm`: normalises in float32 and scales by `1 + weight` (checkpoints store
@@ -99,14 +107,19 @@ public final class GemmaMLP: Module {
     }
 }
 
-/// Python: `GemmaAttention` / `Gemma2Attention`: grouped-query, rotary, scores scaled by
-/// `query_pre_attn_scalar ** -0.5` and (Gemma 2) soft-capped; sliding-window layers see the last
-/// `sliding_window` keys.
+/// Python: `GemmaAttention` / `Gemma2Attention` / `Gemma3Attention`: grouped-query, rotary, scores
+/// scaled by `query_pre_attn_scalar ** -0.5` and (Gemma 2) soft-capped; sliding-window layers see
+/// the last `sliding_window` keys. Gemma 3 norms each query and key head first; transformers'
+/// Gemma 3 does not soft-cap its scores (it never passes `attn_logit_softcapping` on), nor does this.
 public final class GemmaAttention: Module {
     public let q_proj: Linear
     public let k_proj: Linear
     public let v_proj: Linear
     public let o_proj: Linear
+    /// Gemma 3: RMSNorm (`1 + w`) of each query head over `head_dim`.
+    public let q_norm: GemmaRMSNorm?
+    /// Gemma 3: RMSNorm of each key head.
+    public let k_norm: GemmaRMSNorm?
     let heads: Int
     let kvHeads: Int
     let layerIndex: Int
@@ -121,6 +134,8 @@ public final class GemmaAttention: Module {
         k_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
         v_proj = try Linear(config.hiddenSize, config.numKeyValueHeads * d, bias: config.attentionBias, device: device)
         o_proj = try Linear(config.numAttentionHeads * d, config.hiddenSize, bias: config.attentionBias, device: device)
+        q_norm = variant.queryKeyNorm ? try GemmaRMSNorm(d, eps: config.rmsNormEps, variant: variant, device: device) : nil
+        k_norm = variant.queryKeyNorm ? try GemmaRMSNorm(d, eps: config.rmsNormEps, variant: variant, device: device) : nil
         heads = config.numAttentionHeads
         kvHeads = config.numKeyValueHeads
         self.layerIndex = layerIndex
@@ -138,8 +153,8 @@ public final class GemmaAttention: Module {
         guard let tables = state.rotaryTables else {
             throw ModelError.invalidInput("\(typeName) needs the rotary tables its model derives (call it through the model)")
         }
-        let query = try applyRotary(splitHeads(self.q_proj(input), heads: heads), tables)
-        var key = try applyRotary(splitHeads(self.k_proj(input), heads: kvHeads), tables)
+        let query = try applyRotary(headsNormed(self.q_proj(input), heads: heads, norm: q_norm, context), tables)
+        var key = try applyRotary(headsNormed(self.k_proj(input), heads: kvHeads, norm: k_norm, context), tables)
         var value = try splitHeads(self.v_proj(input), heads: kvHeads)
         if let cache = context.cache {
             (key, value) = try cache.update(layer: layerIndex, keys: key, values: value)
@@ -160,6 +175,15 @@ public final class GemmaAttention: Module {
         }
         return try self.o_proj(mergeHeads(attended))
     }
+}
+
+/// `[batch, sequence, heads × headDim]` → `[batch, heads, sequence, headDim]`, then normed per
+/// head where there is a norm (Python's Gemma 3 norms after the transpose, so the norm's hooks see
+/// `[batch, heads, sequence, headDim]`).
+func headsNormed(_ x: Tensor, heads: Int, norm: Module?, _ context: ForwardContext) throws -> Tensor {
+    let split = try splitHeads(x, heads: heads)
+    guard let norm else { return split }
+    return try norm(split, context)
 }
 
 /// Scores `query · keyᵀ · scaling` `[batch, heads, query, key]` (Gemma's scaling is
@@ -212,15 +236,67 @@ public final class GemmaDecoderLayer: Module {
     }
 }
 
-/// Python: `GemmaModel` / `Gemma2Model`: token ids in, final hidden states out.
-public final class GemmaModel: Module {
+/// Which of Gemma 3's rotary frequencies a call of ``GemmaRotaryEmbedding`` computes (Python:
+/// its `layer_type` argument).
+struct RotaryLayerType: DerivedForwardState {
+    var layerType: GemmaConfig.LayerType
+    var names: [String] { ["layer_type"] }
+}
+
+/// Python: `GemmaRotaryEmbedding` / `Gemma2RotaryEmbedding` / `Gemma3RotaryEmbedding`. Called with
+/// position ids, it returns cosines and sines `[2, batch, sequence, headDim]`. Gemma 3 keeps one
+/// set of frequencies per layer type: its global (full-attention) layers rotate with `rope_theta`
+/// and the config's scaling, its local (sliding) layers with `rope_local_base_freq`, unscaled; the
+/// model calls it once per layer type present, in Python's order (sorted).
+public final class GemmaRotaryEmbedding: Module {
+    /// The full-attention layers' frequencies (every layer's, before Gemma 3).
+    let fullInvFreq: Buffer
+    /// Gemma 3: the sliding layers' frequencies.
+    let slidingInvFreq: Buffer?
+    let typePrefix: String
+
+    init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
+        typePrefix = variant.classPrefix
+        func buffer(theta: Double, scaling: LlamaConfig.RopeScaling?) throws -> Buffer {
+            let invFreq = try RotaryEmbedding.inverseFrequencies(dimension: config.headDim, theta: theta, scaling: scaling)
+            // Derived from the config: kept real on the meta device (as RotaryEmbedding's).
+            return Buffer(device == .meta ? invFreq : try invFreq.to(device: device), persistent: false)
+        }
+        fullInvFreq = try buffer(theta: config.ropeTheta, scaling: config.ropeScaling)
+        slidingInvFreq = try config.ropeLocalBaseFreq.map { try buffer(theta: $0, scaling: nil) }
+    }
+
+    public override var typeName: String { typePrefix + "RotaryEmbedding" }
+
+    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
+        let sliding = context.derived(as: RotaryLayerType.self)?.layerType == .slidingAttention
+        return try RotaryEmbedding.cosineAndSine(input, (sliding ? slidingInvFreq ?? fullInvFreq : fullInvFreq).value)
+    }
+
+    /// The tables for `positionIds` of layers of `layerType`, in `dtype`.
+    func tables(_ positionIds: Tensor, layerType: GemmaConfig.LayerType, dtype: DType,
+                context: ForwardContext) throws -> RotaryTables {
+        var inner = context
+        inner.derived = RotaryLayerType(layerType: layerType)
+        let stacked = try self(positionIds, inner).to(dtype)
+        return RotaryTables(cos: try stacked.select(dim: 0, index: 0), sin: try stacked.select(dim: 0, index: 1))
+    }
+
+    /// Whether sliding layers rotate differently from full ones (Gemma 3).
+    var perLayerType: Bool { slidingInvFreq != nil }
+}
+
+/// Python: `GemmaModel` / `Gemma2Model` / `Gemma3TextModel`: token ids in, final hidden states out.
+public final class GemmaModel: Module, RotaryDecoderStack {
     public let embed_tokens: GemmaTextScaledWordEmbedding
     public let layers: ModuleList<GemmaDecoderLayer>
     public let norm: GemmaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
-    let slidingWindow: Int?
+    public let rotary_emb: GemmaRotaryEmbedding
+    public let maxPositions: Int
+    public let layerWindows: [Int?]
+    let layerTypes: [GemmaConfig.LayerType]
     let typePrefix: String
+    let className: String?
 
     init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
         embed_tokens = try GemmaTextScaledWordEmbedding(config, variant: variant, device: device)
@@ -228,56 +304,61 @@ public final class GemmaModel: Module {
             try GemmaDecoderLayer(config, variant: variant, layerIndex: $0, device: device)
         })
         norm = try GemmaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, variant: variant, device: device)
-        rotary_emb = try RotaryEmbedding(dimension: config.headDim, theta: config.ropeTheta, classPrefix: variant.classPrefix,
-                                         device: device)
+        rotary_emb = try GemmaRotaryEmbedding(config, variant: variant, device: device)
         maxPositions = config.maxPositionEmbeddings
-        slidingWindow = config.layerTypes.contains(.slidingAttention) ? config.slidingWindow : nil
+        layerWindows = config.layerWindows
+        layerTypes = (0..<config.numHiddenLayers).map(config.layerType)
         typePrefix = variant.classPrefix
+        className = variant.modelClassName
     }
 
-    public override var typeName: String { typePrefix + "Model" }
+    public override var typeName: String { className ?? typePrefix + "Model" }
+
+    /// One set of rotary tables, or (Gemma 3) one per layer type present, computed in Python's
+    /// order (sorted), each layer reading its type's.
+    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
+        guard rotary_emb.perLayerType else {
+            return .shared(try rotary_emb.tables(positionIds, layerType: .fullAttention, dtype: dtype, context: context))
+        }
+        var byType: [GemmaConfig.LayerType: RotaryTables] = [:]
+        for type in Set(layerTypes).sorted(by: { $0.rawValue < $1.rawValue }) {
+            byType[type] = try rotary_emb.tables(positionIds, layerType: type, dtype: dtype, context: context)
+        }
+        return .perLayer(layerTypes.compactMap { byType[$0] })
+    }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
-        var hidden = try embed_tokens(input, context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        for layer in layers { hidden = try layer(hidden, inner) }
-        return try norm(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `GemmaForCausalLM` / `Gemma2ForCausalLM`: `lm_head`, then (Gemma 2) the final-logit
 /// soft-cap `cap · tanh(logits / cap)` outside any module (so `lm_head.output` is uncapped, as in
 /// Python).
-public final class GemmaForCausalLM: Module, CausalLanguageModel {
+public final class GemmaForCausalLM: Module, DecoderLanguageModel {
     public let model: GemmaModel
     public let lm_head: Linear
     public let config: GemmaConfig
     public let variant: GemmaVariant
 
     public init(_ config: GemmaConfig, variant: GemmaVariant = .gemma2, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         self.variant = variant
         model = try GemmaModel(config, variant: variant, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
-                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
     public override var typeName: String { variant.classPrefix + "ForCausalLM" }
+    public var baseModel: GemmaModel { model }
 
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.numHiddenLayers }
-    public var maxPositions: Int { config.maxPositionEmbeddings }
+    public func finalLogits(_ logits: Tensor) throws -> Tensor {
+        try softcapped(logits, cap: config.finalLogitSoftcapping)
+    }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let logits = try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
-        guard let cap = config.finalLogitSoftcapping else { return logits }
-        return try (logits / cap).tanh() * cap
+        try languageModelForward(input, context)
     }
 }

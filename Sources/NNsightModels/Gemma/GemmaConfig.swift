@@ -1,9 +1,10 @@
 import Foundation
 
-/// The `config.json` of Gemma (`model_type` `gemma`) and Gemma 2 (`gemma2`). Port of transformers'
-/// `GemmaConfig` and `Gemma2Config` (the fields the model uses); the family decides the defaults
-/// that differ (Gemma 2's soft-capping, sliding window and alternating `layer_types`).
-public struct GemmaConfig: ModelConfig, Equatable {
+/// The `config.json` of Gemma (`model_type` `gemma`), Gemma 2 (`gemma2`) and Gemma 3's text model
+/// (`gemma3_text`). Port of transformers' `GemmaConfig`, `Gemma2Config` and `Gemma3TextConfig` (the
+/// fields the model uses); the family decides the defaults that differ (Gemma 2's soft-capping,
+/// sliding window and alternating `layer_types`; Gemma 3's window pattern and rotary bases).
+public struct GemmaConfig: ModelConfig, SlidingWindowLayout, Equatable {
     /// How a layer attends. Python: `config.layer_types`.
     public typealias LayerType = LlamaConfig.LayerType
 
@@ -21,7 +22,21 @@ public struct GemmaConfig: ModelConfig, Equatable {
     var hiddenAct: String?
     public var maxPositionEmbeddings: Int
     public var rmsNormEps: Double
+    /// The rotary base (Gemma 3: of the global, full-attention layers).
     public var ropeTheta: Double
+    /// Whether the config gave a rotary base (Gemma 3's default differs: 1e6).
+    var ropeThetaGiven = true
+    /// Gemma 3: the frequency scaling of the global layers (`rope_scaling`, or
+    /// `rope_parameters.full_attention`); the local layers are never scaled.
+    public var ropeScaling: LlamaConfig.RopeScaling?
+    /// Gemma 3: the rotary base of the local, sliding-window layers (`rope_local_base_freq`, or
+    /// `rope_parameters.sliding_attention.rope_theta`); nil: the layers share ``ropeTheta``.
+    public var ropeLocalBaseFreq: Double?
+    /// Gemma 3 configs on the hub: every `sliding_window_pattern`-th layer is global, the others
+    /// slide (read when `layer_types` is absent).
+    public var slidingWindowPattern: Int?
+    /// Gemma 3 (EmbeddingGemma): attention without the causal mask. Not supported: refused.
+    public var useBidirectionalAttention: Bool = false
     public var attentionBias: Bool
     public var tieWordEmbeddings: Bool
     /// Attention scores are scaled by `query_pre_attn_scalar ** -0.5` (Gemma 2); nil: `head_dim ** -0.5`.
@@ -48,6 +63,8 @@ public struct GemmaConfig: ModelConfig, Equatable {
         case tieWordEmbeddings = "tie_word_embeddings", queryPreAttnScalar = "query_pre_attn_scalar"
         case attnLogitSoftcapping = "attn_logit_softcapping", finalLogitSoftcapping = "final_logit_softcapping"
         case slidingWindow = "sliding_window", layerTypes = "layer_types"
+        case ropeScaling = "rope_scaling", ropeLocalBaseFreq = "rope_local_base_freq"
+        case slidingWindowPattern = "sliding_window_pattern", useBidirectionalAttention = "use_bidirectional_attention"
         case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", padTokenId = "pad_token_id"
     }
 
@@ -83,40 +100,72 @@ public struct GemmaConfig: ModelConfig, Equatable {
         self.padTokenId = padTokenId
     }
 
-    /// transformers 5's `rope_parameters` (only the default rotary is supported).
-    struct RopeParameters: Codable, Equatable {
-        var ropeType: String?
+    /// transformers 5's `rope_parameters`: one set (Gemma, Gemma 2; only the default rotary), or
+    /// Gemma 3's one per layer type (`full_attention`, `sliding_attention`).
+    struct RopeParameters: Decodable {
         var ropeTheta: Double?
-        enum CodingKeys: String, CodingKey { case ropeType = "rope_type", ropeTheta = "rope_theta" }
+        var scaling: LlamaConfig.RopeScaling?
+        var full: Single?
+        var sliding: Single?
+
+        struct Single: Decodable {
+            var ropeTheta: Double?
+            var scaling: LlamaConfig.RopeScaling
+
+            enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta" }
+
+            init(from decoder: Decoder) throws {
+                ropeTheta = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .ropeTheta)
+                scaling = try LlamaConfig.RopeScaling(from: decoder)
+            }
+        }
+
+        enum CodingKeys: String, CodingKey { case full = "full_attention", sliding = "sliding_attention" }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            full = try c.decodeIfPresent(Single.self, forKey: .full)
+            sliding = try c.decodeIfPresent(Single.self, forKey: .sliding)
+            if full == nil && sliding == nil {
+                let single = try Single(from: decoder)
+                ropeTheta = single.ropeTheta
+                scaling = single.scaling
+            }
+        }
     }
 
     /// Decodes the fields; Gemma 2's defaults (which differ from Gemma's) are the family's to fill
     /// (`GemmaFamilyMember.finish`), so absent fields stay nil here.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
-            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
-                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
-            }
-            return value
-        }
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "gemma"
-        vocabSize = try required(.vocabSize)
-        hiddenSize = try required(.hiddenSize)
-        intermediateSize = try required(.intermediateSize)
-        numHiddenLayers = try required(.numHiddenLayers)
-        numAttentionHeads = try required(.numAttentionHeads)
+        vocabSize = try c.required(.vocabSize)
+        hiddenSize = try c.required(.hiddenSize)
+        intermediateSize = try c.required(.intermediateSize)
+        numHiddenLayers = try c.required(.numHiddenLayers)
+        numAttentionHeads = try c.required(.numAttentionHeads)
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? 256
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct)
         hiddenActivation = try c.decodeIfPresent(String.self, forKey: .hiddenActivation) ?? hiddenAct ?? "gelu_pytorch_tanh"
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 8192
         rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6
+        // transformers 5 writes `rope_parameters` (Gemma 3: one set per layer type); hub configs
+        // `rope_theta`, Gemma 3's `rope_local_base_freq` and `rope_scaling` (its global layers').
         let rope = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
-        if let type = rope?.ropeType, type != "default" {
-            throw ModelError.invalidConfig(field: "rope_parameters.rope_type", reason: "unsupported value \"\(type)\"")
+        let theta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? rope?.full?.ropeTheta ?? rope?.ropeTheta
+        ropeTheta = theta ?? 10000
+        ropeThetaGiven = theta != nil
+        let scaling = try c.decodeIfPresent(LlamaConfig.RopeScaling.self, forKey: .ropeScaling)
+            ?? rope?.full?.scaling ?? rope?.scaling
+        ropeScaling = scaling?.ropeType == "default" ? nil : scaling
+        ropeLocalBaseFreq = try c.decodeIfPresent(Double.self, forKey: .ropeLocalBaseFreq) ?? rope?.sliding?.ropeTheta
+        if let local = rope?.sliding?.scaling, local.ropeType != "default" {
+            throw ModelError.invalidConfig(field: "rope_parameters.sliding_attention.rope_type",
+                                           reason: "unsupported value \"\(local.ropeType)\" (local layers are not scaled)")
         }
-        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? rope?.ropeTheta ?? 10000
+        slidingWindowPattern = try c.decodeIfPresent(Int.self, forKey: .slidingWindowPattern)
+        useBidirectionalAttention = try c.decodeIfPresent(Bool.self, forKey: .useBidirectionalAttention) ?? false
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
         queryPreAttnScalar = try c.decodeIfPresent(Double.self, forKey: .queryPreAttnScalar)
@@ -147,6 +196,10 @@ public struct GemmaConfig: ModelConfig, Equatable {
         try c.encode(maxPositionEmbeddings, forKey: .maxPositionEmbeddings)
         try c.encode(rmsNormEps, forKey: .rmsNormEps)
         try c.encode(ropeTheta, forKey: .ropeTheta)
+        try c.encodeIfPresent(ropeScaling, forKey: .ropeScaling)
+        try c.encodeIfPresent(ropeLocalBaseFreq, forKey: .ropeLocalBaseFreq)
+        try c.encodeIfPresent(slidingWindowPattern, forKey: .slidingWindowPattern)
+        if useBidirectionalAttention { try c.encode(true, forKey: .useBidirectionalAttention) }
         try c.encode(attentionBias, forKey: .attentionBias)
         try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
         try c.encodeIfPresent(queryPreAttnScalar, forKey: .queryPreAttnScalar)
@@ -162,10 +215,8 @@ public struct GemmaConfig: ModelConfig, Equatable {
     /// RMSNorms per layer: 2 (Gemma), 4 with Gemma 2's sandwich norms.
     var layerNormsPerLayer: Int { modelType == "gemma" ? 2 : 4 }
 
-    /// How layer `index` attends.
-    public func layerType(_ index: Int) -> LayerType {
-        layerTypes.indices.contains(index) ? layerTypes[index] : .fullAttention
-    }
+    /// Gemma 3: RMSNorms over each query and key head (`q_norm`, `k_norm`).
+    var hasQueryKeyNorms: Bool { modelType == "gemma3_text" }
 
     /// The factor on attention scores: `query_pre_attn_scalar ** -0.5`, else `head_dim ** -0.5`.
     public var attentionScaling: Double { 1 / (queryPreAttnScalar ?? Double(headDim)).squareRoot() }
@@ -175,7 +226,7 @@ public struct GemmaConfig: ModelConfig, Equatable {
         let h = Double(hiddenSize), d = Double(headDim), inner = Double(intermediateSize)
         let q = Double(numAttentionHeads) * d, kv = Double(numKeyValueHeads) * d
         let norms = Double(layerNormsPerLayer)
-        let perLayer = 2 * h * q + 2 * h * kv + 3 * h * inner + norms * h
+        let perLayer = 2 * h * q + 2 * h * kv + 3 * h * inner + norms * h + (hasQueryKeyNorms ? 2 * d : 0)
         return [("vocab_size", Double(vocabSize) * h * (tieWordEmbeddings ? 1 : 2)),
                 ("num_hidden_layers", Double(numHiddenLayers) * perLayer + h)]
     }
@@ -203,6 +254,21 @@ public struct GemmaConfig: ModelConfig, Equatable {
         }
         try ConfigCheck.positive(rmsNormEps, "rms_norm_eps")
         try ConfigCheck.positive(ropeTheta, "rope_theta")
+        if let local = ropeLocalBaseFreq { try ConfigCheck.positive(local, "rope_local_base_freq") }
+        if let scaling = ropeScaling {
+            guard scaling.ropeType == "linear" || scaling.ropeType == "llama3" else {
+                throw ModelError.invalidConfig(field: "rope_scaling.rope_type", reason: "unsupported value \"\(scaling.ropeType)\"")
+            }
+            guard let factor = scaling.factor else {
+                throw ModelError.invalidConfig(field: "rope_scaling.factor", reason: "required for \(scaling.ropeType)")
+            }
+            try ConfigCheck.positive(factor, "rope_scaling.factor")
+        }
+        if let pattern = slidingWindowPattern { try ConfigCheck.size(pattern, "sliding_window_pattern", limit: ConfigLimits.maxLayers) }
+        guard !useBidirectionalAttention else {
+            throw ModelError.invalidConfig(field: "use_bidirectional_attention",
+                                           reason: "bidirectional Gemma 3 (EmbeddingGemma) is not supported; only the causal language model")
+        }
         if let scalar = queryPreAttnScalar { try ConfigCheck.positive(scalar, "query_pre_attn_scalar") }
         if let cap = attnLogitSoftcapping { try ConfigCheck.positive(cap, "attn_logit_softcapping") }
         if let cap = finalLogitSoftcapping { try ConfigCheck.positive(cap, "final_logit_softcapping") }

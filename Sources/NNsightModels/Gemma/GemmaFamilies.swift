@@ -8,6 +8,9 @@ public protocol GemmaFamilyMember: ModelFamily where Config == GemmaConfig {
     static var variant: GemmaVariant { get }
     /// The family's defaults for fields its `config.json` may leave out.
     static func finish(_ config: inout GemmaConfig, given keys: Set<String>)
+    /// What llama.cpp fixes or derives for this architecture instead of storing it (attention
+    /// scale, window pattern, rotary bases); `keys` gets the fields it set.
+    static func ggufDefaults(_ config: inout GemmaConfig, _ h: GemmaGGUFHyperparameters, keys: inout Set<String>)
 }
 
 extension GemmaFamilyMember {
@@ -26,13 +29,12 @@ extension GemmaFamilyMember {
 
     public static var ggufArchitectures: [String] { [modelType] }
 
-    /// llama.cpp's `<arch>.*` hyperparameters. llama.cpp does not store `query_pre_attn_scalar`:
-    /// for Gemma 2 it scales by `key_length ** -0.5`, or for the 27B (46 layers) by
-    /// `(hidden_size / heads) ** -0.5`, and so does this.
+    /// llama.cpp's `<arch>.*` hyperparameters, with what llama.cpp does not store filled in as it
+    /// fills it (``ggufDefaults(_:_:keys:)``).
     public static func config(fromGGUF file: GGUFFile) throws -> GemmaConfig {
         let h: GemmaGGUFHyperparameters
         do {
-            h = try GemmaGGUFHyperparameters(file.metadata, architecture: modelType)
+            h = try GemmaGGUFHyperparameters(file.metadata, architecture: ggufArchitectures.first ?? modelType)
         } catch {
             throw ModelError.malformedCheckpoint(file: file.path ?? "(GGUF)", reason: "\(error)")
         }
@@ -45,14 +47,12 @@ extension GemmaFamilyMember {
             slidingWindow: h.slidingWindow, bosTokenId: h.bosTokenId, eosTokenIds: h.eosTokenId.map { [$0] } ?? [],
             padTokenId: h.padTokenId)
         var keys: Set<String> = ["final_logit_softcapping", "attn_logit_softcapping", "sliding_window"]
-        if variant.sandwichNorms {
-            // llama.cpp's rule (llm_build_gemma2): 27B (46 layers) by hidden / heads, else by head size.
-            config.queryPreAttnScalar = Double(h.layers == 46 ? config.hiddenSize / max(h.heads, 1) : config.headDim)
-            keys.insert("query_pre_attn_scalar")
-        }
+        ggufDefaults(&config, h, keys: &keys)
         finish(&config, given: keys)
         return config
     }
+
+    public static func ggufDefaults(_ config: inout GemmaConfig, _ h: GemmaGGUFHyperparameters, keys: inout Set<String>) {}
 
     public static func modelKey(forGGUFTensor name: String, config: GemmaConfig) -> String? {
         let fixed = [
@@ -70,6 +70,10 @@ extension GemmaFamilyMember {
             "ffn_gate.weight": "mlp.gate_proj.weight", "ffn_up.weight": "mlp.up_proj.weight",
             "ffn_down.weight": "mlp.down_proj.weight",
         ]
+        if variant.queryKeyNorm {
+            perLayer["attn_q_norm.weight"] = "self_attn.q_norm.weight"
+            perLayer["attn_k_norm.weight"] = "self_attn.k_norm.weight"
+        }
         if variant.sandwichNorms {
             perLayer["post_attention_norm.weight"] = "post_attention_layernorm.weight"
             perLayer["ffn_norm.weight"] = "pre_feedforward_layernorm.weight"
@@ -81,8 +85,8 @@ extension GemmaFamilyMember {
         return "model.layers.\(layer).\(suffix)"
     }
 
-    /// llama.cpp's converter stores Gemma's RMSNorm weights as `1 + weight` (the factor itself):
-    /// take the one back off.
+    /// llama.cpp's converter stores Gemma's RMSNorm weights as `1 + weight` (the factor itself;
+    /// Gemma 3's `q_norm` and `k_norm` too): take the one back off.
     public static func convertGGUFTensor(_ tensor: Tensor, ggufName: String, config: GemmaConfig) throws -> Tensor {
         ggufName.hasSuffix("norm.weight") ? try tensor - 1 : tensor
     }
@@ -108,6 +112,7 @@ public enum GemmaFamily: GemmaFamilyMember {
         config.attnLogitSoftcapping = nil
         config.finalLogitSoftcapping = nil
         config.slidingWindow = nil
+        config.ropeLocalBaseFreq = nil
         config.layerTypes = Array(repeating: .fullAttention, count: config.numHiddenLayers)
     }
 }
@@ -124,19 +129,78 @@ public enum Gemma2Family: GemmaFamilyMember {
         if !keys.contains("attn_logit_softcapping") { config.attnLogitSoftcapping = 50 }
         if !keys.contains("final_logit_softcapping") { config.finalLogitSoftcapping = 30 }
         if !keys.contains("sliding_window") { config.slidingWindow = 4096 }
+        config.ropeLocalBaseFreq = nil
         if config.layerTypes.isEmpty {
             config.layerTypes = (0..<config.numHiddenLayers).map { $0 % 2 == 0 ? .slidingAttention : .fullAttention }
         }
     }
+
+    /// llama.cpp does not store `query_pre_attn_scalar`: it scales Gemma 2 by `key_length ** -0.5`,
+    /// or the 27B (46 layers) by `(hidden_size / heads) ** -0.5` (llm_build_gemma2), and so does this.
+    public static func ggufDefaults(_ config: inout GemmaConfig, _ h: GemmaGGUFHyperparameters, keys: inout Set<String>) {
+        config.queryPreAttnScalar = Double(h.layers == 46 ? config.hiddenSize / max(h.heads, 1) : config.headDim)
+        keys.insert("query_pre_attn_scalar")
+    }
 }
 
-/// The `<arch>.*` keys llama.cpp writes for Gemma and Gemma 2.
-struct GemmaGGUFHyperparameters {
+/// Gemma 3's text model (`model_type` `gemma3_text`, `Gemma3ForCausalLM`): Gemma 2's layout with
+/// `q_norm`/`k_norm` on each head, five local (sliding-window) layers to each global one
+/// (`sliding_window_pattern` 6, or `layer_types`), local layers rotating with
+/// `rope_local_base_freq` (default 10 000) and global ones with `rope_theta` (default 1 000 000)
+/// and `rope_scaling`, scores scaled by `query_pre_attn_scalar ** -0.5` (default 256), no
+/// attention soft-cap (transformers' Gemma 3 ignores `attn_logit_softcapping`), the final-logit
+/// soft-cap only if configured. Python: `Gemma3TextConfig.__post_init__`, `convert_rope_params_to_dict`.
+/// The multimodal `gemma3` checkpoints (`Gemma3ForConditionalGeneration`) are not this family.
+public enum Gemma3Family: GemmaFamilyMember {
+    public static let modelType = "gemma3_text"
+    public static let variant = GemmaVariant.gemma3
+    public static var ggufArchitectures: [String] { ["gemma3"] }
+
+    public static func finish(_ config: inout GemmaConfig, given keys: Set<String>) {
+        if !keys.contains("query_pre_attn_scalar") { config.queryPreAttnScalar = 256 }
+        if !keys.contains("sliding_window") { config.slidingWindow = 4096 }
+        config.attnLogitSoftcapping = nil
+        if !config.ropeThetaGiven {
+            config.ropeTheta = 1_000_000
+            config.ropeThetaGiven = true
+        }
+        if config.ropeLocalBaseFreq == nil { config.ropeLocalBaseFreq = 10000 }
+        if config.layerTypes.isEmpty {
+            let pattern = max(config.slidingWindowPattern ?? 6, 1)
+            config.layerTypes = (0..<config.numHiddenLayers).map { ($0 + 1) % pattern == 0 ? .fullAttention : .slidingAttention }
+        }
+    }
+
+    /// llama.cpp (`llama_load_hparams` for `gemma3`): every sixth layer global when the file has a
+    /// sliding window (else all global), local layers at base 10 000 (`rope.freq_base_swa` if
+    /// written), the `rope.scaling.*` factor on the global layers only, and attention scaled by
+    /// `key_length ** -0.5`, or for the 27B (62 layers) `(hidden_size / heads) ** -0.5`.
+    public static func ggufDefaults(_ config: inout GemmaConfig, _ h: GemmaGGUFHyperparameters, keys: inout Set<String>) {
+        config.queryPreAttnScalar = Double(h.layers == 62 ? config.hiddenSize / max(h.heads, 1) : config.headDim)
+        keys.insert("query_pre_attn_scalar")
+        config.ropeLocalBaseFreq = h.ropeFreqBaseSWA ?? 10000
+        if h.ropeScalingType == "linear", let factor = h.ropeScalingFactor, factor != 1 {
+            config.ropeScaling = LlamaConfig.RopeScaling(ropeType: "linear", factor: factor)
+        }
+        if let window = config.slidingWindow, window > 0 {
+            config.slidingWindowPattern = h.slidingWindowPattern ?? 6
+        } else {
+            config.layerTypes = Array(repeating: .fullAttention, count: config.numHiddenLayers)
+        }
+    }
+}
+
+/// The `<arch>.*` keys llama.cpp writes for Gemma, Gemma 2 and Gemma 3.
+public struct GemmaGGUFHyperparameters {
     var vocabSize, hiddenSize, intermediateSize, layers, heads, kvHeads, contextLength: Int
     var headDim: Int?
     var rmsNormEps, ropeTheta: Double
     var attnLogitSoftcapping, finalLogitSoftcapping: Double?
     var slidingWindow, bosTokenId, eosTokenId, padTokenId: Int?
+    /// Gemma 3: the local layers' rotary base, scaling and window period where written.
+    var ropeFreqBaseSWA, ropeScalingFactor: Double?
+    var ropeScalingType: String?
+    var slidingWindowPattern: Int?
 
     init(_ m: GGUFMetadata, architecture arch: String) throws(GGUFError) {
         let vocabulary = try GGUFTokenizerMetadata(m)
@@ -153,6 +217,10 @@ struct GemmaGGUFHyperparameters {
         attnLogitSoftcapping = try m.optional("\(arch).attn_logit_softcapping", as: Float.self).map(Double.init)
         finalLogitSoftcapping = try m.optional("\(arch).final_logit_softcapping", as: Float.self).map(Double.init)
         slidingWindow = try m.optional("\(arch).attention.sliding_window", as: Int.self)
+        ropeFreqBaseSWA = try m.optional("\(arch).rope.freq_base_swa", as: Float.self).map(Double.init)
+        ropeScalingType = try m.optional("\(arch).rope.scaling.type", as: String.self)
+        ropeScalingFactor = try m.optional("\(arch).rope.scaling.factor", as: Float.self).map(Double.init)
+        slidingWindowPattern = try? m.optional("\(arch).attention.sliding_window_pattern", as: Int.self)
         bosTokenId = vocabulary.bosTokenID
         eosTokenId = vocabulary.eosTokenID
         padTokenId = vocabulary.paddingTokenID

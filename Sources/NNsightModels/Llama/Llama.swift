@@ -151,15 +151,14 @@ public final class LlamaDecoderLayer: Module {
     }
 }
 
-/// Python: `LlamaModel`: token ids in, final hidden states out.
-public final class LlamaModel: Module {
+/// Python: `LlamaModel`: token ids in, final hidden states out (``RotaryDecoderStack``).
+public final class LlamaModel: Module, RotaryDecoderStack {
     public let embed_tokens: Embedding
     public let layers: ModuleList<LlamaDecoderLayer>
     public let norm: LlamaRMSNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
-    /// The window of sliding-attention layers; nil when no layer slides.
-    let slidingWindow: Int?
+    public let maxPositions: Int
+    public let layerWindows: [Int?]
     let typePrefix: String
 
     init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
@@ -170,25 +169,20 @@ public final class LlamaModel: Module {
         norm = try LlamaRMSNorm(config, variant: variant, device: device)
         rotary_emb = try RotaryEmbedding(config: config, classPrefix: variant.classPrefix, device: device)
         maxPositions = config.maxPositionEmbeddings
-        slidingWindow = config.layerTypes.contains(.slidingAttention) ? config.slidingWindow : nil
+        layerWindows = config.layerWindows
         typePrefix = variant.classPrefix
     }
 
     public override var typeName: String { typePrefix + "Model" }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
-        var hidden = try embed_tokens(input, context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        for layer in layers { hidden = try layer(hidden, inner) }
-        return try norm(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`). Made on the CPU, its
 /// linear weights are held packed (`packLinearWeights()`).
-public final class LlamaForCausalLM: Module, CausalLanguageModel {
+public final class LlamaForCausalLM: Module, DecoderLanguageModel {
     public let model: LlamaModel
     public let lm_head: Linear
     public let config: LlamaConfig
@@ -198,26 +192,19 @@ public final class LlamaForCausalLM: Module, CausalLanguageModel {
     /// Builds the model; `variant` is the family member (the registry's `MistralFamily` and
     /// `Qwen2Family` pass theirs).
     public init(_ config: LlamaConfig, variant: LlamaVariant = .llama, device: Device = .cpu) throws {
-        try config.validate()
-        // Built in float32: refuse what cannot fit before allocating anything.
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         self.variant = variant
         model = try LlamaModel(config, variant: variant, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
-                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
     public override var typeName: String { variant.classPrefix + "ForCausalLM" }
-
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.numHiddenLayers }
-    public var maxPositions: Int { config.maxPositionEmbeddings }
+    public var baseModel: LlamaModel { model }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }

@@ -79,7 +79,7 @@ public final class Checkpoint {
     /// Where this family's modules sit under the standard names; pass `standardNames.rename`
     /// as the engine's `rename:` so that `layers`, `self_attn`, `mlp`, `ln_final`, `lm_head` and
     /// `embed_tokens` work on every family.
-    public var standardNames: StandardNames { configuration.family.standardNames }
+    public var standardNames: StandardNames { configuration.standardNames }
 
     /// The family's tokenizer defaults.
     public var tokenizerDefaults: TokenizerDefaults { configuration.family.tokenizerDefaults }

@@ -7,7 +7,7 @@ import NNsightTorch
 /// Every tensor of a GGUF file under the model's name for it (the family's
 /// `modelKey(forGGUFTensor:config:)`), dequantized straight into a float32 tensor, put in the
 /// model's layout by the family's `convertGGUFTensor` (then converted to `dtype`, one tensor at
-/// a time).
+/// a time), and those the model holds as one joined by its `combineGGUFTensors`.
 func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type, config: Family.Config,
                                           dtype: DType, device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
     let path = file.path ?? "(GGUF)"
@@ -26,7 +26,7 @@ func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type,
         let target = device(name)
         weights[name] = target == .cpu ? tensor : try tensor.to(device: target)
     }
-    return weights
+    return try Family.combineGGUFTensors(weights, config: config)
 }
 
 /// The tokenizer of a GGUF file's `tokenizer.ggml.*` vocabulary.

@@ -1,7 +1,8 @@
 // Port of transformers' models/mixtral/modeling_mixtral.py (MixtralForCausalLM), with transformers
-// 5's module names and tree: each layer's `mlp` is a `MixtralSparseMoeBlock` holding the router
-// `gate` and the `experts` (every expert's weights stacked in one tensor), so nnsight paths
-// (`model.layers.0.mlp.gate`) carry over. Checkpoints in the hub's per-expert layout
+// 5's module names and tree: each layer's `mlp` is a `MixtralSparseMoeBlock` (``SparseMoeBlock``,
+// MoE/SparseMoe.swift, the code Qwen3-MoE shares) holding the router `gate` and the `experts`
+// (every expert's weights stacked in one tensor), so nnsight paths (`model.layers.0.mlp.gate`)
+// carry over. Checkpoints in the hub's per-expert layout
 // (`block_sparse_moe.experts.3.w1.weight`) are stacked at load. The whole family in one file plus
 // its line in ModelRegistry.families.
 import Foundation
@@ -77,110 +78,26 @@ public struct MixtralConfig: ModelConfig, Equatable {
 /// How Mixtral differs from Llama in the modules it shares with it (class names).
 let mixtralVariant = LlamaVariant(classPrefix: "Mixtral", outputProjectionBias: true, ggufPermutesRotaryRows: false)
 
-/// Python: `MixtralTopKRouter`: `weight` `[experts, hidden]`. Its output is the router logits
-/// `[tokens, experts]` of the flattened tokens, which an intervention may read or replace; the
-/// block picks the top-k experts from them. (Python returns the logits with the top-k weights
-/// and indices; the logits are the first element.)
-public final class MixtralTopKRouter: Module {
-    public let weight: Parameter
-
-    init(_ config: MixtralConfig, device: Device) throws {
-        weight = Parameter(try Tensor.empty([config.numLocalExperts, config.llama.hiddenSize], device: device))
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try F.linear(input, weight: weight.value)
-    }
-}
-
-/// The routing of one forward pass of a sparse MoE block: each token's weight on each expert,
-/// `[tokens, experts]`, zero off its top k (handed from the block to its `experts`).
-public struct ExpertRouting: DerivedForwardState {
-    public var weights: Tensor
-    public var names: [String] { ["top_k_index", "top_k_weights"] }
-}
-
-/// Python: `MixtralExperts`: every expert's `gate_up_proj` `[experts, 2 × mlp, hidden]` and
-/// `down_proj` `[experts, hidden, mlp]`; expert e computes `down(silu(gate) * up)`. Called by its
-/// block on the flattened tokens `[tokens, hidden]`, it returns their routing-weighted sum of the
-/// experts' outputs. Only experts chosen by some token run, each on the tokens routed to it.
-public final class MixtralExperts: Module {
-    public let gate_up_proj: Parameter
-    public let down_proj: Parameter
-    public let act_fn: SiLUActivation
-    let experts: Int
-
-    init(_ config: MixtralConfig, device: Device) throws {
-        let c = config.llama
-        experts = config.numLocalExperts
-        gate_up_proj = Parameter(try Tensor.empty([experts, 2 * c.intermediateSize, c.hiddenSize], device: device))
-        down_proj = Parameter(try Tensor.empty([experts, c.hiddenSize, c.intermediateSize], device: device))
-        act_fn = SiLUActivation()
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        guard let routing = context.derived(as: ExpertRouting.self) else {
-            throw ModelError.invalidInput("\(typeName) needs the routing its block derives (call it through MixtralSparseMoeBlock)")
-        }
-        var output = try Tensor.zeros(input.shape, dtype: input.dtype, device: input.device)
-        if input.device == .meta {
-            return output
-        }
-        let selected = try (routing.weights .!= 0).sum(dim: 0).to(.int64).toArray(Int.self)
-        for expert in 0..<experts where selected[expert] > 0 {
-            let halves = try F.linear(input, weight: gate_up_proj.value.select(dim: 0, index: expert)).chunk(2, dim: -1)
-            let hidden = try act_fn(halves[0], context) * halves[1]
-            let expertOutput = try F.linear(hidden, weight: down_proj.value.select(dim: 0, index: expert))
-            let weight = try routing.weights.narrow(dim: 1, start: expert, length: 1).to(expertOutput.dtype)
-            output = try output + expertOutput * weight
-        }
-        return output
-    }
-}
-
-/// Python: `MixtralSparseMoeBlock`: the router picks each token's top k experts, softmax weights
-/// renormalised over those k; the output is the weighted sum of their outputs.
-public final class MixtralSparseMoeBlock: Module {
-    public let gate: MixtralTopKRouter
-    public let experts: MixtralExperts
-    let topK: Int
-
-    init(_ config: MixtralConfig, device: Device) throws {
-        gate = try MixtralTopKRouter(config, device: device)
-        experts = try MixtralExperts(config, device: device)
-        topK = config.numExpertsPerToken
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        let shape = input.shape
-        let tokens = try input.reshape([-1, shape[shape.count - 1]])
-        let logits = try gate(tokens, context)
-        let probabilities = try logits.to(.float32).softmax(dim: -1)
-        let (top, indices) = try probabilities.topk(topK, dim: -1)
-        let normalized = try top / top.sum(dim: -1, keepDim: true)
-        // Dense [tokens, experts] weights: each token's renormalised probability on its top k, else 0.
-        var weights = try Tensor.zeros(probabilities.shape, dtype: .float32, device: input.device)
-        for k in 0..<topK {
-            let index = try indices.narrow(dim: 1, start: k, length: 1)
-            let expertIds = try Tensor.arange(0, experts.experts, device: input.device).unsqueeze(0)
-            weights = try weights + (expertIds .== index).to(.float32) * normalized.narrow(dim: 1, start: k, length: 1)
-        }
-        var inner = context
-        inner.derived = ExpertRouting(weights: weights)
-        return try experts(tokens, inner).reshape(shape)
+extension MixtralConfig {
+    /// Mixtral's sparse MoE block: every layer's MLP, experts of `intermediate_size`, the top-k
+    /// probabilities always renormalised (``SparseMoeBlock``, shared with Qwen3-MoE).
+    var moeSettings: SparseMoeSettings {
+        SparseMoeSettings(classPrefix: "Mixtral", hiddenSize: llama.hiddenSize, expertSize: llama.intermediateSize,
+                          experts: numLocalExperts, topK: numExpertsPerToken, normalizeTopK: true, expertsFirst: false,
+                          weightsInLogitsDType: false)
     }
 }
 
 /// Python: `MixtralDecoderLayer`: Llama's pre-norm layer with the sparse MoE block as its `mlp`.
 public final class MixtralDecoderLayer: Module {
     public let self_attn: LlamaAttention
-    public let mlp: MixtralSparseMoeBlock
+    public let mlp: SparseMoeBlock
     public let input_layernorm: LlamaRMSNorm
     public let post_attention_layernorm: LlamaRMSNorm
 
     init(_ config: MixtralConfig, layerIndex: Int, device: Device) throws {
         self_attn = try LlamaAttention(config.llama, variant: mixtralVariant, layerIndex: layerIndex, device: device)
-        mlp = try MixtralSparseMoeBlock(config, device: device)
+        mlp = try SparseMoeBlock(config.moeSettings, device: device)
         input_layernorm = try LlamaRMSNorm(config.llama, variant: mixtralVariant, device: device)
         post_attention_layernorm = try LlamaRMSNorm(config.llama, variant: mixtralVariant, device: device)
     }
@@ -194,13 +111,13 @@ public final class MixtralDecoderLayer: Module {
 
 /// Python: `MixtralModel`: token ids in, final hidden states out (every layer over the sliding
 /// window when the config sets one).
-public final class MixtralModel: Module {
+public final class MixtralModel: Module, RotaryDecoderStack {
     public let embed_tokens: Embedding
     public let layers: ModuleList<MixtralDecoderLayer>
     public let norm: LlamaRMSNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
-    let slidingWindow: Int?
+    public let maxPositions: Int
+    public let layerWindows: [Int?]
 
     init(_ config: MixtralConfig, device: Device) throws {
         let c = config.llama
@@ -209,45 +126,34 @@ public final class MixtralModel: Module {
         norm = try LlamaRMSNorm(c, variant: mixtralVariant, device: device)
         rotary_emb = try RotaryEmbedding(config: c, classPrefix: "Mixtral", device: device)
         maxPositions = c.maxPositionEmbeddings
-        slidingWindow = c.layerTypes.contains(.slidingAttention) ? c.slidingWindow : nil
+        layerWindows = c.layerWindows
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
-        let embedded = try embed_tokens(input, context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: embedded.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        var hidden = embedded
-        for layer in layers { hidden = try layer(hidden, inner) }
-        return try norm(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `MixtralForCausalLM`. Made on the CPU, its linear weights are held packed
 /// (`packLinearWeights()`).
-public final class MixtralForCausalLM: Module, CausalLanguageModel {
+public final class MixtralForCausalLM: Module, DecoderLanguageModel {
     public let model: MixtralModel
     public let lm_head: Linear
     public let config: MixtralConfig
 
     public init(_ config: MixtralConfig, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         model = try MixtralModel(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
-                                        hidden: config.llama.hiddenSize, vocabulary: config.llama.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
-    public var vocabularySize: Int { config.llama.vocabSize }
-    public var layerCount: Int { config.llama.numHiddenLayers }
-    public var maxPositions: Int { config.llama.maxPositionEmbeddings }
+    public var baseModel: MixtralModel { model }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }
 
@@ -282,35 +188,7 @@ public enum MixtralFamily: ModelFamily {
     /// each layer into `experts.gate_up_proj` `[experts, 2 × mlp, hidden]` (gate rows, then up) and
     /// `experts.down_proj` `[experts, hidden, mlp]`, as transformers 5 does when it loads them.
     public static func combineCheckpointTensors(_ weights: [String: Tensor], config: MixtralConfig) throws -> [String: Tensor] {
-        var result: [String: Tensor] = [:]
-        var perLayer: [String: [Int: [String: Tensor]]] = [:]   // prefix → expert → w1/w2/w3
-        for (key, tensor) in weights {
-            guard let range = key.range(of: ".experts.") else { result[key] = tensor; continue }
-            let rest = key[range.upperBound...].split(separator: ".")
-            guard rest.count == 3, let expert = Int(rest[0]), ["w1", "w2", "w3"].contains(rest[1]), rest[2] == "weight" else {
-                result[key] = tensor
-                continue
-            }
-            perLayer[String(key[..<range.lowerBound]), default: [:]][expert, default: [:]][String(rest[1])] = tensor
-        }
-        for (prefix, experts) in perLayer {
-            var gateUp: [Tensor] = [], down: [Tensor] = []
-            for expert in 0..<config.numLocalExperts {
-                guard let w1 = experts[expert]?["w1"], let w2 = experts[expert]?["w2"], let w3 = experts[expert]?["w3"] else {
-                    throw ModelError.malformedCheckpoint(
-                        file: "\(prefix).experts.\(expert)", reason: "expert \(expert) needs w1, w2 and w3 weights")
-                }
-                gateUp.append(try Tensor.cat([w1, w3], dim: 0))
-                down.append(w2)
-            }
-            guard experts.keys.allSatisfy({ $0 < config.numLocalExperts }) else {
-                throw ModelError.malformedCheckpoint(
-                    file: "\(prefix).experts", reason: "more experts than num_local_experts \(config.numLocalExperts)")
-            }
-            result["\(prefix).experts.gate_up_proj"] = try Tensor.stack(gateUp)
-            result["\(prefix).experts.down_proj"] = try Tensor.stack(down)
-        }
-        return result
+        try stackPerExpertWeights(weights, experts: config.numLocalExperts, names: ("w1", "w3", "w2"))
     }
 
     public static let standardNames = StandardNames(

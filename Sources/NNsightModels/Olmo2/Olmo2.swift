@@ -99,12 +99,12 @@ public final class Olmo2DecoderLayer: Module {
 }
 
 /// Python: `Olmo2Model`: token ids in, final hidden states out.
-public final class Olmo2Model: Module {
+public final class Olmo2Model: Module, RotaryDecoderStack {
     public let embed_tokens: Embedding
     public let layers: ModuleList<Olmo2DecoderLayer>
     public let norm: Olmo2RMSNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
+    public let maxPositions: Int
 
     init(_ config: LlamaConfig, device: Device) throws {
         embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.padTokenId, device: device)
@@ -115,39 +115,29 @@ public final class Olmo2Model: Module {
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions)
-        var hidden = try embed_tokens(input, context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        for layer in layers { hidden = try layer(hidden, inner) }
-        return try norm(hidden, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `Olmo2ForCausalLM`. Made on the CPU, its linear weights are held packed.
-public final class Olmo2ForCausalLM: Module, CausalLanguageModel {
+public final class Olmo2ForCausalLM: Module, DecoderLanguageModel {
     public let model: Olmo2Model
     public let lm_head: Linear
     public let config: LlamaConfig
 
     public init(_ config: LlamaConfig, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         model = try Olmo2Model(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
-                                        hidden: config.hiddenSize, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.numHiddenLayers }
-    public var maxPositions: Int { config.maxPositionEmbeddings }
+    public var baseModel: Olmo2Model { model }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }
 

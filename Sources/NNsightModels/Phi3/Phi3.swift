@@ -173,13 +173,13 @@ public final class Phi3DecoderLayer: Module {
 
 /// Python: `Phi3Model`: token ids in, final hidden states out. With `sliding_window` set, every
 /// layer attends over the window (Python: `create_sliding_window_causal_mask`).
-public final class Phi3Model: Module {
+public final class Phi3Model: Module, RotaryDecoderStack {
     public let embed_tokens: Embedding
     public let layers: ModuleList<Phi3DecoderLayer>
     public let norm: LlamaRMSNorm
     public let rotary_emb: RotaryEmbedding
-    let maxPositions: Int
-    let slidingWindow: Int?
+    public let maxPositions: Int
+    public let layerWindows: [Int?]
 
     init(_ config: Phi3Config, device: Device) throws {
         let c = config.llama
@@ -188,45 +188,34 @@ public final class Phi3Model: Module {
         norm = try phi3RMSNorm(config, device: device)
         rotary_emb = try RotaryEmbedding(dimension: config.rotaryDimensions, theta: c.ropeTheta, classPrefix: "Phi3", device: device)
         maxPositions = c.maxPositionEmbeddings
-        slidingWindow = c.layerTypes.contains(.slidingAttention) ? c.slidingWindow : nil
+        layerWindows = c.layerWindows
     }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        var state = try decoderState(input, context, maxPositions: maxPositions, slidingWindow: slidingWindow)
-        let hidden = try embed_tokens(input, context.forLayers(state))
-        state.rotaryTables = try rotary_emb.tables(state.positionIds, dtype: hidden.dtype, context: context.forLayers(state))
-        let inner = context.forLayers(state)
-        var output = hidden
-        for layer in layers { output = try layer(output, inner) }
-        return try norm(output, inner)
+        try decoderStackForward(input, context)
     }
 }
 
 /// Python: `Phi3ForCausalLM`. Made on the CPU, its linear weights are held packed
 /// (`packLinearWeights()`).
-public final class Phi3ForCausalLM: Module, CausalLanguageModel {
+public final class Phi3ForCausalLM: Module, DecoderLanguageModel {
     public let model: Phi3Model
     public let lm_head: Linear
     public let config: Phi3Config
 
     public init(_ config: Phi3Config, device: Device = .cpu) throws {
-        try config.validate()
-        try checkFitsInMemory(parameters: config.parameterCountEstimate, bytesPerParameter: DType.float32.byteCount,
-                              device: device, field: config.sizeField)
+        try config.checkBuildable(on: device)
         self.config = config
         model = try Phi3Model(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.embed_tokens.weight : nil,
-                                        hidden: config.llama.hiddenSize, vocabulary: config.llama.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
 
-    public var vocabularySize: Int { config.llama.vocabSize }
-    public var layerCount: Int { config.llama.numHiddenLayers }
-    public var maxPositions: Int { config.llama.maxPositionEmbeddings }
+    public var baseModel: Phi3Model { model }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        try languageModelForward(input, context)
     }
 }
 

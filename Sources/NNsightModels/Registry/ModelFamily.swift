@@ -45,11 +45,14 @@ public struct TokenizerDefaults: Sendable, Equatable {
 /// build it and fill it from a checkpoint.
 ///
 /// ## Adding a model family
-/// 1. Write one file, `Sources/NNsightModels/<Family>/<Family>.swift`, holding the modules (named
-///    as transformers names them, so checkpoint keys and nnsight paths carry over), a config
-///    type conforming to ``ModelConfig``, and an `enum <Family>Family: ModelFamily` giving
-///    ``modelType``, ``makeModel(_:device:)`` and ``standardNames``; override the other
-///    requirements only where the defaults below do not fit.
+/// 1. Write one file, `Sources/NNsightModels/<Family>/<Family>.swift`, holding the family's layer
+///    (attention, MLP, block; named as transformers names them, so checkpoint keys and nnsight
+///    paths carry over), its model as a ``DecoderStack`` (or ``RotaryDecoderStack``) and its
+///    causal LM as a ``DecoderLanguageModel`` (which share the skeleton: masks, positions,
+///    rotary tables, the layer loop, `lm_head`), a config type conforming to ``ModelConfig``,
+///    and an `enum <Family>Family: ModelFamily` giving ``modelType``, ``makeModel(_:device:)``
+///    and ``standardNames``; override the other requirements only where the defaults below do
+///    not fit.
 /// 2. Add `<Family>Family.self` to ``ModelRegistry/families``.
 ///
 /// Nothing else switches on `model_type`: loading, GGUF, tokenizer defaults, the standard-name
@@ -92,12 +95,21 @@ public protocol ModelFamily: SendableMetatype {
     /// llama.cpp's conventions (rotary row permutation, norm offsets). Default: unchanged.
     static func convertGGUFTensor(_ tensor: Tensor, ggufName: String, config: Config) throws -> Tensor
 
+    /// The GGUF's tensors by model key (after ``modelKey(forGGUFTensor:config:)`` and
+    /// ``convertGGUFTensor(_:ggufName:config:)``), with those the model holds as one combined
+    /// (Qwen3-MoE joins `ffn_gate_exps` and `ffn_up_exps`). Default: unchanged.
+    static func combineGGUFTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor]
+
     /// Tokenizer defaults when the checkpoint's files do not say. Default: pad with eos, on the left.
     static var tokenizerDefaults: TokenizerDefaults { get }
 
     /// Where this family's modules sit under the standard names (nnterp's `layers`, `self_attn`,
     /// `mlp`, `ln_final`, `lm_head`, `embed_tokens`).
     static var standardNames: StandardNames { get }
+
+    /// The standard names for one configuration, where its modules differ (OPT-350m's
+    /// `project_in`/`project_out`). Default: ``standardNames``.
+    static func standardNames(for config: Config) -> StandardNames
 }
 
 extension ModelFamily {
@@ -127,7 +139,11 @@ extension ModelFamily {
 
     public static func convertGGUFTensor(_ tensor: Tensor, ggufName: String, config: Config) throws -> Tensor { tensor }
 
+    public static func combineGGUFTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor] { weights }
+
     public static var tokenizerDefaults: TokenizerDefaults { TokenizerDefaults() }
+
+    public static func standardNames(for config: Config) -> StandardNames { standardNames }
 }
 
 // MARK: The family's entry points with the configuration's type erased (what the loader calls)
@@ -138,6 +154,10 @@ extension ModelFamily {
             throw ModelError.invalidConfig(field: "model_type", reason: "\(type(of: config)) is not \(modelType)'s configuration")
         }
         return typed
+    }
+
+    static func standardNamesErased(_ config: any ModelConfig) -> StandardNames {
+        (config as? Config).map { standardNames(for: $0) } ?? standardNames
     }
 
     static func decodeErased(_ data: Data) throws -> any ModelConfig { try decodeConfig(from: data) }

@@ -19,6 +19,10 @@ public enum ModelRegistry {
         Olmo2Family.self,
         Phi3Family.self,
         MixtralFamily.self,
+        Gemma3Family.self,
+        Qwen3MoeFamily.self,
+        GPTJFamily.self,
+        OPTFamily.self,
     ]
 
     /// The `model_type` of every registered family, sorted.
@@ -88,6 +92,10 @@ public struct ModelConfiguration: Sendable {
 
     /// The `model_type`.
     public var modelType: String { family.modelType }
+
+    /// Where this configuration's modules sit under the standard names (the family's preset,
+    /// adjusted where the configuration changes the modules).
+    public var standardNames: StandardNames { family.standardNamesErased(config) }
 
     /// Builds the architecture, in eval mode.
     public func makeModel(device: Device = .meta) throws -> any CausalLanguageModel {

@@ -69,8 +69,11 @@ public struct StandardNames: Sendable, Equatable {
             checked.append(("\(path).\(selfAttention)", try module("\(path).\(selfAttention)"), nil))
             checked.append(("\(path).\(mlp)", try module("\(path).\(mlp)"), nil))
         }
-        checked.append((finalNorm, try module(finalNorm), nil))
-        checked.append((lmHead, try module(lmHead), model.vocabularySize))
+        // ln_final feeds lm_head: its width is lm_head's input (the hidden size, or OPT-350m's
+        // narrower `project_out`).
+        let head = try module(lmHead)
+        checked.append((finalNorm, try module(finalNorm), (head as? Linear)?.inFeatures))
+        checked.append((lmHead, head, model.vocabularySize))
 
         var shapes: [ObjectIdentifier: [Int]] = [:]
         let handles = checked.map { entry in
@@ -93,7 +96,7 @@ public struct StandardNames: Sendable, Equatable {
             let expected = [batch, sequence, entry.lastDimension ?? hidden]
             guard shape == expected else {
                 throw ModelError.standardNameCheck(
-                    module: entry.path, reason: "output shape \(shape), expected \(expected) ([batch, sequence, \(entry.lastDimension == nil ? "hidden" : "vocabulary")])")
+                    module: entry.path, reason: "output shape \(shape), expected \(expected) ([batch, sequence, \(entry.path == lmHead ? "vocabulary" : entry.path == finalNorm ? "lm_head's input" : "hidden")])")
             }
         }
     }

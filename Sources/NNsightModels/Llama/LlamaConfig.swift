@@ -2,7 +2,7 @@ import Foundation
 
 /// The `config.json` of the Llama family (Llama 1–3, Mistral, Qwen2). Port of transformers'
 /// `LlamaConfig`, with Qwen2's q/k/v biases as `attentionBias`.
-public struct LlamaConfig: ModelConfig, Equatable {
+public struct LlamaConfig: ModelConfig, SlidingWindowLayout, Equatable {
     /// RoPE frequency scaling. Python: `rope_scaling` / `rope_parameters`.
     public struct RopeScaling: Codable, Sendable, Equatable {
         public var ropeType: String
@@ -99,11 +99,6 @@ public struct LlamaConfig: ModelConfig, Equatable {
     public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
     public var sizeField: String { "num_hidden_layers" }
 
-    /// How layer `index` attends.
-    public func layerType(_ index: Int) -> LayerType {
-        layerTypes.indices.contains(index) ? layerTypes[index] : .fullAttention
-    }
-
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type", vocabSize = "vocab_size", hiddenSize = "hidden_size"
         case intermediateSize = "intermediate_size", numHiddenLayers = "num_hidden_layers"
@@ -152,18 +147,12 @@ public struct LlamaConfig: ModelConfig, Equatable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        func required<T: Decodable>(_ key: CodingKeys) throws -> T {
-            guard let value = try c.decodeIfPresent(T.self, forKey: key) else {
-                throw ModelError.invalidConfig(field: key.rawValue, reason: "required but missing")
-            }
-            return value
-        }
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
-        vocabSize = try required(.vocabSize)
-        hiddenSize = try required(.hiddenSize)
-        intermediateSize = try required(.intermediateSize)
-        numHiddenLayers = try required(.numHiddenLayers)
-        numAttentionHeads = try required(.numAttentionHeads)
+        vocabSize = try c.required(.vocabSize)
+        hiddenSize = try c.required(.hiddenSize)
+        intermediateSize = try c.required(.intermediateSize)
+        numHiddenLayers = try c.required(.numHiddenLayers)
+        numAttentionHeads = try c.required(.numAttentionHeads)
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
         let givenHeadDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
         headDim = givenHeadDim ?? hiddenSize / max(numAttentionHeads, 1)
