@@ -8,7 +8,7 @@ import NNsightTorch
 /// every holder of the module sees.
 ///
 /// A linear layer's weight may be held in a packed form instead (see
-/// ``Module/packLinearWeights()``): `value` then unpacks it on first access and keeps that plain
+/// ``Module/packLinearWeights(packingShared:replaced:)``): `value` then unpacks it on first access and keeps that plain
 /// tensor, and an in-place change to it is packed again before the next product.
 public final class Parameter: Sendable {
     private struct State {
@@ -69,7 +69,7 @@ public final class Parameter: Sendable {
     public var isPacked: Bool { lock.withLock { state.packed != nil } }
 
     /// The plain value as held (nil while only the packed form is), without unpacking.
-    var plainValue: Tensor? { state.withLock { $0.plain } }
+    var plainValue: Tensor? { lock.withLock { state.plain } }
 
     /// Makes the packed form of the value for `F.linear(_:packed:plain:bias:)` where one exists
     /// (large float32 and bfloat16 CPU weights); then drops the plain value, unless
