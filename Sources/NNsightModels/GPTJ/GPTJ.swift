@@ -312,7 +312,7 @@ public final class GPTJForCausalLM: Module, CausalLanguageModel {
     public var maxPositions: Int { config.nPositions }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: transformer, lmHead: lm_head, input: input, context: context)
+        try lm_head(positionsToKeep(transformer(input, context), context), context)
     }
 }
 

@@ -332,8 +332,7 @@ public final class OPTForCausalLM: Module, CausalLanguageModel {
                               device: device, field: config.sizeField)
         self.config = config
         model = try OPTModel(config, device: device)
-        lm_head = try languageModelHead(tiedTo: config.tieWordEmbeddings ? model.decoder.embed_tokens.weight : nil,
-                                        hidden: config.wordEmbedProjDim, vocabulary: config.vocabSize, device: device)
+        lm_head = try languageModelHead(for: model.decoder.embed_tokens, tied: config.tieWordEmbeddings, device: device)
         super.init()
         try packLinearWeights()
     }
@@ -343,7 +342,7 @@ public final class OPTForCausalLM: Module, CausalLanguageModel {
     public var maxPositions: Int { config.maxPositionEmbeddings }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try causalLanguageModelLogits(body: model, lmHead: lm_head, input: input, context: context)
+        try lm_head(positionsToKeep(model(input, context), context), context)
     }
 }
 
