@@ -8,7 +8,9 @@ import NNsightTorch
 /// SmolLM2-135M models, Swift (`Models`) against transformers (PyTorch eager,
 /// Benchmarks/python/models_bench.py) in one run, with the same thread count, shapes and
 /// measurement rules; plus decoding against the machine's memory bandwidth and the peak RSS of
-/// loading a checkpoint.
+/// loading a checkpoint. The family shapes (``FamilyShapes``: GPT-NeoX, Gemma 2, Qwen3, OLMo-2,
+/// Phi-3, Mixtral) add prefill and decode ratios and a peak-RSS-at-load check of their
+/// memory-mapped safetensors checkpoints (growth ≤ 1.1× the weights).
 struct ModelsBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "models",
@@ -29,8 +31,8 @@ struct ModelsBenchmark: ParsableCommand {
     @Option(help: "Intra-op threads on both sides.")
     var threads = 1
 
-    @Option(help: "Shapes to run: gpt2-small, smollm2.")
-    var shape: [String] = ["gpt2-small", "smollm2"]
+    @Option(help: "Shapes to run: gpt2-small, smollm2, and the family shapes \(FamilyShapes.all.joined(separator: ", ")).")
+    var shape: [String] = ["gpt2-small", "smollm2"] + FamilyShapes.all
 
     struct PythonResult: Decodable {
         var transformers: String
@@ -42,8 +44,8 @@ struct ModelsBenchmark: ParsableCommand {
         var prefill_ms: Double
         var prefill_last_ms: Double
         var decode_ms_per_token: Double
-        var generate_ms: Double
-        var generate_tokens_per_s: Double
+        var generate_ms: Double?
+        var generate_tokens_per_s: Double?
     }
 
     /// The Swift side's figures for one model and dtype.
@@ -64,6 +66,9 @@ struct ModelsBenchmark: ParsableCommand {
     func run() throws {
         try Torch.setNumThreads(threads)
         let smolPath = Reference.smolLM2Path
+        let families = shape.filter(FamilyShapes.all.contains)
+        let familyFolders = families.isEmpty ? [:] : try FamilyShapes.checkpoints(families)
+        var familySummary: [String] = []
 
         // Loading first, so that peak RSS measures the checkpoint alone.
         var smol: (fp32: any CausalLanguageModel, bf16: any CausalLanguageModel, fileBytes: Int,
@@ -134,10 +139,51 @@ struct ModelsBenchmark: ParsableCommand {
                                  / ((weightsMB + tiedCopyMB) * 1e6 + Double(smol.fileBytes))))
                 print(String(format: "  transformers load: peak RSS %.0f → %.0f MiB (+%.0f MiB)", python1.rss_before_load_mib,
                              python1.rss_after_load_mib, python1.rss_after_load_mib - python1.rss_before_load_mib))
+            case let family where FamilyShapes.all.contains(family):
+                guard let folder = familyFolders[family] else { throw ValidationError("no checkpoint made for \(family)") }
+                familySummary.append(try measureFamily(family, folder: folder))
             default:
                 throw ValidationError("unknown shape \(name)")
             }
         }
+        if !familySummary.isEmpty {
+            print("")
+            print("Family shapes: Swift ÷ transformers (prefill: lower is better; decode tok/s: higher is better), "
+                + "RSS growth at load ÷ weight bytes (target ≤ 1.1×)")
+            print("shape      prefill-all  prefill-last  decode-tok/s  load-RSS")
+            familySummary.forEach { print($0) }
+        }
+    }
+
+    /// One family shape: load (RSS measured), Swift before and after transformers, the rows, and
+    /// the summary line.
+    func measureFamily(_ family: String, folder: String) throws -> String {
+        let (model, memory) = try LoadMemory.measuring(path: folder)
+        var swift = try measure(model, generateToo: false)
+        let python1 = try python(["--model", folder, "--batch", "1", "--skip-generate"])
+        swift = try swift.best(measure(model, generateToo: false))
+        let parameters = model.namedParameters().reduce(0) { $0 + $1.parameter.count }
+        print("")
+        print(String(format: "%@ (random weights, %@): %.1fM parameters (transformers %.1fM), fp32 weights %.1f MB; "
+                     + "transformers %@, attention %@",
+                     family, model.typeName, Double(parameters) / 1e6, Double(python1.parameters) / 1e6,
+                     Double(memory.weightBytes) / 1e6, python1.transformers, python1.attn_implementation ?? "?"))
+        print("".padding(toLength: 40, withPad: " ", startingAt: 0) + "     Swift  transformers     ratio   target")
+        print(row("prefill \(tokens) tokens, all logits (ms)", swift.prefillMs, python1.prefill_ms, target: "≤ 0.7×"))
+        print(row("prefill \(tokens) tokens, last logits (ms)", swift.prefillLastMs, python1.prefill_last_ms, target: "≤ 0.7×"))
+        print(row("decode batch 1, fp32 (ms/token)", swift.decodeMsPerToken, python1.decode_ms_per_token, target: ""))
+        print(row("decode batch 1, fp32 (tok/s)", 1000 / swift.decodeMsPerToken, 1000 / python1.decode_ms_per_token,
+                  target: "≥ 1.2×"))
+        let passed = memory.peakIsOwn && memory.ratio <= 1.1
+        print(String(format: "  load (memory-mapped safetensors): RSS %.0f MiB → peak %.0f MiB (+%.1f MiB) = %.3f× the %.1f MiB "
+                     + "of weights, %.0f MiB after: %@ (target ≤ 1.1×)%@",
+                     memory.before, memory.peak, memory.peak - memory.before, memory.ratio,
+                     Double(memory.weightBytes) / 1_048_576, memory.after, passed ? "PASS" : "FAIL",
+                     memory.peakIsOwn ? "" : " (no peak RSS of the load's own: /proc/self/clear_refs or status unreadable)"))
+        return family.padding(toLength: 10, withPad: " ", startingAt: 0)
+            + String(format: " %10.2f× %12.2f× %12.2f× %8.3f× %@", swift.prefillMs / python1.prefill_ms,
+                     swift.prefillLastMs / python1.prefill_last_ms,
+                     python1.decode_ms_per_token / swift.decodeMsPerToken, memory.ratio, passed ? "PASS" : "FAIL")
     }
 
     // MARK: Measurements
@@ -254,7 +300,7 @@ struct ModelsBenchmark: ParsableCommand {
         let usedPython = Double(bytes) / (python1.decode_ms_per_token / 1000)
         print(String(format: "  weights / decode time: Swift %.1f GB/s = %.0f%%, transformers %.1f GB/s = %.0f%% of measured bandwidth",
                      used / 1e9, 100 * used / bandwidth, usedPython / 1e9, 100 * usedPython / bandwidth))
-        print(row("generate batch \(batch), fp32 (tok/s)", swift.generateTokensPerSecond, python8.generate_tokens_per_s,
+        print(row("generate batch \(batch), fp32 (tok/s)", swift.generateTokensPerSecond, python8.generate_tokens_per_s ?? .nan,
                   target: "≥ 1.5×"))
     }
 }

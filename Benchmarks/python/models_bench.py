@@ -25,6 +25,9 @@ Models (exactly one):
                         built in memory, no download
   --shape smollm2       .models/SmolLM2-135M-Instruct.Q4_1.gguf (30 layers, 576 wide, 9/3 heads)
 
+--skip-generate leaves out the generate measurement (the family shapes of `nnsight-bench models`
+measure prefill and decode only).
+
 Usage:
   python3 Benchmarks/python/models_bench.py --shape gpt2-small --dtype float32 --batch 1 --threads 1
   python3 Benchmarks/python/models_bench.py --shape smollm2 --batch 8
@@ -60,6 +63,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats (best is reported)")
     p.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs")
+    p.add_argument("--skip-generate", action="store_true",
+                   help="leave out model.generate (generate_ms and generate_tokens_per_s are null)")
     return p.parse_args()
 
 
@@ -150,8 +155,9 @@ def main():
         prefill_last_s = best_time(prefill_last, args.repeats, args.warmup)
         decode_s = best_time(decode, args.repeats, args.warmup)
         print(f"decode {decode_s * 1e3 / args.new_tokens:.2f} ms/token", file=sys.stderr)
-        generate_s = best_time(generate, args.repeats, args.warmup)
-        print(f"generate {generate_s * 1e3:.1f} ms", file=sys.stderr)
+        generate_s = None if args.skip_generate else best_time(generate, args.repeats, args.warmup)
+        if generate_s is not None:
+            print(f"generate {generate_s * 1e3:.1f} ms", file=sys.stderr)
 
     result = {
         "framework": "transformers",
@@ -175,8 +181,8 @@ def main():
         "prefill_ms": round(prefill_s * 1e3, 3),
         "prefill_last_ms": round(prefill_last_s * 1e3, 3),
         "decode_ms_per_token": round(decode_s * 1e3 / args.new_tokens, 3),
-        "generate_ms": round(generate_s * 1e3, 3),
-        "generate_tokens_per_s": round(args.batch * args.new_tokens / generate_s, 2),
+        "generate_ms": None if generate_s is None else round(generate_s * 1e3, 3),
+        "generate_tokens_per_s": None if generate_s is None else round(args.batch * args.new_tokens / generate_s, 2),
         "peak_rss_mib": round(rss_mib(), 1),
     }
     print(json.dumps(result))

@@ -8,7 +8,7 @@ import NNsightTorch
 /// every holder of the module sees.
 ///
 /// A linear layer's weight may be held in a packed form instead (see
-/// ``Module/packLinearWeights()``): `value` then unpacks it on first access and keeps that plain
+/// ``Module/packLinearWeights(packingShared:replaced:)``): `value` then unpacks it on first access and keeps that plain
 /// tensor, and an in-place change to it is packed again before the next product.
 public final class Parameter: Sendable {
     private struct State {
