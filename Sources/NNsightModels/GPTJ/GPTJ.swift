@@ -78,11 +78,7 @@ public struct GPTJConfig: ModelConfig, Equatable {
         layerNormEpsilon = try c.decodeIfPresent(Double.self, forKey: .layerNormEpsilon) ?? 1e-5
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
-        if let single = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
-            eosTokenIds = [single]
-        } else {
-            eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
-        }
+        eosTokenIds = try c.tokenIds(.eosTokenId)
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
     }
 

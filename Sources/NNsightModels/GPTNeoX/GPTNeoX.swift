@@ -95,11 +95,7 @@ public struct GPTNeoXConfig: ModelConfig, Equatable {
         hiddenDropout = try c.decodeIfPresent(Double.self, forKey: .hiddenDropout) ?? 0
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
-        if let single = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
-            eosTokenIds = [single]
-        } else {
-            eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
-        }
+        eosTokenIds = try c.tokenIds(.eosTokenId)
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
     }
 

@@ -174,11 +174,7 @@ public struct GemmaConfig: ModelConfig, SlidingWindowLayout, Equatable {
         slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
         layerTypes = try c.decodeIfPresent([LayerType].self, forKey: .layerTypes) ?? []
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
-        if let single = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
-            eosTokenIds = [single]
-        } else {
-            eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
-        }
+        eosTokenIds = try c.tokenIds(.eosTokenId)
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
     }
 

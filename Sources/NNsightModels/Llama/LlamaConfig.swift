@@ -171,11 +171,7 @@ public struct LlamaConfig: ModelConfig, SlidingWindowLayout, Equatable {
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
-        if let single = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
-            eosTokenIds = [single]
-        } else {
-            eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
-        }
+        eosTokenIds = try c.tokenIds(.eosTokenId)
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
         slidingWindow = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
         useSlidingWindow = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? (slidingWindow != nil)

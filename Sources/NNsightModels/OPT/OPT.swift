@@ -83,11 +83,7 @@ public struct OPTConfig: ModelConfig, Equatable {
         layerNormElementwiseAffine = try c.decodeIfPresent(Bool.self, forKey: .layerNormElementwiseAffine) ?? true
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? true
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
-        if let single = try? c.decodeIfPresent(Int.self, forKey: .eosTokenId) {
-            eosTokenIds = [single]
-        } else {
-            eosTokenIds = try c.decodeIfPresent([Int].self, forKey: .eosTokenId) ?? []
-        }
+        eosTokenIds = try c.tokenIds(.eosTokenId)
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
     }
 

@@ -12,4 +12,11 @@ extension KeyedDecodingContainer {
         }
         return value
     }
+
+    /// A token-id field that `config.json` writes either as one id or as a list (`eos_token_id`:
+    /// `2` or `[128001, 128009]`): the ids, none when the field is absent or null.
+    func tokenIds(_ key: Key) throws -> [Int] {
+        if let single = try? decodeIfPresent(Int.self, forKey: key) { return [single] }
+        return try decodeIfPresent([Int].self, forKey: key) ?? []
+    }
 }
