@@ -88,7 +88,8 @@ public enum Functional {
 
     /// Python: `F.dropout(x, p, training)`.
     public static func dropout(_ x: Tensor, p: Double = 0.5, training: Bool = true) throws(TorchError) -> Tensor {
-        try produce { ctorch_dropout(x.handle, p, training, $0) }
+        let run = { () throws(TorchError) in try produce { ctorch_dropout(x.handle, p, training, $0) } }
+        return training && p > 0 ? try Torch.withDefaultGenerator(run) : try run()
     }
 
     /// Python: `F.scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal, scale, enable_gqa)`.
@@ -97,12 +98,16 @@ public enum Functional {
         _ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor? = nil, dropout: Double = 0,
         isCausal: Bool = false, scale: Double? = nil, enableGQA: Bool = false
     ) throws(TorchError) -> Tensor {
-        try withExtendedLifetime(mask) { () throws(TorchError) in
-            try produce {
-                ctorch_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
-                                                    isCausal, scale != nil, scale ?? 0, enableGQA, $0)
+        let run = { () throws(TorchError) in
+            try withExtendedLifetime(mask) { () throws(TorchError) in
+                try produce {
+                    ctorch_scaled_dot_product_attention(query.handle, key.handle, value.handle, mask?.handle, dropout,
+                                                        isCausal, scale != nil, scale ?? 0, enableGQA, $0)
+                }
             }
         }
+        // Only a dropout draws from the default generator.
+        return dropout > 0 ? try Torch.withDefaultGenerator(run) : try run()
     }
 
     /// Python: `F.cross_entropy(logits, target, ignore_index=, reduction=, label_smoothing=)`.

@@ -38,7 +38,23 @@ public enum Torch {
 
     /// Python: `torch.manual_seed(seed)`: seeds the default generator.
     public static func manualSeed(_ seed: UInt64) throws(TorchError) {
-        try check(ctorch_manual_seed(seed))
+        try withDefaultGenerator { () throws(TorchError) in try check(ctorch_manual_seed(seed)) }
+    }
+
+    /// Runs `body` as one step on libtorch's default generator: no other thread seeds it or draws
+    /// from it meanwhile, so a `manualSeed` and the draws after it give the same values whatever
+    /// other threads run (each draw alone is already safe; this makes the sequence atomic).
+    /// Draws made inside `body` on this thread proceed. Python has no counterpart: there the
+    /// global seed is shared with every thread without any guard.
+    ///
+    ///     let noise = try Torch.withDefaultGenerator {
+    ///         try Torch.manualSeed(7)
+    ///         return try Tensor.randn([2, 5])
+    ///     }
+    public static func withDefaultGenerator<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        Generator.defaultGeneratorLock.lock()
+        defer { Generator.defaultGeneratorLock.unlock() }
+        return try body()
     }
 
     /// Python: `torch.cuda.is_available()`.
@@ -67,6 +83,9 @@ public enum Torch {
 public final class Generator: @unchecked Sendable {
     private let handle: ctorch_generator
     private let lock = NSLock()
+    /// Held around every seeding of and draw from libtorch's default generator (recursive, so
+    /// that ``Torch/withDefaultGenerator(_:)`` can hold it across a seed and its draws).
+    static let defaultGeneratorLock = NSRecursiveLock()
 
     /// The shim fails only when its few bytes cannot be allocated, and then this stops the
     /// program, as Swift itself does when it cannot allocate an object.
@@ -80,10 +99,10 @@ public final class Generator: @unchecked Sendable {
     deinit { ctorch_generator_free(handle) }
 
     /// Runs `body` with the generator's handle (nil for libtorch's default generator), holding the
-    /// generator's lock and keeping it alive meanwhile.
+    /// generator's lock (the default generator's for nil) and keeping it alive meanwhile.
     static func drawing<T>(from generator: Generator?,
                            _ body: (ctorch_generator?) throws(TorchError) -> T) throws(TorchError) -> T {
-        guard let generator else { return try body(nil) }
+        guard let generator else { return try Torch.withDefaultGenerator { () throws(TorchError) in try body(nil) } }
         generator.lock.lock()
         defer { generator.lock.unlock() }
         return try withExtendedLifetime(generator) { () throws(TorchError) in try body(generator.handle) }

@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import NNsightTorch
 
@@ -74,28 +76,73 @@ struct CreationTests {
     }
 }
 
-/// Everything that draws from libtorch's global generator, run one at a time so that no other
-/// test draws between a `manualSeed` and the draw it seeds.
+/// Everything that draws from libtorch's global generator. Each seed and the draws it seeds are
+/// one `Torch.withDefaultGenerator` step, so no test running beside it (in this target or another:
+/// every test target runs in one process) draws in between; the suite is serialized for the same
+/// reason within itself.
 @Suite(.serialized) struct GlobalSeedTests {
     init() throws { try torchSetUp() }
 
     @Test func manualSeedRandAndRandn() throws {
         let c = try Fixture.load("creation")["random"]
-        try Torch.manualSeed(7)
-        try expectMatches(try Tensor.rand([3, 4]), c.output("seed7_rand"), rtol: 0, atol: 0, "rand after seed 7")
-        try expectMatches(try Tensor.randn([2, 5]), c.output("seed7_randn_after_rand"), rtol: 0, atol: 0,
-                          "randn continues the stream")
-        try Torch.manualSeed(7)
-        try expectMatches(try Tensor.randn([2, 5]), c.output("seed7_randn"), rtol: 0, atol: 0, "randn after seed 7")
+        try Torch.withDefaultGenerator {
+            try Torch.manualSeed(7)
+            try expectMatches(try Tensor.rand([3, 4]), c.output("seed7_rand"), rtol: 0, atol: 0, "rand after seed 7")
+            try expectMatches(try Tensor.randn([2, 5]), c.output("seed7_randn_after_rand"), rtol: 0, atol: 0,
+                              "randn continues the stream")
+        }
+        try Torch.withDefaultGenerator {
+            try Torch.manualSeed(7)
+            try expectMatches(try Tensor.randn([2, 5]), c.output("seed7_randn"), rtol: 0, atol: 0, "randn after seed 7")
+        }
     }
 
     @Test func dropoutWithSeed() throws {
         let c = try Fixture.load("functional")["dropout"]
         let x = try c.input("x")
-        try Torch.manualSeed(UInt64(c.param("seed").int))
-        try expectMatches(try F.dropout(x, p: 0.5, training: true), c.output("train_seed5_p05"), "dropout p=0.5")
-        try Torch.manualSeed(5)
-        try expectMatches(try F.dropout(x, p: 0.25, training: true), c.output("train_seed5_p025"), "dropout p=0.25")
+        try Torch.withDefaultGenerator {
+            try Torch.manualSeed(UInt64(c.param("seed").int))
+            try expectMatches(try F.dropout(x, p: 0.5, training: true), c.output("train_seed5_p05"), "dropout p=0.5")
+        }
+        try Torch.withDefaultGenerator {
+            try Torch.manualSeed(5)
+            try expectMatches(try F.dropout(x, p: 0.25, training: true), c.output("train_seed5_p025"), "dropout p=0.25")
+        }
+    }
+
+    /// A seed and the draws after it, held as one step by `withDefaultGenerator`, give the seeded
+    /// values while four other threads keep seeding and drawing from the default generator.
+    @Test func seededDrawsStayTheirsWhileOtherThreadsDraw() throws {
+        let expected = try Torch.withDefaultGenerator {
+            try Torch.manualSeed(11)
+            return try Tensor.randn([64]).toArray(Float.self)
+        }
+        final class Flag: Sendable {
+            let raised = Atomic<Bool>(false)
+            let draws = Atomic<Int>(0)
+        }
+        let stop = Flag()
+        let others = (0..<4).map { index in
+            Thread {
+                while !stop.raised.load(ordering: .relaxed) {
+                    try? Torch.manualSeed(UInt64(index))
+                    _ = try? Tensor.rand([32])
+                    stop.draws.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        others.forEach { $0.start() }
+        defer { stop.raised.store(true, ordering: .relaxed) }
+        while stop.draws.load(ordering: .relaxed) < 100 { Thread.sleep(forTimeInterval: 0.001) }
+        let drawsBefore = stop.draws.load(ordering: .relaxed)
+        for _ in 0..<2000 {
+            let drawn = try Torch.withDefaultGenerator {
+                try Torch.manualSeed(11)
+                return try Tensor.randn([64]).toArray(Float.self)
+            }
+            try #require(drawn == expected)
+        }
+        #expect(stop.draws.load(ordering: .relaxed) > drawsBefore, "the other threads drew meanwhile")
     }
 
     @Test func multinomialWithGlobalSeed() throws {
