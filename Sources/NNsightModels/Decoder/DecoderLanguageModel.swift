@@ -6,18 +6,9 @@ import NNsightTorch
 /// vocabulary projection `lm_head` on the positions the caller keeps (`logits_to_keep`), then
 /// whatever the family does to the logits outside any module (Gemma 2's final soft-cap).
 ///
-/// ``DecoderForCausalLM`` is the one for stacks stored as `model` (every family laid out as
-/// `LlamaModel`). A family whose stack has another name stores its stack and head under
-/// transformers' names and forwards in one line;
-/// the sizes ``CausalLanguageModel`` asks for come from the modules:
-///
-///     public var baseModel: LlamaModel { model }
-///     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-///         try languageModelForward(input, context)
-///     }
-///
-/// and builds itself with ``ModelConfig/checkBuildable(on:)``, its stack,
-/// ``languageModelHead(for:tied:device:)`` and `packLinearWeights()`.
+/// ``DecoderForCausalLM`` is the one every family specialises (its stack stored under the
+/// family's name for it); the sizes ``CausalLanguageModel`` asks for come from the modules, and
+/// ``languageModelForward(_:_:)`` is its `forward`.
 public protocol DecoderLanguageModel: CausalLanguageModel {
     associatedtype BaseModel: DecoderStack
 

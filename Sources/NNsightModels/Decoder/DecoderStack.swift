@@ -20,12 +20,14 @@ import NNsightTorch
 ///         try decoderStackForward(input, context)
 ///     }
 ///
-/// A model laid out as `LlamaModel` (`embed_tokens`, `layers`, `norm`, `rotary_emb`) conforms to
-/// ``RotaryDecoderStack`` instead and writes only the `forward` line (and ``rotaryTables(_:dtype:_:)``
-/// when its rotary embedding is not a ``RotaryEmbedding``: Gemma 3's tables per layer type).
+/// A model laid out as `LlamaModel` (`embed_tokens`, `layers`, `norm`, `rotary_emb`) is a
+/// ``DecoderModel`` specialised with its family's layer, norm and rotary embedding instead.
 public protocol DecoderStack: Module {
     /// The decoder layers in order (`layers`; GPT-2: `h`).
     var decoderLayers: [Module] { get }
+    /// The token embedding `lm_head` may share its weight with (Python: `get_input_embeddings()`:
+    /// `embed_tokens`; GPT-2: `wte`; GPT-NeoX: `embed_in`).
+    var tokenEmbedding: Embedding { get }
     /// The norm after the last layer (`norm`; GPT-2: `ln_f`; GPT-NeoX: `final_layer_norm`); nil
     /// where there is none (OPT-350m's post-norm layers).
     var finalNorm: Module? { get }
@@ -105,36 +107,5 @@ extension DecoderStack {
             hidden = try layer(hidden, inner)
         }
         return try finalHidden(hidden, inner)
-    }
-}
-
-/// A ``DecoderStack`` laid out as transformers' `LlamaModel` and the many models written after it
-/// (Mistral, Qwen2/3, Mixtral, Phi-3, OLMo-2, Gemma): `embed_tokens`, `layers`, `norm` and
-/// `rotary_emb`. Declaring those four stored modules is all such a model writes besides its
-/// `init` and the one-line `forward`; the ``DecoderStack`` requirements point at them.
-public protocol RotaryDecoderStack: DecoderStack {
-    associatedtype TokenEmbedding: Embedding
-    associatedtype Layer: Module
-    associatedtype Norm: Module
-    associatedtype Rotary: Module
-
-    var embed_tokens: TokenEmbedding { get }
-    var layers: ModuleList<Layer> { get }
-    var norm: Norm { get }
-    var rotary_emb: Rotary { get }
-}
-
-extension RotaryDecoderStack where Rotary == RotaryEmbedding {
-    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
-        .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))
-    }
-}
-
-extension RotaryDecoderStack {
-    public var decoderLayers: [Module] { layers.map { $0 } }
-    public var finalNorm: Module? { norm }
-
-    public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try embed_tokens(input, context)
     }
 }

@@ -111,36 +111,22 @@ public final class MixtralDecoderLayer: Module {
 
 /// Python: `MixtralModel`: token ids in, final hidden states out (every layer over the sliding
 /// window when the config sets one).
-public final class MixtralModel: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<MixtralDecoderLayer>
-    public let norm: LlamaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-
-    init(_ config: MixtralConfig, device: Device) throws {
-        let c = config.llama
-        embed_tokens = try Embedding(c.vocabSize, c.hiddenSize, paddingIndex: c.padTokenId, device: device)
-        layers = ModuleList(try (0..<c.numHiddenLayers).map { try MixtralDecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try LlamaRMSNorm(c, variant: mixtralVariant, device: device)
-        rotary_emb = try RotaryEmbedding(config: c, classPrefix: "Mixtral", device: device)
-        maxPositions = c.maxPositionEmbeddings
-        layerWindows = c.layerWindows
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
-}
+public typealias MixtralModel = DecoderModel<MixtralDecoderLayer, LlamaRMSNorm, RotaryEmbedding>
 
 /// Python: `MixtralForCausalLM`.
 public typealias MixtralForCausalLM = DecoderForCausalLM<MixtralModel, MixtralConfig>
 
 extension DecoderForCausalLM where Base == MixtralModel, Config == MixtralConfig {
     public convenience init(_ config: MixtralConfig, device: Device = .cpu) throws {
-        try self.init(config, className: "MixtralForCausalLM", device: device) { try MixtralModel(config, device: device) }
+        try self.init(config, className: "MixtralForCausalLM", device: device) {
+            try MixtralModel(config.llama, className: "MixtralModel", device: device,
+                             layer: { try MixtralDecoderLayer(config, layerIndex: $0, device: device) },
+                             norm: { try LlamaRMSNorm(config.llama, variant: mixtralVariant, device: device) },
+                             rotary: { try RotaryEmbedding(config: config.llama, classPrefix: "Mixtral", device: device) })
+        }
     }
+
+    public var model: MixtralModel { baseModel }
 }
 
 /// Mixtral in the registry (`model_type` `mixtral`): safetensors checkpoints in the hub's

@@ -288,6 +288,7 @@ public final class OPTDecoder: Module, DecoderStack {
 
     public var decoderLayers: [Module] { layers.map { $0 } }
     public var finalNorm: Module? { final_layer_norm }
+    public var tokenEmbedding: Embedding { embed_tokens }
 
     /// OPT's count: padded positions are -1 (Python: `cumsum(mask) * mask - 1`).
     public func positionIds(_ input: Tensor, _ context: ForwardContext) throws -> Tensor? {

@@ -173,36 +173,25 @@ public final class Phi3DecoderLayer: Module {
 
 /// Python: `Phi3Model`: token ids in, final hidden states out. With `sliding_window` set, every
 /// layer attends over the window (Python: `create_sliding_window_causal_mask`).
-public final class Phi3Model: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<Phi3DecoderLayer>
-    public let norm: LlamaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-
-    init(_ config: Phi3Config, device: Device) throws {
-        let c = config.llama
-        embed_tokens = try Embedding(c.vocabSize, c.hiddenSize, paddingIndex: c.padTokenId, device: device)
-        layers = ModuleList(try (0..<c.numHiddenLayers).map { try Phi3DecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try phi3RMSNorm(config, device: device)
-        rotary_emb = try RotaryEmbedding(dimension: config.rotaryDimensions, theta: c.ropeTheta, classPrefix: "Phi3", device: device)
-        maxPositions = c.maxPositionEmbeddings
-        layerWindows = c.layerWindows
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
-}
+public typealias Phi3Model = DecoderModel<Phi3DecoderLayer, LlamaRMSNorm, RotaryEmbedding>
 
 /// Python: `Phi3ForCausalLM`.
 public typealias Phi3ForCausalLM = DecoderForCausalLM<Phi3Model, Phi3Config>
 
 extension DecoderForCausalLM where Base == Phi3Model, Config == Phi3Config {
     public convenience init(_ config: Phi3Config, device: Device = .cpu) throws {
-        try self.init(config, className: "Phi3ForCausalLM", device: device) { try Phi3Model(config, device: device) }
+        try self.init(config, className: "Phi3ForCausalLM", device: device) {
+            try Phi3Model(config.llama, className: "Phi3Model", device: device,
+                          layer: { try Phi3DecoderLayer(config, layerIndex: $0, device: device) },
+                          norm: { try phi3RMSNorm(config, device: device) },
+                          rotary: {
+                              try RotaryEmbedding(dimension: config.rotaryDimensions, theta: config.llama.ropeTheta,
+                                                  classPrefix: "Phi3", device: device)
+                          })
+        }
     }
+
+    public var model: Phi3Model { baseModel }
 }
 
 /// Phi-3 in the registry (`model_type` `phi3`): safetensors checkpoints.

@@ -156,36 +156,22 @@ public final class Qwen3MoeDecoderLayer: Module {
 
 /// Python: `Qwen3MoeModel`: token ids in, final hidden states out (every layer over the sliding
 /// window when `use_sliding_window` is set).
-public final class Qwen3MoeModel: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<Qwen3MoeDecoderLayer>
-    public let norm: LlamaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-
-    init(_ config: Qwen3MoeConfig, device: Device) throws {
-        let c = config.llama
-        embed_tokens = try Embedding(c.vocabSize, c.hiddenSize, paddingIndex: c.padTokenId, device: device)
-        layers = ModuleList(try (0..<c.numHiddenLayers).map { try Qwen3MoeDecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try LlamaRMSNorm(c, variant: qwen3MoeVariant, device: device)
-        rotary_emb = try RotaryEmbedding(config: c, classPrefix: "Qwen3Moe", device: device)
-        maxPositions = c.maxPositionEmbeddings
-        layerWindows = c.layerWindows
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
-}
+public typealias Qwen3MoeModel = DecoderModel<Qwen3MoeDecoderLayer, LlamaRMSNorm, RotaryEmbedding>
 
 /// Python: `Qwen3MoeForCausalLM`.
 public typealias Qwen3MoeForCausalLM = DecoderForCausalLM<Qwen3MoeModel, Qwen3MoeConfig>
 
 extension DecoderForCausalLM where Base == Qwen3MoeModel, Config == Qwen3MoeConfig {
     public convenience init(_ config: Qwen3MoeConfig, device: Device = .cpu) throws {
-        try self.init(config, className: "Qwen3MoeForCausalLM", device: device) { try Qwen3MoeModel(config, device: device) }
+        try self.init(config, className: "Qwen3MoeForCausalLM", device: device) {
+            try Qwen3MoeModel(config.llama, className: "Qwen3MoeModel", device: device,
+                              layer: { try Qwen3MoeDecoderLayer(config, layerIndex: $0, device: device) },
+                              norm: { try LlamaRMSNorm(config.llama, variant: qwen3MoeVariant, device: device) },
+                              rotary: { try RotaryEmbedding(config: config.llama, classPrefix: "Qwen3Moe", device: device) })
+        }
     }
+
+    public var model: Qwen3MoeModel { baseModel }
 }
 
 /// Qwen3-MoE in the registry (`model_type` `qwen3_moe`): safetensors checkpoints in the hub's
