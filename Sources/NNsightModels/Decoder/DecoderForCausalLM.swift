@@ -21,7 +21,7 @@ import NNsightTorch
 ///     }
 ///
 /// Made on the CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class DecoderForCausalLM<Base: DecoderStack, Config: ModelConfig>: Module, DecoderLanguageModel {
+public final class DecoderForCausalLM<Base: DecoderBody, Config: ModelConfig>: Module, DecoderLanguageModel {
     /// The decoder stack, printed and addressed as ``baseModelName`` (Python: `model.base_model`).
     public let baseModel: Base
     public let lm_head: Linear

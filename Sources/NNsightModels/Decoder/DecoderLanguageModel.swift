@@ -10,7 +10,7 @@ import NNsightTorch
 /// family's name for it); the sizes ``CausalLanguageModel`` asks for come from the modules, and
 /// ``languageModelForward(_:_:)`` is its `forward`.
 public protocol DecoderLanguageModel: CausalLanguageModel {
-    associatedtype BaseModel: DecoderStack
+    associatedtype BaseModel: DecoderBody
 
     /// The decoder stack (Python: `model.base_model`).
     var baseModel: BaseModel { get }
@@ -30,7 +30,7 @@ extension DecoderLanguageModel {
     public func finalLogits(_ logits: Tensor) throws -> Tensor { logits }
 
     /// A ``KVCache`` whose sliding-window layers keep only the keys their window can still see
-    /// (``DecoderStack/layerWindows``).
+    /// (``DecoderBody/layerWindows``).
     public func makeCache() -> any KeyValueCache { KVCache(windows: baseModel.layerWindows) }
 
     /// The `forward` every `…ForCausalLM` shares: the stack, `lm_head` on the last

@@ -1,6 +1,23 @@
 import NNsightNN
 import NNsightTorch
 
+/// What a causal LM's head and cache read from the body under it (``DecoderLanguageModel``'s
+/// ``DecoderLanguageModel/baseModel``): a ``DecoderStack``, or a module holding one (OPT's
+/// `OPTModel`, whose stack is `decoder`).
+public protocol DecoderBody: Module {
+    /// The decoder layers in order (`layers`; GPT-2: `h`).
+    var decoderLayers: [Module] { get }
+    /// The token embedding `lm_head` may share its weight with (Python: `get_input_embeddings()`:
+    /// `embed_tokens`; GPT-2: `wte`; GPT-NeoX: `embed_in`).
+    var tokenEmbedding: Embedding { get }
+    /// The largest number of positions, cached and new (Python: `max_position_embeddings`).
+    var maxPositions: Int { get }
+    /// Each layer's sliding window (how many of the latest keys it sees, Python:
+    /// `config.sliding_window`), nil for a layer that sees every key
+    /// (``SlidingWindowLayout/layerWindows``). Default: every layer sees every key.
+    var layerWindows: [Int?] { get }
+}
+
 /// The body of a decoder-only transformer: token ids `[batch, sequence]` in, final hidden states
 /// `[batch, sequence, hidden]` out. Python: `LlamaModel`, `GPT2Model`, `GPTNeoXModel`, …, whose
 /// `forward`s are one skeleton, written once as ``decoderStackForward(_:_:)``: derive the
@@ -9,10 +26,11 @@ import NNsightTorch
 ///
 /// A family's model class keeps its own stored modules, named as transformers names them (the
 /// printed tree, checkpoint keys and nnsight paths come from those names), points the
-/// requirements below at them and forwards in one line (GPT-2):
+/// requirements below (and ``DecoderBody``'s) at them and forwards in one line (GPT-2):
 ///
 ///     public var decoderLayers: [Module] { h.map { $0 } }
 ///     public var finalNorm: Module? { ln_f }
+///     public var tokenEmbedding: Embedding { wte }
 ///     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
 ///         try drop(wte(input, context) + wpe(positionIds, context), context)
 ///     }
@@ -22,27 +40,16 @@ import NNsightTorch
 ///
 /// A model laid out as `LlamaModel` (`embed_tokens`, `layers`, `norm`, `rotary_emb`) is a
 /// ``DecoderModel`` specialised with its family's layer, norm and rotary embedding instead.
-public protocol DecoderStack: Module {
-    /// The decoder layers in order (`layers`; GPT-2: `h`).
-    var decoderLayers: [Module] { get }
-    /// The token embedding `lm_head` may share its weight with (Python: `get_input_embeddings()`:
-    /// `embed_tokens`; GPT-2: `wte`; GPT-NeoX: `embed_in`).
-    var tokenEmbedding: Embedding { get }
+public protocol DecoderStack: DecoderBody {
     /// The norm after the last layer (`norm`; GPT-2: `ln_f`; GPT-NeoX: `final_layer_norm`); nil
     /// where there is none (OPT-350m's post-norm layers).
     var finalNorm: Module? { get }
     /// The rotary tables the layers read from their ``DecoderState`` for `positionIds`, in
     /// `dtype`, computed by calling the stack's rotary embedding in `context` (Python: the
     /// `position_embeddings` the model passes its layers). Default: none, for a model whose
-    /// positions are embedded instead (GPT-2's `wpe`); a ``RotaryDecoderStack`` with a
-    /// ``RotaryEmbedding``: one set shared by every layer.
+    /// positions are embedded instead (GPT-2's `wpe`); a ``DecoderModel``: its rotary
+    /// embedding's (``DecoderRotaryEmbedding``).
     func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables
-    /// The largest number of positions, cached and new (Python: `max_position_embeddings`).
-    var maxPositions: Int { get }
-    /// Each layer's sliding window (how many of the latest keys it sees, Python:
-    /// `config.sliding_window`), nil for a layer that sees every key
-    /// (``SlidingWindowLayout/layerWindows``). Default: every layer sees every key.
-    var layerWindows: [Int?] { get }
     /// The first layer's input for the token ids `input` at `positionIds` (Python: the
     /// `inputs_embeds` of the model's `forward`: `embed_tokens(input_ids)`, Gemma's scaled one,
     /// GPT-2's `drop(wte(input_ids) + wpe(position_ids))`). `context` is the layers' context
@@ -67,6 +74,10 @@ public enum LayerRotaryTables {
     case perLayer([RotaryTables])
 }
 
+extension DecoderBody {
+    public var layerWindows: [Int?] { Array(repeating: nil, count: decoderLayers.count) }
+}
+
 extension DecoderStack {
     public func positionIds(_ input: Tensor, _ context: ForwardContext) throws -> Tensor? { nil }
 
@@ -77,8 +88,6 @@ extension DecoderStack {
     public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
         .none
     }
-
-    public var layerWindows: [Int?] { Array(repeating: nil, count: decoderLayers.count) }
 
     /// The window of the sliding layers (one per model), nil when no layer slides.
     var slidingWindow: Int? { layerWindows.lazy.compactMap { $0 }.first }

@@ -83,27 +83,15 @@ public final class GELUTanh: Module {
     }
 }
 
-/// Python: `GemmaMLP` (GeGLU): `down_proj(gelu(gate_proj(x)) * up_proj(x))`.
-public final class GemmaMLP: Module {
-    public let gate_proj: Linear
-    public let up_proj: Linear
-    public let down_proj: Linear
-    public let act_fn: Module
-    let typePrefix: String
+/// Python: `GemmaMLP` (GeGLU): Llama's gated MLP (``LlamaMLP``) without biases, with GELU.
+public typealias GemmaMLP = LlamaMLP
 
-    init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
-        gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: false, device: device)
-        up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: false, device: device)
-        down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: false, device: device)
-        act_fn = config.hiddenActivation == "gelu" ? GELUActivation() : GELUTanh()
-        typePrefix = variant.classPrefix
-    }
-
-    public override var typeName: String { typePrefix + "MLP" }
-
-    @Sourced
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try self.down_proj(self.act_fn(self.gate_proj(input)) * self.up_proj(input))
+extension LlamaMLP {
+    /// Gemma's: no biases, GELU (tanh-approximated unless `hidden_activation` is `gelu`).
+    convenience init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
+        try self.init(hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, bias: false,
+                      activation: config.hiddenActivation == "gelu" ? GELUActivation() : GELUTanh(),
+                      classPrefix: variant.classPrefix, device: device)
     }
 }
 

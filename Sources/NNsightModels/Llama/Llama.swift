@@ -102,20 +102,30 @@ func normedHeads(_ x: Tensor, heads: Int, norm: Module?, _ context: ForwardConte
     return try norm(x.view([shape[0], shape[1], heads, shape[2] / heads]), context).transpose(1, 2)
 }
 
-/// Python: `LlamaMLP`: `down_proj(silu(gate_proj(x)) * up_proj(x))`.
+/// Python: `LlamaMLP` (also the gated MLP of the families built on it, and `GemmaMLP`, GeGLU):
+/// `down_proj(act_fn(gate_proj(x)) * up_proj(x))`.
 public final class LlamaMLP: Module {
     public let gate_proj: Linear
     public let up_proj: Linear
     public let down_proj: Linear
-    public let act_fn: SiLUActivation
+    /// SiLU (Llama); GELU (Gemma).
+    public let act_fn: Module
     let typePrefix: String
 
-    init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
-        typePrefix = variant.classPrefix
-        gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
-        up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
-        down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: config.mlpBias, device: device)
-        act_fn = SiLUActivation()
+    /// Projections `hiddenSize` → `intermediateSize` → `hiddenSize` (with biases when `bias`),
+    /// `activation` between, printed as `<classPrefix>MLP`.
+    init(hiddenSize: Int, intermediateSize: Int, bias: Bool, activation: Module, classPrefix: String, device: Device) throws {
+        typePrefix = classPrefix
+        gate_proj = try Linear(hiddenSize, intermediateSize, bias: bias, device: device)
+        up_proj = try Linear(hiddenSize, intermediateSize, bias: bias, device: device)
+        down_proj = try Linear(intermediateSize, hiddenSize, bias: bias, device: device)
+        act_fn = activation
+    }
+
+    /// Llama's: SiLU, biases under `mlp_bias`.
+    convenience init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
+        try self.init(hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, bias: config.mlpBias,
+                      activation: SiLUActivation(), classPrefix: variant.classPrefix, device: device)
     }
 
     public override var typeName: String { typePrefix + "MLP" }

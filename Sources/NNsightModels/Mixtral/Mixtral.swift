@@ -11,7 +11,7 @@ import NNsightTorch
 
 /// Mixtral's `config.json`: Llama's fields (``LlamaConfig``, which decodes them, sliding window
 /// included) plus the mixture of experts. Port of transformers' `MixtralConfig`.
-public struct MixtralConfig: ModelConfig, Equatable {
+public struct MixtralConfig: LlamaExtendingConfig, Equatable {
     /// The fields Mixtral shares with Mistral (sizes, heads, rotary, sliding window).
     public var llama: LlamaConfig
     /// Experts per layer (Python: `num_local_experts`).
@@ -68,11 +68,7 @@ public struct MixtralConfig: ModelConfig, Equatable {
         return llama.parameterCountParts + [("num_local_experts", Double(llama.numHiddenLayers) * extraPerLayer)]
     }
 
-    public var eosTokenIds: [Int] { llama.eosTokenIds }
-    public var padTokenId: Int? { llama.padTokenId }
-    public var tieWordEmbeddings: Bool { llama.tieWordEmbeddings }
     public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
-    public var sizeField: String { llama.sizeField }
 }
 
 /// How Mixtral differs from Llama in the modules it shares with it (class names).
@@ -138,8 +134,7 @@ public enum MixtralFamily: ModelFamily {
     public static func decodeConfig(from data: Data) throws -> MixtralConfig {
         var config = try JSONDecoder().decode(MixtralConfig.self, from: data)
         config.llama.modelType = modelType
-        let type: LlamaConfig.LayerType = config.llama.slidingWindow == nil ? .fullAttention : .slidingAttention
-        config.llama.layerTypes = Array(repeating: type, count: config.llama.numHiddenLayers)
+        config.llama.slideEveryLayerWhenWindowed()
         try config.validate()
         return config
     }

@@ -8,7 +8,7 @@ import NNsightTorch
 /// Phi-3's `config.json`: Llama's fields (``LlamaConfig``, which decodes them) plus the share of
 /// each head that is rotated and the residual dropout. Port of transformers' `Phi3Config`.
 /// `rope_type` `longrope` (the 128k-context checkpoints) is refused by name.
-public struct Phi3Config: ModelConfig, Equatable {
+public struct Phi3Config: LlamaExtendingConfig, Equatable {
     /// The fields Phi-3 shares with Llama (sizes, heads, norm epsilon, rotary theta, sliding window).
     public var llama: LlamaConfig
     /// The share of each head's features that is rotated (Python: `rope_parameters["partial_rotary_factor"]`).
@@ -60,11 +60,6 @@ public struct Phi3Config: ModelConfig, Equatable {
         try ConfigCheck.probability(residualDropout, "resid_pdrop")
     }
 
-    public var eosTokenIds: [Int] { llama.eosTokenIds }
-    public var padTokenId: Int? { llama.padTokenId }
-    public var tieWordEmbeddings: Bool { llama.tieWordEmbeddings }
-    public var parameterCountEstimate: Double { llama.parameterCountEstimate }
-    public var sizeField: String { llama.sizeField }
 }
 
 /// A Phi-3 RMS norm (`Phi3RMSNorm`: Llama's arithmetic, Phi-3's class name).
@@ -202,8 +197,7 @@ public enum Phi3Family: ModelFamily {
     public static func decodeConfig(from data: Data) throws -> Phi3Config {
         var config = try JSONDecoder().decode(Phi3Config.self, from: data)
         config.llama.modelType = modelType
-        let type: LlamaConfig.LayerType = config.llama.slidingWindow == nil ? .fullAttention : .slidingAttention
-        config.llama.layerTypes = Array(repeating: type, count: config.llama.numHiddenLayers)
+        config.llama.slideEveryLayerWhenWindowed()
         try config.validate()
         return config
     }

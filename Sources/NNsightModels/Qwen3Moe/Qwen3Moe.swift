@@ -13,7 +13,7 @@ import NNsightTorch
 
 /// Qwen3-MoE's `config.json`: Llama's fields (``LlamaConfig``) plus the mixture of experts. Port
 /// of transformers' `Qwen3MoeConfig`.
-public struct Qwen3MoeConfig: ModelConfig, Equatable {
+public struct Qwen3MoeConfig: LlamaExtendingConfig, Equatable {
     /// The dense fields (sizes, heads, rotary, sliding window); `intermediate_size` is the dense
     /// layers' MLP width.
     public var llama: LlamaConfig
@@ -118,11 +118,7 @@ public struct Qwen3MoeConfig: ModelConfig, Equatable {
         return dense.parameterCountParts + [("num_experts", sparseLayers * perSparse)]
     }
 
-    public var eosTokenIds: [Int] { llama.eosTokenIds }
-    public var padTokenId: Int? { llama.padTokenId }
-    public var tieWordEmbeddings: Bool { llama.tieWordEmbeddings }
     public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
-    public var sizeField: String { llama.sizeField }
 }
 
 /// How Qwen3-MoE differs from Llama in the modules it shares with it: class names, `q_norm`/`k_norm`.
@@ -196,8 +192,7 @@ public enum Qwen3MoeFamily: ModelFamily {
         } else {
             config.llama.slidingWindow = nil
         }
-        let type: LlamaConfig.LayerType = config.llama.slidingWindow == nil ? .fullAttention : .slidingAttention
-        config.llama.layerTypes = Array(repeating: type, count: config.llama.numHiddenLayers)
+        config.llama.slideEveryLayerWhenWindowed()
         config.llama.queryKeyNormParameters = 2 * Double(config.llama.headDim)
     }
 
