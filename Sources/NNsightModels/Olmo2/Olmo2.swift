@@ -106,8 +106,11 @@ public typealias Olmo2ForCausalLM = DecoderForCausalLM<Olmo2Model, LlamaConfig>
 
 extension DecoderForCausalLM where Base == Olmo2Model, Config == LlamaConfig {
     public convenience init(_ config: LlamaConfig, device: Device = .cpu) throws {
+        // OLMo 2 has no sliding window (its attention reads the full mask), whatever the config says.
+        var everyKey = config
+        everyKey.slidingWindow = nil
         try self.init(config, className: "Olmo2ForCausalLM", device: device) {
-            try Olmo2Model(config, className: "Olmo2Model", device: device,
+            try Olmo2Model(everyKey, className: "Olmo2Model", device: device,
                            layer: { try Olmo2DecoderLayer(config, layerIndex: $0, device: device) },
                            norm: { try Olmo2RMSNorm(config.hiddenSize, config, device: device) },
                            rotary: { try RotaryEmbedding(config: config, classPrefix: "Olmo2", device: device) })
