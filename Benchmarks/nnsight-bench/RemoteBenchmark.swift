@@ -39,40 +39,43 @@ struct RemoteBenchmark: ParsableCommand {
         let layers = local.root.namedModules().filter { $0.path.hasPrefix("model.model.layers.") && $0.path.split(separator: ".").count == 4 }.count
         print("Default model \((model as NSString).lastPathComponent): \(layers) layers; prompt of \(ids.count) tokens; \(rounds) rounds")
 
-        // 1. One read against twelve: the per-read cost, remote and local.
+        // 1. The cost of one read, timed inside the closure (see RemoteReadCost), against the
+        // floor: a round trip of a frame of the value's size over the same WebSocket stack, no
+        // model, echoed by the server's reader task, or through a mailbox and a thread as the
+        // server's invokes answer; measured in the same rounds. Then a trace saving twelve
+        // layers, local against remote.
+        let value = try local.trace(ids) { m in try m.model.layers[0].output }
+        let frame = try WireFrame.binary(WireMessage(kind: .value, trace: 1, invoke: 0), tensor: value)
+        let echoes = try [WebSocketFloor.Echo.direct, .threaded].map { try WebSocketFloor(echo: $0) }
+        let echoClients = echoes.map { WebSocketFloor.Client(port: $0.port) }
+        let readCost = RemoteReadCost(local: local, remote: remote, ids: ids, layer: 0, rounds: rounds)
+        let perRead = try readCost.measure(floors: echoClients, frame: frame)
+        echoClients.forEach { $0.close() }
+        echoes.forEach { $0.stop() }
+        let floors = perRead.floors.map(\.median)
         func reads(_ model: some Tracing, _ count: Int) throws {
             try model.traceIDs(ids) { m in
                 for layer in (layers - count)..<layers { _ = try m.model.layers[layer].output }
             }
         }
-        let shape = try local.trace(ids) { m in try m.model.layers[0].output.shape }
         let times = try interleavedTimes(rounds: rounds, warmup: 3, unitNanoseconds: 1e3, [
-            { try reads(local, 1) }, { try reads(local, 12) }, { try reads(remote, 1) }, { try reads(remote, 12) },
+            { try reads(local, 12) }, { try reads(remote, 12) },
         ])
-        let localPerRead = (times[1].median - times[0].median) / 11
-        let remotePerRead = (times[3].median - times[2].median) / 11
-        print(String(format: "read of a %@ float32 value: local %.1f µs, remote %.1f µs per read; remote costs %.1f µs more (target ≤ 200)",
-                     "\(shape)", localPerRead, remotePerRead, remotePerRead - localPerRead))
-        print(String(format: "trace saving 12 layers: local %.2f ms, remote %.2f ms: remote/local %.2f× (target ≤ 1.5×)",
-                     times[1].median / 1e3, times[3].median / 1e3, times[3].median / times[1].median))
         remote.close()
+        let parts = try RemoteReadCost.parts(value: value, rounds: rounds)
 
-        // The floor: a round trip of a frame of the value's size over the same WebSocket stack,
-        // no model, echoed by the server's reader task, or through a mailbox and a thread as the
-        // server's invokes answer.
-        let frame = try WireFrame.binary(WireMessage(kind: .value, trace: 1, invoke: 0),
-                                         tensor: try local.trace(ids) { m in try m.model.layers[0].output })
-        var floors: [Double] = []
-        for echo in [WebSocketFloor.Echo.direct, .threaded] {
-            let floor = try WebSocketFloor(echo: echo)
-            let client = WebSocketFloor.Client(port: floor.port)
-            let trip = try interleavedTimes(rounds: rounds, warmup: 3, inner: 20, unitNanoseconds: 1e3, [{ try client.roundTrip(frame) }])
-            floors.append(trip[0].median)
-            client.close()
-            floor.stop()
-        }
-        print(String(format: "WebSocket round trip alone (a %d-byte frame each way, same stack, no model): %.1f µs echoed by the reader task, %.1f µs through a mailbox and a thread",
+        print(String(format: "read of a %@ float32 value (model.model.layers.0.output read %d times in a row while the model waits there, timed inside the closure; median of %d traces): local %.1f µs, remote %.1f µs per read; remote costs %.1f µs more (target ≤ 200)",
+                     "\(value.shape)", readCost.readsPerTrace, rounds, perRead.local.median, perRead.remote.median, perRead.remote.median - perRead.local.median))
+        print(String(format: "WebSocket round trip alone, in the same rounds (a %d-byte frame each way, same stack, no model): %.1f µs echoed by the reader task, %.1f µs through a mailbox and a thread",
                      frame.count, floors[0], floors[1]))
+        let accounted = floors[1] + perRead.local.median + parts.dropLast().reduce(0) { $0 + $1.1 }
+        print("where a remote read's time goes (µs, medians; the floor through a thread covers the network, both event loops, the reader and writer tasks and two mailbox wake-ups):")
+        print(String(format: "  WebSocket floor %.1f + the local engine read %.1f", floors[1], perRead.local.median)
+            + parts.map { String(format: " + %@ %.1f", $0.0, $0.1) }.dropLast().joined()
+            + String(format: " = %.1f; unaccounted %.1f", accounted, perRead.remote.median - accounted))
+        print(String(format: "  (%@: %.1f)", parts.last!.0, parts.last!.1))
+        print(String(format: "trace saving 12 layers: local %.2f ms, remote %.2f ms: remote/local %.2f× (target ≤ 1.5×)",
+                     times[0].median / 1e3, times[1].median / 1e3, times[1].median / times[0].median))
 
         // 2. Eight clients, one trace each with two reads: together (co-batched) or one after another.
         let clients = try (0..<8).map { _ in try RemoteModel(url: url) }
@@ -97,6 +100,8 @@ struct RemoteBenchmark: ParsableCommand {
             }
         }
         let before = server.stats
+        /// Per round: from the first client thread's call of `trace` to the last one's (ms).
+        var spreads: [Double] = []
         let batched = try interleavedTimes(rounds: max(rounds / 3, 3), warmup: 1, unitNanoseconds: 1e6, [
             { for index in 0..<8 { try sequentialTrace(index) } },
             {
@@ -106,11 +111,13 @@ struct RemoteBenchmark: ParsableCommand {
                 for index in 0..<8 {
                     group.enter()
                     Thread.detachNewThread {
+                        failures.noteStart()
                         do { try clientTrace(index) } catch { failures.record(error) }
                         group.leave()
                     }
                 }
                 group.wait()
+                spreads.append(failures.startSpread)
                 if let error = failures.error { throw error }
             },
         ])
@@ -127,10 +134,17 @@ struct RemoteBenchmark: ParsableCommand {
         ])
         print(String(format: "the same 8 traces locally: one after another %.1f ms, one batched forward %.1f ms: %.2f× (the most batching gains on this machine)",
                      ceiling[0].median, ceiling[1].median, ceiling[0].median / ceiling[1].median))
-        let window = Double(configuration.batchWindow.components.attoseconds) / 1e15 + Double(configuration.batchWindow.components.seconds) * 1e3
-        print(String(format: "8 clients × 1 trace (2 reads): one after another %.1f ms, co-batched %.1f ms (batch window %.0f ms): %.2f× faster (target ≥ 3×)",
-                     batched[0].median, batched[1].median, window, batched[0].median / batched[1].median))
+        func milliseconds(_ duration: Duration) -> Double {
+            Double(duration.components.attoseconds) / 1e15 + Double(duration.components.seconds) * 1e3
+        }
+        print(String(format: "8 clients × 1 trace (2 reads): one after another %.1f ms, co-batched %.1f ms (batch window %.0f ms after the last arrival, at most %.0f ms): %.2f× faster (target ≥ 3×)",
+                     batched[0].median, batched[1].median, milliseconds(configuration.batchWindow), milliseconds(configuration.maxBatchWait),
+                     batched[0].median / batched[1].median))
+        let forwards = Double(after.forwards - before.forwards)
         print("server: \(after.forwards - before.forwards) forwards for \(after.traces - before.traces) traces, \(after.sharedForwards - before.sharedForwards) shared, largest batch \(after.largestBatch)")
+        print(String(format: "  the 8 client threads called trace within %.2f ms of each other (median of rounds); per forward, the server waited %.2f ms for companions (first trace queued → forward began) and ran %.1f ms (forward with its clients' round trips, against %.1f ms for the local batched forward)",
+                     Timing(samples: spreads).median, (after.queuedSeconds - before.queuedSeconds) * 1e3 / forwards,
+                     (after.runSeconds - before.runSeconds) * 1e3 / forwards, ceiling[1].median))
     }
 }
 
@@ -151,6 +165,20 @@ extension RemoteModel: Tracing {
 private final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var error: (any Error)?
+    private var starts: [UInt64] = []
+    /// A thread began its work now.
+    func noteStart() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        lock.lock()
+        starts.append(now)
+        lock.unlock()
+    }
+    /// Milliseconds from the first `noteStart()` to the last.
+    var startSpread: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return Double((starts.max() ?? 0) - (starts.min() ?? 0)) / 1e6
+    }
     func record(_ error: any Error) {
         lock.lock()
         if self.error == nil { self.error = error }

@@ -28,10 +28,27 @@ func interleavedTimes(rounds: Int, warmup: Int, inner: Int = 1, unitNanoseconds:
             samples[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(inner) / unitNanoseconds)
         }
     }
-    return samples.map { values in
-        let sorted = values.sorted()
+    return samples.map(Timing.init(samples:))
+}
+
+/// Like ``interleavedTimes(rounds:warmup:inner:unitNanoseconds:_:)``, for cases that measure
+/// themselves: each call returns its own sample (a time taken inside it, in any unit), and the
+/// best (smallest) and median sample per case are returned.
+func interleavedSamples(rounds: Int, warmup: Int, _ cases: [() throws -> Double]) throws -> [Timing] {
+    for _ in 0..<warmup { for body in cases { _ = try body() } }
+    var samples = Array(repeating: [Double](), count: cases.count)
+    for _ in 0..<rounds {
+        for (index, body) in cases.enumerated() { samples[index].append(try body()) }
+    }
+    return samples.map(Timing.init(samples:))
+}
+
+extension Timing {
+    /// The best (smallest) and the median of `samples`.
+    init(samples: [Double]) {
+        let sorted = samples.sorted()
         let middle = sorted.count / 2
-        let median = sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-        return Timing(best: sorted.first ?? .nan, median: median)
+        let median = sorted.isEmpty ? .nan : sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+        self.init(best: sorted.first ?? .nan, median: median)
     }
 }

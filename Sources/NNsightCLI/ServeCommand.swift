@@ -23,8 +23,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "A JSON file of SHA-256-hashed API keys and their limits; without it anyone may connect.")
     var keys: String?
 
-    @Option(help: "Milliseconds the first trace waits for others to share its batched forward.")
+    @Option(help: "Milliseconds the idle model waits after the last trace arrived for another to share its batched forward.")
     var batchWindowMs = 2
+
+    @Option(help: "The most milliseconds a batch's first trace waits for others (at least one batch window).")
+    var maxBatchWaitMs = 20
 
     @Option(help: "Seconds the server waits for a client's next message while it holds the model.")
     var clientDeadline = 30
@@ -41,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let configuration = ServerConfiguration(
             host: host, port: port, keys: try keys.map { try APIKeys(contentsOf: $0) },
-            batchWindow: .milliseconds(batchWindowMs), maxBatchTraces: maxBatchTraces,
+            batchWindow: .milliseconds(batchWindowMs), maxBatchWait: .milliseconds(maxBatchWaitMs), maxBatchTraces: maxBatchTraces,
             clientDeadline: .seconds(clientDeadline))
         logger.info("loading \(options.model)")
         let server = try RemoteServer(model: LanguageModel(path: options.model, dispatch: true),

@@ -31,12 +31,15 @@ public enum WireFrame {
 
     /// The JSON text of a message without a tensor.
     public static func text(_ message: WireMessage) -> String {
+        if let json = WireMessageJSON.encode(message) { return String(decoding: json, as: UTF8.self) }
         // Encoding a struct of strings, numbers and arrays cannot fail.
-        String(decoding: (try? encoder.encode(message)) ?? Data(), as: UTF8.self)
+        return String(decoding: (try? encoder.encode(message)) ?? Data(), as: UTF8.self)
     }
 
     /// Decodes a text frame.
     public static func decode(text: String) throws(RemoteError) -> WireMessage {
+        var text = text
+        if let message = text.withUTF8({ WireMessageJSON.decode(UnsafeRawBufferPointer($0)) }) { return message }
         do {
             return try JSONDecoder().decode(WireMessage.self, from: Data(text.utf8))
         } catch {
@@ -47,10 +50,11 @@ public enum WireFrame {
     /// A binary frame carrying `message` and `tensor` (moved to the CPU, made contiguous).
     public static func binary(_ message: WireMessage, tensor: Tensor) throws -> [UInt8] {
         let isMeta = tensor.device == .meta
-        let host = isMeta ? tensor : try tensor.detach().to(device: .cpu).contiguous()
+        // Its bytes are read as they are when it already lies contiguous on the CPU (no copy).
+        let host = isMeta || (tensor.device == .cpu && tensor.isContiguous) ? tensor : try tensor.detach().to(device: .cpu).contiguous()
         var message = message
         message.tensor = TensorHeader(dtype: wireName(host.dtype), shape: host.shape, meta: isMeta ? true : nil)
-        let header = try encoder.encode(message)
+        let header = try WireMessageJSON.encode(message) ?? Array(encoder.encode(message))
         var frame = [UInt8]()
         let byteCount = isMeta ? 0 : host.count * host.dtype.byteCount
         frame.reserveCapacity(4 + header.count + byteCount)
@@ -71,10 +75,14 @@ public enum WireFrame {
             throw malformed("the header length \(headerLength) exceeds the frame's \(bytes.count - 4) remaining bytes")
         }
         let message: WireMessage
-        do {
-            message = try JSONDecoder().decode(WireMessage.self, from: Data(bytes[4..<(4 + headerLength)]))
-        } catch {
-            throw malformed("a binary frame's header is not a valid message: \(error)")
+        if let fast = WireMessageJSON.decode(UnsafeRawBufferPointer(rebasing: bytes[4..<(4 + headerLength)])) {
+            message = fast
+        } else {
+            do {
+                message = try JSONDecoder().decode(WireMessage.self, from: Data(bytes[4..<(4 + headerLength)]))
+            } catch {
+                throw malformed("a binary frame's header is not a valid message: \(error)")
+            }
         }
         guard let header = message.tensor else { throw malformed("a binary frame's header has no tensor") }
         guard let dtype = dtype(named: header.dtype) else {

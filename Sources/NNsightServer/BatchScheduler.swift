@@ -5,7 +5,7 @@ import NNsightRemote
 import NNsightTorch
 
 /// Runs the model on one thread of its own. Traces that arrive while the model is busy, or
-/// within the batch window of the first, run as one batched forward: each client's invokes are
+/// within the batch window of the one before, run as one batched forward: each client's invokes are
 /// rows of the batch, and a client's prompt-less invoke covers only that client's rows.
 final class BatchScheduler: @unchecked Sendable {
     private let model: LanguageModel
@@ -145,10 +145,13 @@ final class BatchScheduler: @unchecked Sendable {
         case capture(String)
     }
 
-    /// Waits for work: a capture job when no trace waits; else the first trace, then the batch
-    /// window, and what has arrived of the same length as the first (the others wait for the
-    /// next forward, first in line). The window ends early once every connected client has a
-    /// trace queued (a lone client never waits for it): nobody else could join.
+    /// Waits for work: a capture job when no trace waits; else the first trace, then what
+    /// arrives of the same length as it (the others wait for the next forward, first in line)
+    /// until the batch window has passed with no new arrival, or `maxBatchWait` since the first
+    /// (at least one window). The gathering ends early once every connected client has a trace
+    /// queued (a lone client never waits): nobody else could join. A window that restarts at each
+    /// arrival gathers clients whose traces come a little apart (threads started on a busy
+    /// machine) without making a lone trace wait longer than one window.
     private func nextWork() -> Work? {
         condition.lock()
         defer { condition.unlock() }
@@ -157,17 +160,23 @@ final class BatchScheduler: @unchecked Sendable {
         if queue.isEmpty { return .capture(captures.removeFirst()) }
         let key = queue[0].batchKey
         func companions() -> Int { queue.lazy.filter { $0.batchKey == key }.count }
-        let windowEnd = queue[0].arrival.addingTimeInterval(configuration.batchWindow.seconds)
+        let window = configuration.batchWindow.seconds
+        let latest = queue[0].arrival.addingTimeInterval(max(window, configuration.maxBatchWait.seconds))
+        func windowEnd() -> Date {
+            let lastArrival = queue.lazy.filter { $0.batchKey == key }.map(\.arrival).max() ?? queue[0].arrival
+            return min(lastArrival.addingTimeInterval(window), latest)
+        }
         func othersCouldJoin() -> Bool {
             connectedClients > Set(queue.lazy.map { ObjectIdentifier($0.session) }).count
         }
-        while !stopping && companions() < configuration.maxBatchTraces && othersCouldJoin() && Date() < windowEnd {
-            _ = condition.wait(until: windowEnd)
+        while !stopping && companions() < configuration.maxBatchTraces && othersCouldJoin() && Date() < windowEnd() {
+            _ = condition.wait(until: windowEnd())
         }
         if stopping { return nil }
         let batch = Array(queue.lazy.filter { $0.batchKey == key }.prefix(configuration.maxBatchTraces))
         queue.removeAll { job in batch.contains { $0 === job } }
         running = batch
+        statistics.queuedSeconds += Date().timeIntervalSince(batch[0].arrival)
         return .traces(batch)
     }
 
@@ -196,6 +205,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
         }
         var runError: (any Error)?
+        let began = Date()
         do {
             try BatchForward(model: model, batch: batch, deadline: deadline, dtype: dtype, earlySends: earlySends).run()
         } catch {
@@ -209,6 +219,7 @@ final class BatchScheduler: @unchecked Sendable {
         statistics.traces += batch.count
         if batch.count > 1 { statistics.sharedForwards += 1 }
         statistics.largestBatch = max(statistics.largestBatch, batch.count)
+        statistics.runSeconds += Date().timeIntervalSince(began)
         condition.unlock()
         for job in batch { job.end(runError: runError, sharedBatch: shared) }
     }
@@ -224,4 +235,9 @@ public struct ServerStatistics: Sendable, Codable {
     public var sharedForwards = 0
     /// The most traces one forward served.
     public var largestBatch = 0
+    /// Seconds, summed over forwards, from the arrival of a forward's first trace to the
+    /// forward's start (the batch window, or the previous forward, it waited for).
+    public var queuedSeconds = 0.0
+    /// Seconds, summed over forwards, that forwards ran, with their clients' round trips.
+    public var runSeconds = 0.0
 }

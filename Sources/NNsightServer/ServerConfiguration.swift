@@ -10,8 +10,11 @@ public struct ServerConfiguration: Sendable {
     public var keys: APIKeys?
     /// The limits of clients when no key file is given, and of keys that name none.
     public var defaultLimits: KeyLimits
-    /// How long the first trace waits for others to join its batch when the model is idle.
+    /// When the model is idle, how long after the last trace arrived the server waits for
+    /// another to join the batch (only while a connected client has no trace queued).
     public var batchWindow: Duration
+    /// The longest a batch's first trace waits for companions (at least one `batchWindow`).
+    public var maxBatchWait: Duration
     /// The most traces one batched forward takes.
     public var maxBatchTraces: Int
     /// How long the server waits for a client's next message while it holds the model.
@@ -23,13 +26,14 @@ public struct ServerConfiguration: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 8000, keys: APIKeys? = nil,
                 defaultLimits: KeyLimits = KeyLimits(), batchWindow: Duration = .milliseconds(2),
-                maxBatchTraces: Int = 32, clientDeadline: Duration = .seconds(30),
+                maxBatchWait: Duration = .milliseconds(20), maxBatchTraces: Int = 32, clientDeadline: Duration = .seconds(30),
                 maxFrameBytes: Int = RemoteProtocol.defaultMaxFrameBytes, captureRetention: Duration = .seconds(3600)) {
         self.host = host
         self.port = port
         self.keys = keys
         self.defaultLimits = defaultLimits
         self.batchWindow = batchWindow
+        self.maxBatchWait = maxBatchWait
         self.maxBatchTraces = maxBatchTraces
         self.clientDeadline = clientDeadline
         self.maxFrameBytes = maxFrameBytes
