@@ -147,7 +147,8 @@ public final class RemoteModel: @unchecked Sendable {
     /// How a remote trace runs on the server.
     enum Kind {
         case trace
-        case generation(GenerationRequest)
+        /// A generation; its chosen tokens go to the streamer as the server sends them.
+        case generation(GenerationRequest, streamer: (any TokenStreamer)?)
         case scan
     }
 
@@ -199,9 +200,13 @@ public final class RemoteModel: @unchecked Sendable {
         let invokes = opened.indices.map { RemoteInvoke(connection: connection, trace: traceID, index: $0, shared: tracer.shared) }
         var request = WireMessage(kind: .trace, trace: traceID)
         request.invokes = opened.map(\.input)
+        var streamer: (any TokenStreamer)?
         switch kind {
         case .trace: break
-        case .generation(let settings): request.generation = settings
+        case .generation(let settings, let tokens):
+            request.generation = settings
+            streamer = tokens
+            if tokens != nil { request.stream = true }
         case .scan: request.scan = true
         }
         try connection.send(request)
@@ -229,24 +234,33 @@ public final class RemoteModel: @unchecked Sendable {
                     do { try tracer.shared.receive(message, tensor) } catch { traceError = error }
                     continue
                 }
+                if message.kind == .tokens {
+                    if let tokens = message.tokens { streamer?.receive(tokens) }
+                    continue
+                }
                 events.append(message)
                 onStatus?(message)
                 if message.kind == .error { traceError = RemoteError.from(message); break waiting }
                 if message.kind == .status, message.state == .completed { break waiting }
                 if message.kind == .status, message.state == .error {
-                    traceError = RemoteError.protocolError(message.code ?? .server, message.message ?? "the trace failed")
+                    // An engine or libtorch error of the run arrives as the same type as locally.
+                    traceError = RemoteError.from(message)
                     break waiting
                 }
             case .closed(let error): traceError = error; break waiting
             case nil: break waiting
             }
         }
+        // As locally, the streamer is finished when the generation ends, normally or not.
+        streamer?.finish()
         if traceError != nil {
             // Invokes the server never started, or that wait for an answer that will not come.
             for invoke in invokes { invoke.mailbox.put(.closed(traceError!)) }
         }
         group.wait()
         lastStatus = events
+        // As locally: when the run itself failed, invokes cancelled because of it yield to its error.
+        if let traceError, errors.allCancelled { throw traceError }
         if let error = errors.first ?? traceError { throw error }
     }
 
@@ -328,6 +342,11 @@ private final class InvokeErrors: @unchecked Sendable {
         lock.lock()
         errors[index] = error
         lock.unlock()
+    }
+
+    /// True when no invoke failed but by cancellation (``NNsightError/cancelled``), or none failed.
+    var allCancelled: Bool {
+        lock.withLock { errors.allSatisfy { $0 == nil || ($0 as? NNsightError) == .cancelled } }
     }
 
     /// The error of the first invoke that failed, in invoke order, preferring the one that failed

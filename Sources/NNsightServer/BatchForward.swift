@@ -24,7 +24,7 @@ struct BatchForward {
             try model.scanningTwin().trace(openInvokes)
         } else if let settings = first.generation {
             try model.generate(maxNewTokens: settings.maxNewTokens, sampling: settings.sampling,
-                               stopAtEOS: settings.stopAtEOS, openInvokes)
+                               stopAtEOS: settings.stopAtEOS, streamer: BatchTokenStreamer(batch), openInvokes)
         } else {
             try model.trace(openInvokes)
         }

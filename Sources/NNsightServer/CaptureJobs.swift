@@ -61,7 +61,7 @@ final class CaptureJobs: @unchecked Sendable {
             var writer = SafeTensorsWriter(metadata: ["format": "nnsight-capture", "prompts": "\(job.prompts.count)"])
             for (index, prompt) in job.prompts.enumerated() {
                 let recorded = try model.trace(prompt) { _, tracer in
-                    let modules = try job.paths.map { try model.root.get(String($0.dropFirst("model.".count))) }
+                    let modules = try job.paths.map { try model.root.resolve(wirePath: $0) }
                     return try tracer.cache(modules: modules)
                 }
                 for path in job.paths {

@@ -187,7 +187,7 @@ final class ClientSession: @unchecked Sendable {
             guard invokes.contains(where: { $0.tokens != nil }) else { throw NNsightError.noInput }
             try checkRunKind(message.generation, scan: scan, invokes: invokes, limits: limits)
             let job = TraceJob(session: self, trace: trace, invokes: invokes, limits: limits, keyName: keyName,
-                               generation: message.generation, scan: scan)
+                               generation: message.generation, scan: scan, stream: message.stream ?? false)
             lock.lock()
             jobs[trace] = job
             lock.unlock()
@@ -233,11 +233,7 @@ final class ClientSession: @unchecked Sendable {
             throw RemoteError.protocolError(.malformedFrame, "a capture needs 1 to 4096 prompts (texts) and 1 to 1024 module paths")
         }
         let (limits, keyName) = lock.withLock { (self.limits, key?.name ?? "anonymous") }
-        for path in paths {
-            guard path.hasPrefix("model."), (try? server.model.root.get(String(path.dropFirst("model.".count)))) != nil else {
-                throw RemoteError.protocolError(.unknownModule, "\"\(path)\" is not a module of the model")
-            }
-        }
+        for path in paths { try server.model.root.checkCapturePath(path) }
         var prompts: [[Int]] = []
         for text in texts {
             let rows = try server.tokenRows(InvokeInput(texts: [text]))

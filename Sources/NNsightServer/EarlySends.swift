@@ -10,6 +10,7 @@ final class InvokeProgress: @unchecked Sendable {
     private var startSent = false
     private var valueSentAt: Date?
     private var done = false
+    private var reading = false
 
     /// The `start` message went out before the run began.
     func markStarted() { lock.withLock { startSent = true } }
@@ -20,6 +21,13 @@ final class InvokeProgress: @unchecked Sendable {
     func markValueSent(at date: Date) { lock.withLock { valueSentAt = date } }
     /// When the value of the read just served went out early (once), or nil if it did not.
     func takeValueSent() -> Date? { lock.withLock { defer { valueSentAt = nil }; return valueSentAt } }
+
+    /// The invoke's worker waits for a value its client asked to read (`read`), not for one the
+    /// server reads to serve another message (a replaced output's check): only then may the
+    /// value go out early.
+    func beginRead() { lock.withLock { reading = true } }
+    func endRead() { lock.withLock { reading = false } }
+    var isReading: Bool { lock.withLock { reading } }
 
     /// The invoke's body has returned: it sends and changes nothing more.
     func markFinished() { lock.withLock { done = true } }

@@ -71,7 +71,8 @@ struct ServerInvoke {
     /// turn, when this is the trace's earliest unfinished invoke and the turn's checks pass;
     /// otherwise sends nothing (the turn will). Called on the model's thread.
     func sendEarly(_ value: Tensor, of envoy: Envoy) {
-        guard job.mayRunAhead(index), (try? checkRows(value, envoy: envoy)) != nil, (try? reply(value)) != nil else { return }
+        guard job.invokes[index].progress.isReading, job.mayRunAhead(index), (try? checkRows(value, envoy: envoy)) != nil,
+              (try? reply(value)) != nil else { return }
         job.invokes[index].progress.markValueSent(at: Date())
     }
 
@@ -86,6 +87,8 @@ struct ServerInvoke {
             let (envoy, key) = try target(message)
             let progress = job.invokes[index].progress
             let value: Tensor
+            progress.beginRead()
+            defer { progress.endRead() }
             do {
                 value = try (key == .input ? envoy.input : envoy.output)
             } catch {
@@ -107,6 +110,12 @@ struct ServerInvoke {
                 }
                 try check(tensor, against: current, at: envoy, key)
                 try current.copy_(tensor)
+            case .replace where message.key == .skip && !sharedBatch:
+                // The trace has the forward to itself: a real skip at the module's input, as
+                // locally (the module and its children do not run; a partial skip of the
+                // trace's invokes is the engine's `incompleteSkip`).
+                try checkSkip(tensor, for: envoy)
+                try envoy.skip(tensor)
             case .replace where key == .input:
                 // The engine serves no second request at a module's input once the call began, so
                 // the input is not read first: the written tensor must be what such an input is.
@@ -116,8 +125,9 @@ struct ServerInvoke {
                 let current = try envoy.output
                 try checkRows(current, envoy: envoy)
                 try check(tensor, against: current, at: envoy, key)
-                // A skip becomes a replaced output: the module still runs for the batch's other
-                // clients, so it cannot be skipped for one client's rows alone.
+                // In a shared forward a skip becomes a replaced output: the module still runs
+                // for the batch's other clients, so it cannot be skipped for one client's rows
+                // alone (docs/remote-protocol.md, "Skips in a shared batch").
                 try envoy.setOutput(tensor)
             }
             job.session.send(WireMessage(kind: .ack, trace: job.trace, invoke: index))
@@ -193,23 +203,25 @@ struct ServerInvoke {
     }
 
     /// The envoy at a client's path (`model.transformer.h.0`).
-    private func resolve(_ path: String?) throws -> Envoy {
-        guard let path, path.count <= 1000 else { throw RemoteError.protocolError(.malformedFrame, "an access without a module path") }
-        guard path == "model" || path.hasPrefix("model.") else {
-            throw RemoteError.protocolError(.unknownModule, "\"\(path)\": module paths begin with \"model\"")
-        }
-        if path == "model" { return root }
-        do {
-            return try root.get(String(path.dropFirst("model.".count)))
-        } catch {
-            throw RemoteError.protocolError(.unknownModule, "\"\(path)\": \(error)")
-        }
-    }
+    private func resolve(_ path: String?) throws -> Envoy { try root.resolve(wirePath: path) }
 
     /// A written tensor must have the dtype and shape of the value it replaces.
     private func check(_ tensor: Tensor, against current: Tensor, at envoy: Envoy, _ key: WireValueKey) throws {
         guard tensor.dtype == current.dtype, tensor.shape == current.shape else {
             throw RemoteError.protocolError(.tensorMismatch, "\(envoy.path).\(key.rawValue) is \(WireFrame.wireName(current.dtype)) \(current.shape); the written tensor is \(WireFrame.wireName(tensor.dtype)) \(tensor.shape)")
+        }
+    }
+
+    /// A skip's value, checked before the module runs (its output is not known yet): the
+    /// model's dtype, and this invoke's rows as its first dimension (the engine joins the skip
+    /// values of a trace's invokes along it).
+    private func checkSkip(_ tensor: Tensor, for envoy: Envoy) throws {
+        guard tensor.dtype == modelDType else {
+            throw RemoteError.protocolError(.tensorMismatch, "a skip of \(envoy.path) takes \(WireFrame.wireName(modelDType)); the written tensor is \(WireFrame.wireName(tensor.dtype))")
+        }
+        let rows = job.invokes[index].tokens?.count ?? job.rowCount
+        guard tensor.rank > 0, try tensor.size(0) == rows else {
+            throw RemoteError.protocolError(.tensorMismatch, "a skip of \(envoy.path) needs this invoke's \(rows) rows as its first dimension; the written tensor is \(tensor.shape)")
         }
     }
 
