@@ -50,6 +50,8 @@ final class Interleaver {
     private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
     /// Told of each value that several invokes wait at, before any of them is served.
     var onValueReached: ((ValueReached) -> Void)?
+    /// Told of each generation step that several invokes wait to begin, before any continues.
+    var onStepReached: ((StepReached) -> Void)?
 
     init(tree: EnvoyTree, batchSize: Int, inputInvokes: Int, isGeneration: Bool) {
         self.tree = tree
@@ -271,6 +273,13 @@ final class Interleaver {
     /// Generation step `step` begins: invokes waiting for it continue, in invoke order.
     func serveStep(_ step: Int) throws {
         currentStep = step
+        if let onStepReached {
+            let waiting = mediators.filter { mediator in
+                guard let request = mediator.pendingRequest else { return false }
+                return request.envoy.index == tree.root.index && request.key == .step && request.occurrence == step
+            }
+            if waiting.count >= 2 { onStepReached(StepReached(step: step, waiting: waiting.map(\.order))) }
+        }
         while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: step, where: { $0 == .step }) {
             try serve(mediator, .done)
         }

@@ -33,7 +33,10 @@ struct BatchForward {
     /// Opens every client invoke of the batch, in arrival order.
     private func openInvokes(_ tracer: Tracer<LanguageModel>) throws {
         let shared = batch.count > 1
-        if let earlySends { tracer.onValueReached = { earlySends.valueReached($0) } }
+        if let earlySends {
+            tracer.onValueReached = { earlySends.valueReached($0) }
+            tracer.onStepReached = { earlySends.stepReached($0) }
+        }
         var inputIndex = 0
         for job in batch {
             let covered = inputIndex..<(inputIndex + job.inputInvokeCount)

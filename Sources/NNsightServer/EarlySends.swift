@@ -11,6 +11,8 @@ final class InvokeProgress: @unchecked Sendable {
     private var valueSentAt: Date?
     private var done = false
     private var reading = false
+    private var awaitedStep: Int?
+    private var ackSentAt: Date?
 
     /// The `start` message went out before the run began.
     func markStarted() { lock.withLock { startSent = true } }
@@ -29,13 +31,24 @@ final class InvokeProgress: @unchecked Sendable {
     func endRead() { lock.withLock { reading = false } }
     var isReading: Bool { lock.withLock { reading } }
 
+    /// The invoke's worker waits for generation step `step` to begin (a client's `step`).
+    func beginStepWait(_ step: Int) { lock.withLock { awaitedStep = step } }
+    func endStepWait() { lock.withLock { awaitedStep = nil } }
+    /// True when the worker waits for `step` to begin.
+    func awaits(step: Int) -> Bool { lock.withLock { awaitedStep == step } }
+    /// The `ack` of the awaited step went out at `date`.
+    func markAckSent(at date: Date) { lock.withLock { ackSentAt = date } }
+    /// When the ack of the step just begun went out early (once), or nil if it did not.
+    func takeAckSent() -> Date? { lock.withLock { defer { ackSentAt = nil }; return ackSentAt } }
+
     /// The invoke's body has returned: it sends and changes nothing more.
     func markFinished() { lock.withLock { done = true } }
     var isFinished: Bool { lock.withLock { done } }
 }
 
 /// One batched forward's early sends: when the model reaches a value that several invokes wait
-/// to read, every waiting client is sent its rows at once, before the first of them is served;
+/// to read, every waiting client is sent its rows at once, before the first of them is served
+/// (and when a generation step begins that several wait for, each is sent its `ack` at once);
 /// the invokes then take their answers one after another, in invoke order, each within its
 /// deadline. Round trips of the clients of a batch so overlap instead of adding up.
 ///
@@ -53,6 +66,15 @@ final class EarlySends: @unchecked Sendable {
     func register(_ invoke: ServerInvoke) {
         guard let order = RunningInvoke.order else { return }
         lock.withLock { invokes[order] = invoke }
+    }
+
+    /// Called on the model's thread (``Tracer/onStepReached``): every waiting client hears that
+    /// the step began before the first of them continues.
+    func stepReached(_ reached: StepReached) {
+        for order in reached.waiting {
+            guard let invoke = lock.withLock({ invokes[order] }) else { continue }
+            invoke.acknowledgeEarly(step: reached.step)
+        }
     }
 
     /// Called on the model's thread (``Tracer/onValueReached``).

@@ -76,6 +76,18 @@ struct ServerInvoke {
         job.invokes[index].progress.markValueSent(at: Date())
     }
 
+    /// Acknowledges the step this invoke waits for, ahead of its turn: the step has begun, and
+    /// nothing another invoke does at its start can change that. Only for a trace's earliest
+    /// unfinished invoke (as values). Called on the model's thread.
+    func acknowledgeEarly(step: Int) {
+        let progress = job.invokes[index].progress
+        guard progress.awaits(step: step), job.mayRunAhead(index) else { return }
+        var ack = WireMessage(kind: .ack, trace: job.trace, invoke: index)
+        ack.began = true
+        job.session.send(ack)
+        progress.markAckSent(at: Date())
+    }
+
     /// Serves one access; returns when the answer went out, if that was before this turn.
     private func handle(_ message: WireMessage, _ tensor: Tensor?, lastReads: inout [String: Tensor]) throws -> Date? {
         if let tensor, (tensor.device == .meta) != job.scan {
@@ -139,7 +151,7 @@ struct ServerInvoke {
             // Without a path: the tracer's `next()`, for every module.
             if message.path == nil { try tracer.next(count) } else { try resolve(message.path).next(count) }
         case .step, .result, .cache, .barrier:
-            try handleTracerOperation(message)
+            return try handleTracerOperation(message)
         case .apply:
             let envoy = try resolve(message.path)
             guard let tensor else { throw RemoteError.protocolError(.malformedFrame, "calling \(envoy.path) needs a tensor") }
@@ -154,15 +166,27 @@ struct ServerInvoke {
     }
 
     /// `tracer.iter`, `tracer.result()`, `tracer.cache(...)`, `barrier()`, done on the server's
-    /// tracer on this invoke's worker, as a local closure would.
-    private func handleTracerOperation(_ message: WireMessage) throws {
+    /// tracer on this invoke's worker, as a local closure would. Returns when a step's `ack`
+    /// went out, if that was before this turn.
+    private func handleTracerOperation(_ message: WireMessage) throws -> Date? {
         switch message.kind {
         case .step:
             guard let step = message.step, (0...1_000_000).contains(step) else {
                 throw RemoteError.protocolError(.malformedFrame, "a step names a step between 0 and 1000000")
             }
+            let progress = job.invokes[index].progress
+            progress.beginStepWait(step)
+            let began: Bool
+            do {
+                defer { progress.endStepWait() }
+                began = try tracer.beginStep(step)
+            } catch {
+                _ = progress.takeAckSent()
+                throw error
+            }
+            if let sentAt = progress.takeAckSent() { return sentAt }
             var ack = WireMessage(kind: .ack, trace: job.trace, invoke: index)
-            ack.began = try tracer.beginStep(step)
+            ack.began = began
             job.session.send(ack)
         case .result:
             let value = try tracer.result()
@@ -186,6 +210,7 @@ struct ServerInvoke {
         default:
             throw RemoteError.protocolError(.unexpectedMessage, "\(message.kind.rawValue) is not a tracer operation")
         }
+        return nil
     }
 
     private func reply(_ value: Tensor) throws {
