@@ -8,6 +8,7 @@ import NNsightTorch
 /// server without the client (no round trips), kept as one safetensors file for a stated time.
 /// They run on the model's thread when no trace waits. Python NDIF: a `remote=True, blocking=False`
 /// job whose saved values are downloaded later.
+// @unchecked: `jobs` only under `lock`; `run` (the model) only on the model's thread.
 final class CaptureJobs: @unchecked Sendable {
     struct Job {
         let id: String

@@ -8,6 +8,8 @@ import NNsightTorch
 /// queued jobs, and routes every access to the mailbox of the invoke it is for. Everything a
 /// client sends is checked here or in ``ServerInvoke``; a bad frame is answered with a typed
 /// error and touches nothing else.
+// @unchecked: `key`, `limits`, `jobs` and `endedEarly` only under `lock`; the rest is `let` (the
+// outbox continuation is Sendable).
 final class ClientSession: @unchecked Sendable {
     enum Outgoing: Sendable {
         case text(String)
@@ -25,7 +27,7 @@ final class ClientSession: @unchecked Sendable {
     private var jobs: [Int: TraceJob] = [:]
     /// Traces that ended early, and why: later messages for them get this answer.
     private var endedEarly: [Int: RemoteError] = [:]
-    private var logger: Logger
+    private let logger: Logger
 
     init(id: Int, server: RemoteServer, logger: Logger) {
         self.id = id

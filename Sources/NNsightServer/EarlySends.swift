@@ -5,6 +5,7 @@ import NNsightTorch
 /// What the server has done ahead of an invoke's turn: started it, or sent it the value it waits
 /// for. Set on the model's thread (or the scheduler's, before the run) and taken by the invoke's
 /// worker when its turn comes, so that nothing is sent twice.
+// @unchecked: every `var` only under `lock` (contended by the model's thread and a worker).
 final class InvokeProgress: @unchecked Sendable {
     private let lock = NSLock()
     private var startSent = false
@@ -57,6 +58,8 @@ final class InvokeProgress: @unchecked Sendable {
 /// earliest unfinished invoke (a trace's own earlier invokes could change its rows first), and
 /// only when the checks of the turn pass; otherwise the turn sends the value (or the error) as
 /// before.
+// @unchecked: `invokes` only under `lock`; the ServerInvoke values hold envoys and a tracer, which
+// are used on the model's thread while every worker waits (the engine's turn-taking).
 final class EarlySends: @unchecked Sendable {
     private let lock = NSLock()
     /// The invokes of the run that have started, by their position in the run.

@@ -6,6 +6,8 @@ import NNsightTorch
 /// One client's trace on the server: its invokes' token rows, the mailboxes its invokes read the
 /// client's messages from, and whether it was cancelled (by the client, a deadline or a closed
 /// connection). Cancelling a trace touches nothing but its own invokes.
+// @unchecked: `cancelReason`, `ended`, `caches` and `barriers` only under `lock`; the caches and
+// barriers (not Sendable) are used by the engine's workers strictly in turn.
 final class TraceJob: @unchecked Sendable {
     struct Invoke {
         /// The token rows of an invoke with input; nil for a prompt-less invoke.
