@@ -13,7 +13,12 @@ extension Envoy {
     /// (`model.transformer.h.0.attn.source.pattern_0`, recursively
     /// `….source.self_c_attn_0.source.<op>` inside a trace). Anything it cannot name is
     /// `unknownModule`, naming the path and why.
-    func resolve(wirePath path: String?) throws -> Envoy {
+    ///
+    /// In a forward shared with other clients (`shared`), a recursive `.source` scope whose
+    /// function has not run on this server yet is refused: its names can only be checked when
+    /// it runs, inside the model's call, where a wrong name (or a function that is not marked)
+    /// would fail the whole batched forward. Once bound, its names are checked here.
+    func resolve(wirePath path: String?, shared: Bool = false) throws -> Envoy {
         guard let path, path.count <= 1000 else { throw RemoteError.protocolError(.malformedFrame, "an access without a module path") }
         guard path == "model" || path.hasPrefix("model.") else {
             throw RemoteError.protocolError(.unknownModule, "\"\(path)\": module paths begin with \"model\"")
@@ -24,7 +29,7 @@ extension Envoy {
             while let part = parts.next() {
                 if part == "source", current.module is SourceOperation || !current.children.contains(where: { $0.name == "source" }) {
                     guard let name = parts.next() else { throw ResolveError("\".source\" names no operation") }
-                    current = try current.sourceOperation(String(name))
+                    current = try current.sourceOperation(String(name), shared: shared)
                 } else if let number = Int(part) {
                     current = try current[number]
                 } else {
@@ -41,13 +46,17 @@ extension Envoy {
 
     /// The operation `name` of this envoy's `.source`, refusing a name that could not be an
     /// operation's, and new names past ``unboundOperationLimit`` in a scope not yet bound.
-    private func sourceOperation(_ name: String) throws -> Envoy {
+    private func sourceOperation(_ name: String, shared: Bool) throws -> Envoy {
         guard (1...200).contains(name.count), name.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             throw ResolveError("\"\(name.prefix(200))\" is not an operation name")
         }
-        if let operation = module as? SourceOperation, let scope = operation.child, scope.listing == nil,
-           scope.operations[name] == nil, scope.operations.count >= Envoy.unboundOperationLimit {
-            throw ResolveError("the recursive .source of \(path) has not run yet and already names \(scope.operations.count) operations")
+        if let operation = module as? SourceOperation, operation.child?.listing == nil {
+            if shared {
+                throw ResolveError("the recursive .source of \(path) has not run on the server yet; in a forward shared with other clients only a bound one can be named (run it once in a trace of your own)")
+            }
+            if let scope = operation.child, scope.operations[name] == nil, scope.operations.count >= Envoy.unboundOperationLimit {
+                throw ResolveError("the recursive .source of \(path) has not run yet and already names \(scope.operations.count) operations")
+            }
         }
         return try source.operation(name)
     }

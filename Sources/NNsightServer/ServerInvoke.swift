@@ -228,7 +228,7 @@ struct ServerInvoke {
     }
 
     /// The envoy at a client's path (`model.transformer.h.0`).
-    private func resolve(_ path: String?) throws -> Envoy { try root.resolve(wirePath: path) }
+    private func resolve(_ path: String?) throws -> Envoy { try root.resolve(wirePath: path, shared: sharedBatch) }
 
     /// A written tensor must have the dtype and shape of the value it replaces.
     private func check(_ tensor: Tensor, against current: Tensor, at envoy: Envoy, _ key: WireValueKey) throws {
@@ -278,6 +278,11 @@ struct ServerInvoke {
         case let engine as NNsightError:
             var message = WireMessage.error(.engine, engine.description, trace: trace, invoke: invoke)
             message.engineError = engine.payload
+            return message
+        case let source as SourceError:
+            // The kind and its fields travel too, so the client raises an equal `SourceError`.
+            var message = WireMessage.error(.engine, source.description, trace: trace, invoke: invoke)
+            message.engineError = source.payload
             return message
         case let torch as TorchError:
             // The kind travels too, so the client raises an equal `TorchError`.

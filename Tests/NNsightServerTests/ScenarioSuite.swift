@@ -162,6 +162,20 @@ enum Scenarios {
             }
             return [try .text(attention.description), try .text("\(try attention.pattern_0)"), try .text(unknown)]
         },
+        Scenario(name: "source: an operation whose value is not a tensor fails only that read") { model in
+            try model.traceOne(prompt) { m in
+                let attention = try m.transformer.h[0].attn.source
+                var errors = ""
+                for operation in ["qkv_0", "size_0"] {
+                    do {
+                        _ = try attention.operation(operation).output
+                    } catch let error as SourceError {
+                        errors += "\(error)\n"
+                    }
+                }
+                return [try .text(errors), try m.lm_head.output]
+            }
+        },
         Scenario(name: "logit lens (calling envoys)") { model in
             try model.traceOne(prompt) { m in
                 let h0 = try m.transformer.h[0].output
