@@ -50,6 +50,11 @@ extension Envoy {
         guard (1...200).contains(name.count), name.allSatisfy({ $0 == "_" || $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
             throw ResolveError("\"\(name.prefix(200))\" is not an operation name")
         }
+        if let operation = module as? SourceOperation, operation.scope.listing == nil {
+            // An operation named in a scope not yet bound opens no scope of its own: unchecked
+            // names must not nest (64 at each level would grow the tree without bound).
+            throw ResolveError("\(path) belongs to a recursive .source that has not run on the server yet; its .source cannot be opened before it has")
+        }
         if let operation = module as? SourceOperation, operation.child?.listing == nil {
             if shared {
                 throw ResolveError("the recursive .source of \(path) has not run on the server yet; in a forward shared with other clients only a bound one can be named (run it once in a trace of your own)")
