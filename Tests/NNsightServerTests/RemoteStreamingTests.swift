@@ -87,6 +87,25 @@ struct RemoteStreamingTests {
         #expect(got.steps.map { $0[0].id } == Array(generated))
     }
 
+    /// A `TokenStream` (an AsyncSequence) iterated in a task while a remote generation runs on a
+    /// thread: the sequence yields the generated ids and ends when the generation does.
+    @Test func aTokenStreamYieldsARemoteGenerationsTokensAndEnds() async throws {
+        let local = try Fixtures.localModel()
+        let expected = try local.generate(Scenarios.prompt, maxNewTokens: 5, stopAtEOS: false) { _, t in try t.result() }
+        let stream = TokenStream()
+        let reader = Task { () -> [Int] in
+            var ids: [Int] = []
+            for await token in stream { ids.append(token.id) }
+            return ids
+        }
+        try await withServer { url, _ in
+            let remote = try RemoteModel(url: url)
+            _ = try remote.generate(Scenarios.prompt, maxNewTokens: 5, stopAtEOS: false, streamer: stream) { _, t in try t.result() }
+        }
+        let ids = await reader.value
+        #expect(ids == Array(try expected.toArray(Int.self).suffix(5)))
+    }
+
     /// Three clients generate together (one with two prompts): each streams only its own rows,
     /// numbered within its trace, in the local order and with the local ids.
     @Test func coBatchedGenerationsStreamEachClientsOwnRows() async throws {
