@@ -35,7 +35,7 @@ struct CoBatchedSkipTests {
         let local = try Fixtures.localModel()
         let expected = try (0..<clients).map { try Self.run(local, client: $0) }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         let (results, stats) = try await withServer(configuration) { url, server in
             let start = StartLine(clients)
             let results = try concurrently(clients) { client in
@@ -65,7 +65,7 @@ struct CoBatchedSkipTests {
     /// runs and the read is `missed`.
     @Test func aChildOfAModuleSkippedInASharedForwardRanBeforeTheSkip() async throws {
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         let outcomes = try await withServer(configuration) { url, server in
             let start = StartLine(2)
             return try concurrently(2) { client -> String in

@@ -44,7 +44,7 @@ struct CoBatchedSourceTests {
         let local = try Fixtures.localModel()
         let expected = try (0..<clients).map { try Self.run(local, client: $0) }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         let (results, stats) = try await withServer(configuration) { url, server in
             let start = StartLine(clients)
             let results = try concurrently(clients) { client in
@@ -83,7 +83,7 @@ struct CoBatchedSourceTests {
             try m.transformer.h[0].attn.source.fusedAttention_0.source.F_scaledDotProductAttention_0.output
         }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         let outcomes = try await withServer(configuration) { url, server in
             func together() throws -> [Result<UncheckedTensor, any Error>] {
                 let start = StartLine(2)

@@ -139,7 +139,7 @@ struct EarlyStepAckTests {
             }
         }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         configuration.clientDeadline = .seconds(60)
         let (results, stats) = try await withServer(configuration) { url, server in
             let start = StartLine(2)

@@ -118,7 +118,7 @@ struct RemoteStreamingTests {
             return collector
         }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         let (results, stats) = try await withServer(configuration) { url, server in
             let start = StartLine(prompts.count)
             let results = try concurrently(prompts.count) { client in
