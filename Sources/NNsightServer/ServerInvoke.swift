@@ -139,7 +139,7 @@ struct ServerInvoke {
                 try check(tensor, against: current, at: envoy, key)
                 // In a shared forward a skip becomes a replaced output: the module still runs
                 // for the batch's other clients, so it cannot be skipped for one client's rows
-                // alone (docs/remote-protocol.md, "Skips in a shared batch").
+                // alone (docs/remote-protocol.md, "Skips").
                 try envoy.setOutput(tensor)
             }
             job.session.send(WireMessage(kind: .ack, trace: job.trace, invoke: index))

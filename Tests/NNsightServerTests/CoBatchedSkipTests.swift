@@ -6,7 +6,7 @@ import NNsightTorch
 import Testing
 
 /// Skips in a forward shared by several clients: a client's skip becomes a replaced output of its
-/// rows (docs/remote-protocol.md, "Skips in a shared batch"), so every value it reads after the
+/// rows (docs/remote-protocol.md, "Skips"), so every value it reads after the
 /// module, and every value the other clients read, equals its local trace's.
 struct CoBatchedSkipTests {
     /// Six token ids per client (equal lengths: the traces share forwards).
