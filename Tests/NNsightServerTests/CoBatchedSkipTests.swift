@@ -37,10 +37,7 @@ struct CoBatchedSkipTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(clients)
-            let results = try concurrently(clients) { client in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(clients, url: url) { remote, client in
                 return try Self.run(remote, client: client).map(UncheckedTensor.init)
             }
             return (results, server.stats)
@@ -67,10 +64,7 @@ struct CoBatchedSkipTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
         let outcomes = try await withServer(configuration) { url, server in
-            let start = StartLine(2)
-            return try concurrently(2) { client -> String in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            return try clientsTogether(2, url: url) { remote, client -> String in
                 return try remote.trace(Self.prompt(client)) { m -> String in
                     let h0 = try m.transformer.h[0].output
                     if client == 1 { return "\(try m.lm_head.output.shape)" }

@@ -46,10 +46,7 @@ struct CoBatchedSourceTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(clients)
-            let results = try concurrently(clients) { client in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(clients, url: url) { remote, client in
                 return try Self.run(remote, client: client).map(UncheckedTensor.init)
             }
             return (results, server.stats)
@@ -86,10 +83,7 @@ struct CoBatchedSourceTests {
         configuration.batchWindow = .seconds(2)
         let outcomes = try await withServer(configuration) { url, server in
             func together() throws -> [Result<UncheckedTensor, any Error>] {
-                let start = StartLine(2)
-                return try concurrently(2) { client in
-                    let remote = try RemoteModel(url: url)
-                    start.arriveAndWait()
+                return try clientsTogether(2, url: url) { remote, client in
                     return UncheckedTensor(try remote.trace(Self.prompt(client)) { m in
                         client == 0 ? try m.transformer.h[0].attn.source.fusedAttention_0.source.F_scaledDotProductAttention_0.output
                                     : try m.lm_head.output

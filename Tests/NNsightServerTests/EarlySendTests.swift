@@ -25,11 +25,8 @@ struct EarlySendTests {
         configuration.batchWindow = .milliseconds(500)
         configuration.clientDeadline = .seconds(60)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(2)
             let meeting = Meeting(2)
-            let results = try concurrently(2) { index in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(2, url: url) { remote, index in
                 return try remote.trace(Self.prompts[index]) { m in
                     let hidden = try m.transformer.h[0].output.clone()
                     guard meeting.arrive(waitingAtMost: 20) else {
@@ -73,10 +70,7 @@ struct EarlySendTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(2)
-            let results = try concurrently(2) { index in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(2, url: url) { remote, index in
                 var seen: (Tensor, Tensor)?
                 try remote.trace { t in
                     try t.invoke(Self.prompts[index]) { m in try Self.patch(m, Float(index + 2)) }
@@ -142,11 +136,8 @@ struct EarlyStepAckTests {
         configuration.batchWindow = .seconds(2)
         configuration.clientDeadline = .seconds(60)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(2)
             let meeting = Meeting(2)
-            let results = try concurrently(2) { client in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(2, url: url) { remote, client in
                 return try remote.generate(Self.prompt(client), maxNewTokens: 3, stopAtEOS: false) { m, t in
                     var logits: [Tensor] = []
                     for step in t.iter(0..<3) {

@@ -120,11 +120,8 @@ struct RemoteStreamingTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(prompts.count)
-            let results = try concurrently(prompts.count) { client in
-                let remote = try RemoteModel(url: url)
+            let results = try clientsTogether(prompts.count, url: url) { remote, client in
                 let collector = Collector()
-                start.arriveAndWait()
                 _ = try Self.generate(remote, prompts[client], collector)
                 return collector
             }
