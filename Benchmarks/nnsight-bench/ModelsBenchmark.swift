@@ -34,6 +34,9 @@ struct ModelsBenchmark: ParsableCommand {
     @Option(help: "Shapes to run: gpt2-small, smollm2, and the family shapes \(FamilyShapes.all.joined(separator: ", ")).")
     var shape: [String] = ["gpt2-small", "smollm2"] + FamilyShapes.all
 
+    @Flag(help: "Family shapes: only the load-RSS check (no prefill/decode timing, no transformers run).")
+    var loadOnly = false
+
     struct PythonResult: Decodable {
         var transformers: String
         var attn_implementation: String?
@@ -159,6 +162,20 @@ struct ModelsBenchmark: ParsableCommand {
     /// the summary line.
     func measureFamily(_ family: String, folder: String) throws -> String {
         let (model, memory) = try LoadMemory.measuring(path: folder)
+        let passed = memory.peakIsOwn && memory.ratio <= 1.1
+        let loadLine = String(format: "  load (memory-mapped safetensors): RSS %.0f MiB → peak %.0f MiB (+%.1f MiB) = %.3f× the %.1f MiB "
+                              + "of weights, %.0f MiB after: %@ (target ≤ 1.1×)%@",
+                              memory.before, memory.peak, memory.peak - memory.before, memory.ratio,
+                              Double(memory.weightBytes) / 1_048_576, memory.after, passed ? "PASS" : "FAIL",
+                              memory.peakIsOwn ? "" : " (no peak RSS of the load's own: /proc/self/clear_refs or status unreadable)")
+        if loadOnly {
+            print("")
+            print("\(family) (random weights, \(model.typeName)):")
+            print(loadLine)
+            return family.padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(repeating: " ", count: 11) + "-" + String(repeating: " ", count: 13) + "-"
+                + String(repeating: " ", count: 13) + "-" + String(format: " %8.3f× %@", memory.ratio, passed ? "PASS" : "FAIL")
+        }
         var swift = try measure(model, generateToo: false)
         let python1 = try python(["--model", folder, "--batch", "1", "--skip-generate"])
         swift = try swift.best(measure(model, generateToo: false))
@@ -174,12 +191,7 @@ struct ModelsBenchmark: ParsableCommand {
         print(row("decode batch 1, fp32 (ms/token)", swift.decodeMsPerToken, python1.decode_ms_per_token, target: ""))
         print(row("decode batch 1, fp32 (tok/s)", 1000 / swift.decodeMsPerToken, 1000 / python1.decode_ms_per_token,
                   target: "≥ 1.2×"))
-        let passed = memory.peakIsOwn && memory.ratio <= 1.1
-        print(String(format: "  load (memory-mapped safetensors): RSS %.0f MiB → peak %.0f MiB (+%.1f MiB) = %.3f× the %.1f MiB "
-                     + "of weights, %.0f MiB after: %@ (target ≤ 1.1×)%@",
-                     memory.before, memory.peak, memory.peak - memory.before, memory.ratio,
-                     Double(memory.weightBytes) / 1_048_576, memory.after, passed ? "PASS" : "FAIL",
-                     memory.peakIsOwn ? "" : " (no peak RSS of the load's own: /proc/self/clear_refs or status unreadable)"))
+        print(loadLine)
         return family.padding(toLength: 10, withPad: " ", startingAt: 0)
             + String(format: " %10.2f× %12.2f× %12.2f× %8.3f× %@", swift.prefillMs / python1.prefill_ms,
                      swift.prefillLastMs / python1.prefill_last_ms,
