@@ -52,7 +52,9 @@ extension Module {
     /// is then held once instead of twice, at the price of unpacked multi-row products in the
     /// head. `replaced` is called with each plain value this replaced (dropped, or copied into the
     /// transposed layout), right after and before the next weight: a loader gives back the
-    /// memory-mapped pages it read from there, so that a load holds each weight once.
+    /// memory-mapped pages it read from there, so that a load holds each weight once. A weight
+    /// copied into the transposed layout is handed over in blocks of rows, each as soon as it is
+    /// copied, so that not even one tied embedding is held twice.
     public func packLinearWeights(packingShared: Bool = true, replaced: (Tensor) throws -> Void = { _ in }) throws {
         let modules = namedModules()
         var owners: [ObjectIdentifier: Int] = [:]
@@ -67,8 +69,7 @@ extension Module {
             let shared = owners[ObjectIdentifier(weight), default: 0] > 1
             if shared && !packingShared {
                 guard plain.device == .cpu, plain.isContiguous, plain.rank == 2 else { continue }
-                weight.value = try plain.t().contiguous().t()
-                try replaced(plain)
+                weight.value = try transposedLayout(of: plain, replaced: replaced)
                 continue
             }
             try weight.packForLinear(keepingValue: shared)
@@ -83,6 +84,23 @@ extension Module {
         try body()
         if packed { try packLinearWeights() }
     }
+}
+
+/// `plain` `[out, in]` (contiguous) copied into the transposed layout, `[out, in]` viewing an
+/// `[in, out]` contiguous tensor, a block of rows (about `blockElements` elements) at a time;
+/// `replaced` is called with each block of `plain` right after it is copied.
+func transposedLayout(of plain: Tensor, blockElements: Int = 1 << 20,
+                      replaced: (Tensor) throws -> Void) throws -> Tensor {
+    let rows = plain.shape[0], columns = plain.shape[1]
+    let transposed = try Tensor.empty([columns, rows], dtype: plain.dtype, device: plain.device)
+    let blockRows = max(1, blockElements / max(columns, 1))
+    for start in stride(from: 0, to: rows, by: blockRows) {
+        let length = min(blockRows, rows - start)
+        let block = try plain.narrow(dim: 0, start: start, length: length)
+        try transposed.narrow(dim: 1, start: start, length: length).copy_(block.t())
+        try replaced(block)
+    }
+    return try transposed.t()
 }
 
 /// GPT-2's linear layer with a transposed weight: `y = x W + b`, `weight` is `[nx, nf]`.
