@@ -76,7 +76,7 @@ struct ModelsBenchmark: ParsableCommand {
         // Loading first, so that peak RSS measures the checkpoint alone.
         var smol: (fp32: any CausalLanguageModel, bf16: any CausalLanguageModel, fileBytes: Int,
                    rssBefore: Double, rssAfter: Double, loadSeconds: Double)?
-        if shape.contains("smollm2") {
+        if shape.contains("smollm2") && !loadOnly {
             let before = peakRSSMiB()
             let start = DispatchTime.now().uptimeNanoseconds
             let fp32 = try NNsightModels.load(path: smolPath).model
@@ -92,10 +92,14 @@ struct ModelsBenchmark: ParsableCommand {
         print("Models: Swift (libtorch \(Torch.runtimeVersion)) vs transformers (PyTorch eager), \(threads) intra-op thread(s), "
             + "prompt \(tokens) tokens, \(newTokens) new tokens, best of \(repeats)")
         print(String(format: "memory bandwidth, measured (sum of a 512 MiB float32 tensor): %.1f GB/s", bandwidth / 1e9))
-        if !families.isEmpty { try warmUpLoading(families) }
+        if !families.isEmpty || loadOnly { try warmUpLoading(families) }
 
         for name in shape {
             switch name {
+            case "gpt2-small" where loadOnly:
+                continue  // random weights made in place: nothing is loaded
+            case "smollm2" where loadOnly:
+                try measureGGUFLoad(smolPath)
             case "gpt2-small":
                 let model = try GPT2LMHeadModel(GPT2Config(vocabSize: 50257, nPositions: 1024, nEmbd: 768, nLayer: 12, nHead: 12))
                 model.eval()
@@ -167,8 +171,8 @@ struct ModelsBenchmark: ParsableCommand {
     /// shape happens to load first.
     func warmUpLoading(_ families: [String]) throws {
         let before = LoadMemory.statusMiB("VmRSS")
-        for family in families {
-            let fixture = Reference.root.appendingPathComponent("Tests/Fixtures/models/tiny-\(family)").path
+        for fixtureName in families.map({ "tiny-" + $0 }) + ["tiny-llama"] {
+            let fixture = Reference.root.appendingPathComponent("Tests/Fixtures/models/\(fixtureName)").path
             guard FileManager.default.fileExists(atPath: fixture) else { continue }
             _ = try NNsightModels.load(path: fixture)
         }
@@ -179,6 +183,21 @@ struct ModelsBenchmark: ParsableCommand {
             print(String(format: "load warm-up (the families' tiny test checkpoints, loaded once and dropped): RSS %.0f → %.0f MiB "
                          + "(+%.1f MiB, one-time, not counted in the load-RSS checks)", before, after, after - before))
         }
+    }
+
+    /// The default model's GGUF (SmolLM2-135M-Instruct, Q4_1) loaded and dequantized to float32,
+    /// with the RSS it took: the file's pages under each tensor are given back once it is
+    /// dequantized, so the growth is the float32 weights (tied embedding held once) plus one
+    /// tensor's blocks of the file.
+    func measureGGUFLoad(_ path: String) throws {
+        let file = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+        let (_, memory) = try LoadMemory.measuring(path: path)
+        print("")
+        print(String(format: "smollm2 GGUF (%@, %.1f MiB file) load, dequantized to fp32: RSS %.0f MiB → peak %.0f MiB "
+                     + "(+%.1f MiB) = %.3f× the %.1f MiB of fp32 weights, %.0f MiB after%@",
+                     (path as NSString).lastPathComponent, Double(file) / 1_048_576, memory.before, memory.peak,
+                     memory.peak - memory.before, memory.ratio, Double(memory.weightBytes) / 1_048_576, memory.after,
+                     memory.peakIsOwn ? "" : " (no peak RSS of the load's own: /proc/self/clear_refs or status unreadable)"))
     }
 
     /// One family shape: load (RSS measured), Swift before and after transformers, the rows, and

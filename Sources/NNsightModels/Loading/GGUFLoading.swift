@@ -7,19 +7,24 @@ import NNsightTorch
 /// Every tensor of a GGUF file under the model's name for it (the family's
 /// `modelKey(forGGUFTensor:config:)`), dequantized straight into a float32 tensor, put in the
 /// model's layout by the family's `convertGGUFTensor` (then converted to `dtype`, one tensor at
-/// a time), and those the model holds as one joined by its `combineGGUFTensors`.
+/// a time), and those the model holds as one joined by its `combineGGUFTensors`. The file's pages
+/// under each tensor are given back as soon as it is dequantized (``MappedPages``): nothing views
+/// the file afterwards, so a load holds the dequantized weights, not the file beside them.
 func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type, config: Family.Config,
                                           dtype: DType, device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
     let path = file.path ?? "(GGUF)"
     var weights: [String: Tensor] = [:]
+    let pages = MappedPages([file.storage])
     for info in file.tensors {
         guard let name = Family.modelKey(forGGUFTensor: info.name, config: config) else {
             throw ModelError.malformedCheckpoint(file: path, reason: "unexpected tensor \"\(info.name)\" for \(Family.modelType)")
         }
         var tensor = try Tensor.empty(info.shape, dtype: .float32)
+        let stored = try file.tensorData(info.name)
         try tensor.withUnsafeMutableBytes { bytes in
-            try file.tensorData(info.name).dequantize(into: bytes.bindMemory(to: Float.self))
+            try stored.dequantize(into: bytes.bindMemory(to: Float.self))
         }
+        withExtendedLifetime(stored.storage) { pages.release(stored.bytes) }
         tensor = try Family.convertGGUFTensor(tensor, ggufName: info.name, config: config)
         if dtype != .float32 { tensor = try tensor.to(dtype) }
         // One tensor at a time: the host copy is freed before the next is dequantized.
