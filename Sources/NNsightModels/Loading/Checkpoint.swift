@@ -139,7 +139,9 @@ public final class Checkpoint {
             try model.load(stateDict: modelWeights(weights, configuration: configuration, pages: pages))
             return pages
         }
-        try model.load(stateDict: readWeights(for: model, dtype: dtype) { _ in device })
+        // A tied head's embedding is dequantized straight into the transposed layout the CPU holds it in.
+        let transposed = device == .cpu ? model.sharedLinearWeightNames() : []
+        try model.load(stateDict: readWeights(for: model, dtype: dtype, transposedLayout: transposed) { _ in device })
         return nil
     }
 
@@ -168,8 +170,9 @@ public final class Checkpoint {
         }
     }
 
-    /// The checkpoint's tensors in `dtype`, each on `device(modelKey)`, by the names of `model`'s state dict.
-    private func readWeights(for model: any CausalLanguageModel, dtype: DType,
+    /// The checkpoint's tensors in `dtype`, each on `device(modelKey)`, by the names of `model`'s
+    /// state dict; GGUF matrices named in `transposedLayout` in the transposed layout.
+    private func readWeights(for model: any CausalLanguageModel, dtype: DType, transposedLayout: Set<String> = [],
                              device: (String) -> Device) throws -> [String: Tensor] {
         switch format {
         case .safeTensors(let folder):
@@ -181,7 +184,8 @@ public final class Checkpoint {
             return try modelWeights(weights, configuration: configuration, pages: pages)
         case .gguf(let file):
             guard let ggufFile else { throw ModelError.missingFile(file.path) }
-            return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype, device: device)
+            return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype, device: device,
+                                                        transposedLayout: transposedLayout)
         }
     }
 

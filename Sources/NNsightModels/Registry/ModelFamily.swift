@@ -193,7 +193,9 @@ extension ModelFamily {
     }
 
     static func ggufWeights(_ file: GGUFFile, config: any ModelConfig, dtype: DType,
-                            device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
-        try readGGUFTensors(file, family: Self.self, config: typed(config), dtype: dtype, device: device)
+                            device: (String) -> Device = { _ in .cpu },
+                            transposedLayout: Set<String> = []) throws -> [String: Tensor] {
+        try readGGUFTensors(file, family: Self.self, config: typed(config), dtype: dtype, device: device,
+                            transposedLayout: transposedLayout)
     }
 }

@@ -57,10 +57,7 @@ extension Module {
     /// copied, so that not even one tied embedding is held twice.
     public func packLinearWeights(packingShared: Bool = true, replaced: (Tensor) throws -> Void = { _ in }) throws {
         let modules = namedModules()
-        var owners: [ObjectIdentifier: Int] = [:]
-        for (_, module) in modules {
-            for (_, parameter) in module.ownParameters { owners[ObjectIdentifier(parameter), default: 0] += 1 }
-        }
+        let owners = ownerCounts(modules)
         var done = Set<ObjectIdentifier>()
         for case let (_, linear as Linear) in modules {
             let weight = linear.weight
@@ -75,6 +72,29 @@ extension Module {
             try weight.packForLinear(keepingValue: shared)
             if weight.isPacked { try replaced(plain) }
         }
+    }
+
+    /// The names (as `namedParameters()` gives them) of the linear weights that another module
+    /// also reads: those ``packLinearWeights(packingShared:replaced:)`` holds in the transposed
+    /// layout when `packingShared` is false (a tied head's embedding), so that a loader can fill
+    /// them in that layout directly.
+    package func sharedLinearWeightNames() -> Set<String> {
+        let modules = namedModules()
+        let owners = ownerCounts(modules)
+        let linearWeights = Set(modules.compactMap { ($0.module as? Linear).map { ObjectIdentifier($0.weight) } })
+        return Set(namedParameters().filter { named in
+            let id = ObjectIdentifier(named.parameter)
+            return linearWeights.contains(id) && owners[id, default: 0] > 1
+        }.map(\.name))
+    }
+
+    /// How many modules of `modules` hold each parameter.
+    private func ownerCounts(_ modules: [(name: String, module: Module)]) -> [ObjectIdentifier: Int] {
+        var owners: [ObjectIdentifier: Int] = [:]
+        for (_, module) in modules {
+            for (_, parameter) in module.ownParameters { owners[ObjectIdentifier(parameter), default: 0] += 1 }
+        }
+        return owners
     }
 
     /// Runs `body`, which gives parameters new values (dropping their packed forms), then packs
