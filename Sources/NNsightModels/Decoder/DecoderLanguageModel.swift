@@ -6,20 +6,11 @@ import NNsightTorch
 /// vocabulary projection `lm_head` on the positions the caller keeps (`logits_to_keep`), then
 /// whatever the family does to the logits outside any module (Gemma 2's final soft-cap).
 ///
-/// ``DecoderForCausalLM`` is the one for stacks stored as `model` (every family laid out as
-/// `LlamaModel`). A family whose stack has another name stores its stack and head under
-/// transformers' names and forwards in one line;
-/// the sizes ``CausalLanguageModel`` asks for come from the modules:
-///
-///     public var baseModel: LlamaModel { model }
-///     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-///         try languageModelForward(input, context)
-///     }
-///
-/// and builds itself with ``ModelConfig/checkBuildable(on:)``, its stack,
-/// ``languageModelHead(for:tied:device:)`` and `packLinearWeights()`.
+/// ``DecoderForCausalLM`` is the one every family specialises (its stack stored under the
+/// family's name for it); the sizes ``CausalLanguageModel`` asks for come from the modules, and
+/// ``languageModelForward(_:_:)`` is its `forward`.
 public protocol DecoderLanguageModel: CausalLanguageModel {
-    associatedtype BaseModel: DecoderStack
+    associatedtype BaseModel: DecoderBody
 
     /// The decoder stack (Python: `model.base_model`).
     var baseModel: BaseModel { get }
@@ -39,7 +30,7 @@ extension DecoderLanguageModel {
     public func finalLogits(_ logits: Tensor) throws -> Tensor { logits }
 
     /// A ``KVCache`` whose sliding-window layers keep only the keys their window can still see
-    /// (``DecoderStack/layerWindows``).
+    /// (``DecoderBody/layerWindows``).
     public func makeCache() -> any KeyValueCache { KVCache(windows: baseModel.layerWindows) }
 
     /// The `forward` every `…ForCausalLM` shares: the stack, `lm_head` on the last

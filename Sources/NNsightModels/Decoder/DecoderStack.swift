@@ -1,6 +1,23 @@
 import NNsightNN
 import NNsightTorch
 
+/// What a causal LM's head and cache read from the body under it (``DecoderLanguageModel``'s
+/// ``DecoderLanguageModel/baseModel``): a ``DecoderStack``, or a module holding one (OPT's
+/// `OPTModel`, whose stack is `decoder`).
+public protocol DecoderBody: Module {
+    /// The decoder layers in order (`layers`; GPT-2: `h`).
+    var decoderLayers: [Module] { get }
+    /// The token embedding `lm_head` may share its weight with (Python: `get_input_embeddings()`:
+    /// `embed_tokens`; GPT-2: `wte`; GPT-NeoX: `embed_in`).
+    var tokenEmbedding: Embedding { get }
+    /// The largest number of positions, cached and new (Python: `max_position_embeddings`).
+    var maxPositions: Int { get }
+    /// Each layer's sliding window (how many of the latest keys it sees, Python:
+    /// `config.sliding_window`), nil for a layer that sees every key
+    /// (``SlidingWindowLayout/layerWindows``). Default: every layer sees every key.
+    var layerWindows: [Int?] { get }
+}
+
 /// The body of a decoder-only transformer: token ids `[batch, sequence]` in, final hidden states
 /// `[batch, sequence, hidden]` out. Python: `LlamaModel`, `GPT2Model`, `GPTNeoXModel`, …, whose
 /// `forward`s are one skeleton, written once as ``decoderStackForward(_:_:)``: derive the
@@ -9,10 +26,11 @@ import NNsightTorch
 ///
 /// A family's model class keeps its own stored modules, named as transformers names them (the
 /// printed tree, checkpoint keys and nnsight paths come from those names), points the
-/// requirements below at them and forwards in one line (GPT-2):
+/// requirements below (and ``DecoderBody``'s) at them and forwards in one line (GPT-2):
 ///
 ///     public var decoderLayers: [Module] { h.map { $0 } }
 ///     public var finalNorm: Module? { ln_f }
+///     public var tokenEmbedding: Embedding { wte }
 ///     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
 ///         try drop(wte(input, context) + wpe(positionIds, context), context)
 ///     }
@@ -20,27 +38,18 @@ import NNsightTorch
 ///         try decoderStackForward(input, context)
 ///     }
 ///
-/// A model laid out as `LlamaModel` (`embed_tokens`, `layers`, `norm`, `rotary_emb`) conforms to
-/// ``RotaryDecoderStack`` instead and writes only the `forward` line (and ``rotaryTables(_:dtype:_:)``
-/// when its rotary embedding is not a ``RotaryEmbedding``: Gemma 3's tables per layer type).
-public protocol DecoderStack: Module {
-    /// The decoder layers in order (`layers`; GPT-2: `h`).
-    var decoderLayers: [Module] { get }
+/// A model laid out as `LlamaModel` (`embed_tokens`, `layers`, `norm`, `rotary_emb`) is a
+/// ``DecoderModel`` specialised with its family's layer, norm and rotary embedding instead.
+public protocol DecoderStack: DecoderBody {
     /// The norm after the last layer (`norm`; GPT-2: `ln_f`; GPT-NeoX: `final_layer_norm`); nil
     /// where there is none (OPT-350m's post-norm layers).
     var finalNorm: Module? { get }
     /// The rotary tables the layers read from their ``DecoderState`` for `positionIds`, in
     /// `dtype`, computed by calling the stack's rotary embedding in `context` (Python: the
     /// `position_embeddings` the model passes its layers). Default: none, for a model whose
-    /// positions are embedded instead (GPT-2's `wpe`); a ``RotaryDecoderStack`` with a
-    /// ``RotaryEmbedding``: one set shared by every layer.
+    /// positions are embedded instead (GPT-2's `wpe`); a ``DecoderModel``: its rotary
+    /// embedding's (``DecoderRotaryEmbedding``).
     func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables
-    /// The largest number of positions, cached and new (Python: `max_position_embeddings`).
-    var maxPositions: Int { get }
-    /// Each layer's sliding window (how many of the latest keys it sees, Python:
-    /// `config.sliding_window`), nil for a layer that sees every key
-    /// (``SlidingWindowLayout/layerWindows``). Default: every layer sees every key.
-    var layerWindows: [Int?] { get }
     /// The first layer's input for the token ids `input` at `positionIds` (Python: the
     /// `inputs_embeds` of the model's `forward`: `embed_tokens(input_ids)`, Gemma's scaled one,
     /// GPT-2's `drop(wte(input_ids) + wpe(position_ids))`). `context` is the layers' context
@@ -65,6 +74,10 @@ public enum LayerRotaryTables {
     case perLayer([RotaryTables])
 }
 
+extension DecoderBody {
+    public var layerWindows: [Int?] { Array(repeating: nil, count: decoderLayers.count) }
+}
+
 extension DecoderStack {
     public func positionIds(_ input: Tensor, _ context: ForwardContext) throws -> Tensor? { nil }
 
@@ -75,8 +88,6 @@ extension DecoderStack {
     public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
         .none
     }
-
-    public var layerWindows: [Int?] { Array(repeating: nil, count: decoderLayers.count) }
 
     /// The window of the sliding layers (one per model), nil when no layer slides.
     var slidingWindow: Int? { layerWindows.lazy.compactMap { $0 }.first }
@@ -105,36 +116,5 @@ extension DecoderStack {
             hidden = try layer(hidden, inner)
         }
         return try finalHidden(hidden, inner)
-    }
-}
-
-/// A ``DecoderStack`` laid out as transformers' `LlamaModel` and the many models written after it
-/// (Mistral, Qwen2/3, Mixtral, Phi-3, OLMo-2, Gemma): `embed_tokens`, `layers`, `norm` and
-/// `rotary_emb`. Declaring those four stored modules is all such a model writes besides its
-/// `init` and the one-line `forward`; the ``DecoderStack`` requirements point at them.
-public protocol RotaryDecoderStack: DecoderStack {
-    associatedtype TokenEmbedding: Embedding
-    associatedtype Layer: Module
-    associatedtype Norm: Module
-    associatedtype Rotary: Module
-
-    var embed_tokens: TokenEmbedding { get }
-    var layers: ModuleList<Layer> { get }
-    var norm: Norm { get }
-    var rotary_emb: Rotary { get }
-}
-
-extension RotaryDecoderStack where Rotary == RotaryEmbedding {
-    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
-        .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))
-    }
-}
-
-extension RotaryDecoderStack {
-    public var decoderLayers: [Module] { layers.map { $0 } }
-    public var finalNorm: Module? { norm }
-
-    public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try embed_tokens(input, context)
     }
 }

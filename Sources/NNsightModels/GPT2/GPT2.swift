@@ -106,6 +106,7 @@ public final class GPT2Model: Module, DecoderStack {
 
     public var decoderLayers: [Module] { h.map { $0 } }
     public var finalNorm: Module? { ln_f }
+    public var tokenEmbedding: Embedding { wte }
 
     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
         try drop(wte(input, context) + wpe(positionIds, context), context)
@@ -116,27 +117,17 @@ public final class GPT2Model: Module, DecoderStack {
     }
 }
 
-/// Python: `GPT2LMHeadModel`. `lm_head` shares `transformer.wte`'s weight when tied. Made on the
-/// CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class GPT2LMHeadModel: Module, DecoderLanguageModel {
-    public let transformer: GPT2Model
-    public let lm_head: Linear
-    public let config: GPT2Config
+/// Python: `GPT2LMHeadModel`. `lm_head` shares `transformer.wte`'s weight when tied.
+public typealias GPT2LMHeadModel = DecoderForCausalLM<GPT2Model, GPT2Config>
 
-    public init(_ config: GPT2Config, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        transformer = try GPT2Model(config, device: device)
-        lm_head = try languageModelHead(for: transformer.wte, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
+extension DecoderForCausalLM where Base == GPT2Model, Config == GPT2Config {
+    public convenience init(_ config: GPT2Config, device: Device = .cpu) throws {
+        try self.init(config, className: "GPT2LMHeadModel", baseModelName: "transformer", device: device) {
+            try GPT2Model(config, device: device)
+        }
     }
 
-    public var baseModel: GPT2Model { transformer }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
-    }
+    public var transformer: GPT2Model { baseModel }
 }
 
 /// The activation module for a `config.json` name.

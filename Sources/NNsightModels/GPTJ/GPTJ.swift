@@ -273,6 +273,7 @@ public final class GPTJModel: Module, DecoderStack {
 
     public var decoderLayers: [Module] { h.map { $0 } }
     public var finalNorm: Module? { ln_f }
+    public var tokenEmbedding: Embedding { wte }
 
     public func embed(_ input: Tensor, positionIds: Tensor, _ context: ForwardContext) throws -> Tensor {
         try drop(wte(input, context), context)
@@ -287,27 +288,17 @@ public final class GPTJModel: Module, DecoderStack {
     }
 }
 
-/// Python: `GPTJForCausalLM`. Its `lm_head` has a bias (tied or not, the bias is its own). Made
-/// on the CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class GPTJForCausalLM: Module, DecoderLanguageModel {
-    public let transformer: GPTJModel
-    public let lm_head: Linear
-    public let config: GPTJConfig
+/// Python: `GPTJForCausalLM`. Its `lm_head` has a bias (tied or not, the bias is its own).
+public typealias GPTJForCausalLM = DecoderForCausalLM<GPTJModel, GPTJConfig>
 
-    public init(_ config: GPTJConfig, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        transformer = try GPTJModel(config, device: device)
-        lm_head = try languageModelHead(for: transformer.wte, tied: config.tieWordEmbeddings, bias: true, device: device)
-        super.init()
-        try packLinearWeights()
+extension DecoderForCausalLM where Base == GPTJModel, Config == GPTJConfig {
+    public convenience init(_ config: GPTJConfig, device: Device = .cpu) throws {
+        try self.init(config, className: "GPTJForCausalLM", baseModelName: "transformer", headBias: true, device: device) {
+            try GPTJModel(config, device: device)
+        }
     }
 
-    public var baseModel: GPTJModel { transformer }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
-    }
+    public var transformer: GPTJModel { baseModel }
 }
 
 /// GPT-J in the registry (`model_type` `gptj`): safetensors checkpoints.

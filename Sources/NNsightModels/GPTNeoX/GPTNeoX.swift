@@ -285,6 +285,7 @@ public final class GPTNeoXModel: Module, DecoderStack {
 
     public var decoderLayers: [Module] { layers.map { $0 } }
     public var finalNorm: Module? { final_layer_norm }
+    public var tokenEmbedding: Embedding { embed_in }
 
     public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
         .shared(try rotary_emb.tables(positionIds, dtype: dtype, context: context))
@@ -300,26 +301,17 @@ public final class GPTNeoXModel: Module, DecoderStack {
 }
 
 /// Python: `GPTNeoXForCausalLM`. transformers 5 names the head `lm_head` (checkpoints store it as
-/// `embed_out`). Made on the CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class GPTNeoXForCausalLM: Module, DecoderLanguageModel {
-    public let gpt_neox: GPTNeoXModel
-    public let lm_head: Linear
-    public let config: GPTNeoXConfig
+/// `embed_out`).
+public typealias GPTNeoXForCausalLM = DecoderForCausalLM<GPTNeoXModel, GPTNeoXConfig>
 
-    public init(_ config: GPTNeoXConfig, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        gpt_neox = try GPTNeoXModel(config, device: device)
-        lm_head = try languageModelHead(for: gpt_neox.embed_in, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
+extension DecoderForCausalLM where Base == GPTNeoXModel, Config == GPTNeoXConfig {
+    public convenience init(_ config: GPTNeoXConfig, device: Device = .cpu) throws {
+        try self.init(config, className: "GPTNeoXForCausalLM", baseModelName: "gpt_neox", device: device) {
+            try GPTNeoXModel(config, device: device)
+        }
     }
 
-    public var baseModel: GPTNeoXModel { gpt_neox }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try languageModelForward(input, context)
-    }
+    public var gpt_neox: GPTNeoXModel { baseModel }
 }
 
 /// GPT-NeoX in the registry (`model_type` `gpt_neox`): Pythia and GPT-NeoX safetensors checkpoints.

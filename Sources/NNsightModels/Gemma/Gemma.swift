@@ -83,27 +83,15 @@ public final class GELUTanh: Module {
     }
 }
 
-/// Python: `GemmaMLP` (GeGLU): `down_proj(gelu(gate_proj(x)) * up_proj(x))`.
-public final class GemmaMLP: Module {
-    public let gate_proj: Linear
-    public let up_proj: Linear
-    public let down_proj: Linear
-    public let act_fn: Module
-    let typePrefix: String
+/// Python: `GemmaMLP` (GeGLU): Llama's gated MLP (``LlamaMLP``) without biases, with GELU.
+public typealias GemmaMLP = LlamaMLP
 
-    init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
-        gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: false, device: device)
-        up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: false, device: device)
-        down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: false, device: device)
-        act_fn = config.hiddenActivation == "gelu" ? GELUActivation() : GELUTanh()
-        typePrefix = variant.classPrefix
-    }
-
-    public override var typeName: String { typePrefix + "MLP" }
-
-    @Sourced
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try self.down_proj(self.act_fn(self.gate_proj(input)) * self.up_proj(input))
+extension LlamaMLP {
+    /// Gemma's: no biases, GELU (tanh-approximated unless `hidden_activation` is `gelu`).
+    convenience init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
+        try self.init(hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, bias: false,
+                      activation: config.hiddenActivation == "gelu" ? GELUActivation() : GELUTanh(),
+                      classPrefix: variant.classPrefix, device: device)
     }
 }
 
@@ -208,7 +196,8 @@ public final class GemmaDecoderLayer: Module {
     public let pre_feedforward_layernorm: GemmaRMSNorm?
     /// Gemma 2 only.
     public let post_feedforward_layernorm: GemmaRMSNorm?
-    let typePrefix: String
+    /// The Gemma generation (every layer of a model is built with the same).
+    public let variant: GemmaVariant
 
     init(_ config: GemmaConfig, variant: GemmaVariant, layerIndex: Int, device: Device) throws {
         self_attn = try GemmaAttention(config, variant: variant, layerIndex: layerIndex, device: device)
@@ -220,10 +209,10 @@ public final class GemmaDecoderLayer: Module {
         post_attention_layernorm = try norm()
         pre_feedforward_layernorm = variant.sandwichNorms ? try norm() : nil
         post_feedforward_layernorm = variant.sandwichNorms ? try norm() : nil
-        typePrefix = variant.classPrefix
+        self.variant = variant
     }
 
-    public override var typeName: String { typePrefix + "DecoderLayer" }
+    public override var typeName: String { variant.classPrefix + "DecoderLayer" }
 
     @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
@@ -286,53 +275,29 @@ public final class GemmaRotaryEmbedding: Module {
     var perLayerType: Bool { slidingInvFreq != nil }
 }
 
-/// Python: `GemmaModel` / `Gemma2Model` / `Gemma3TextModel`: token ids in, final hidden states out.
-public final class GemmaModel: Module, RotaryDecoderStack {
-    public let embed_tokens: GemmaTextScaledWordEmbedding
-    public let layers: ModuleList<GemmaDecoderLayer>
-    public let norm: GemmaRMSNorm
-    public let rotary_emb: GemmaRotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-    let layerTypes: [GemmaConfig.LayerType]
-    /// The Gemma generation.
-    public let variant: GemmaVariant
-    let typePrefix: String
-    let className: String?
-
-    init(_ config: GemmaConfig, variant: GemmaVariant, device: Device) throws {
-        embed_tokens = try GemmaTextScaledWordEmbedding(config, variant: variant, device: device)
-        layers = ModuleList(try (0..<config.numHiddenLayers).map {
-            try GemmaDecoderLayer(config, variant: variant, layerIndex: $0, device: device)
-        })
-        norm = try GemmaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, variant: variant, device: device)
-        rotary_emb = try GemmaRotaryEmbedding(config, variant: variant, device: device)
-        maxPositions = config.maxPositionEmbeddings
-        layerWindows = config.layerWindows
-        layerTypes = (0..<config.numHiddenLayers).map(config.layerType)
-        self.variant = variant
-        typePrefix = variant.classPrefix
-        className = variant.modelClassName
-    }
-
-    public override var typeName: String { className ?? typePrefix + "Model" }
-
-    /// One set of rotary tables, or (Gemma 3) one per layer type present, computed in Python's
-    /// order (sorted), each layer reading its type's.
-    public func rotaryTables(_ positionIds: Tensor, dtype: DType, _ context: ForwardContext) throws -> LayerRotaryTables {
-        guard rotary_emb.perLayerType else {
-            return .shared(try rotary_emb.tables(positionIds, layerType: .fullAttention, dtype: dtype, context: context))
+extension GemmaRotaryEmbedding: DecoderRotaryEmbedding {
+    /// One set of tables, or (Gemma 3) one per layer type present, computed in Python's order
+    /// (sorted), each layer reading its type's.
+    public func layerTables(_ positionIds: Tensor, layerTypes: [LlamaConfig.LayerType], dtype: DType,
+                            _ context: ForwardContext) throws -> LayerRotaryTables {
+        guard perLayerType else {
+            return .shared(try tables(positionIds, layerType: .fullAttention, dtype: dtype, context: context))
         }
         var byType: [GemmaConfig.LayerType: RotaryTables] = [:]
         for type in Set(layerTypes).sorted(by: { $0.rawValue < $1.rawValue }) {
-            byType[type] = try rotary_emb.tables(positionIds, layerType: type, dtype: dtype, context: context)
+            byType[type] = try tables(positionIds, layerType: type, dtype: dtype, context: context)
         }
         return .perLayer(layerTypes.compactMap { byType[$0] })
     }
+}
 
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
+/// Python: `GemmaModel` / `Gemma2Model` / `Gemma3TextModel`: token ids in, final hidden states out.
+public typealias GemmaModel = DecoderModel<GemmaDecoderLayer, GemmaRMSNorm, GemmaRotaryEmbedding>
+
+extension DecoderModel where Layer == GemmaDecoderLayer, Norm == GemmaRMSNorm, Rotary == GemmaRotaryEmbedding {
+    /// The Gemma generation (its layers', all built with the same; a model has at least one
+    /// layer, `num_hidden_layers` is checked positive before it is built).
+    public var variant: GemmaVariant { layers[0].variant }
 }
 
 /// Python: `GemmaForCausalLM` / `Gemma2ForCausalLM` / `Gemma3ForCausalLM`: `lm_head`, then
@@ -344,10 +309,15 @@ extension DecoderForCausalLM where Base == GemmaModel, Config == GemmaConfig {
     public convenience init(_ config: GemmaConfig, variant: GemmaVariant = .gemma2, device: Device = .cpu) throws {
         try self.init(config, className: variant.classPrefix + "ForCausalLM", finalLogitSoftcap: config.finalLogitSoftcapping,
                       device: device) {
-            try GemmaModel(config, variant: variant, device: device)
+            try GemmaModel(config, className: variant.modelClassName ?? variant.classPrefix + "Model", device: device,
+                           embedding: { try GemmaTextScaledWordEmbedding(config, variant: variant, device: device) },
+                           layer: { try GemmaDecoderLayer(config, variant: variant, layerIndex: $0, device: device) },
+                           norm: { try GemmaRMSNorm(config.hiddenSize, eps: config.rmsNormEps, variant: variant, device: device) },
+                           rotary: { try GemmaRotaryEmbedding(config, variant: variant, device: device) })
         }
     }
 
+    public var model: GemmaModel { baseModel }
     /// The Gemma generation.
-    public var variant: GemmaVariant { model.variant }
+    public var variant: GemmaVariant { baseModel.variant }
 }

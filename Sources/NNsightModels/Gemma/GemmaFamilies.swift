@@ -55,34 +55,28 @@ extension GemmaFamilyMember {
     public static func ggufDefaults(_ config: inout GemmaConfig, _ h: GemmaGGUFHyperparameters, keys: inout Set<String>) {}
 
     public static func modelKey(forGGUFTensor name: String, config: GemmaConfig) -> String? {
-        let fixed = [
-            "token_embd.weight": "model.embed_tokens.weight",
-            "output_norm.weight": "model.norm.weight",
-            "output.weight": "lm_head.weight",
-        ]
-        if let known = fixed[name] { return known }
-        let parts = name.split(separator: ".", maxSplits: 2)
-        guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
         var perLayer = [
-            "attn_norm.weight": "input_layernorm.weight",
-            "attn_q.weight": "self_attn.q_proj.weight", "attn_k.weight": "self_attn.k_proj.weight",
-            "attn_v.weight": "self_attn.v_proj.weight", "attn_output.weight": "self_attn.o_proj.weight",
-            "ffn_gate.weight": "mlp.gate_proj.weight", "ffn_up.weight": "mlp.up_proj.weight",
-            "ffn_down.weight": "mlp.down_proj.weight",
+            "attn_norm": "input_layernorm",
+            "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+            "attn_output": "self_attn.o_proj",
+            "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
         ]
         if variant.queryKeyNorm {
-            perLayer["attn_q_norm.weight"] = "self_attn.q_norm.weight"
-            perLayer["attn_k_norm.weight"] = "self_attn.k_norm.weight"
+            perLayer["attn_q_norm"] = "self_attn.q_norm"
+            perLayer["attn_k_norm"] = "self_attn.k_norm"
         }
         if variant.sandwichNorms {
-            perLayer["post_attention_norm.weight"] = "post_attention_layernorm.weight"
-            perLayer["ffn_norm.weight"] = "pre_feedforward_layernorm.weight"
-            perLayer["post_ffw_norm.weight"] = "post_feedforward_layernorm.weight"
+            perLayer["post_attention_norm"] = "post_attention_layernorm"
+            perLayer["ffn_norm"] = "pre_feedforward_layernorm"
+            perLayer["post_ffw_norm"] = "post_feedforward_layernorm"
         } else {
-            perLayer["ffn_norm.weight"] = "post_attention_layernorm.weight"
+            perLayer["ffn_norm"] = "post_attention_layernorm"
         }
-        guard let suffix = perLayer[String(parts[2])] else { return nil }
-        return "model.layers.\(layer).\(suffix)"
+        let fixed = [
+            "token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
+            "output.weight": "lm_head.weight",
+        ]
+        return ggufModelKey(name, fixed: fixed, layerPrefix: "model.layers.", perLayer: perLayer)
     }
 
     /// llama.cpp's converter stores Gemma's RMSNorm weights as `1 + weight` (the factor itself;

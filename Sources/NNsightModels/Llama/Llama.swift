@@ -102,20 +102,30 @@ func normedHeads(_ x: Tensor, heads: Int, norm: Module?, _ context: ForwardConte
     return try norm(x.view([shape[0], shape[1], heads, shape[2] / heads]), context).transpose(1, 2)
 }
 
-/// Python: `LlamaMLP`: `down_proj(silu(gate_proj(x)) * up_proj(x))`.
+/// Python: `LlamaMLP` (also the gated MLP of the families built on it, and `GemmaMLP`, GeGLU):
+/// `down_proj(act_fn(gate_proj(x)) * up_proj(x))`.
 public final class LlamaMLP: Module {
     public let gate_proj: Linear
     public let up_proj: Linear
     public let down_proj: Linear
-    public let act_fn: SiLUActivation
+    /// SiLU (Llama); GELU (Gemma).
+    public let act_fn: Module
     let typePrefix: String
 
-    init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
-        typePrefix = variant.classPrefix
-        gate_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
-        up_proj = try Linear(config.hiddenSize, config.intermediateSize, bias: config.mlpBias, device: device)
-        down_proj = try Linear(config.intermediateSize, config.hiddenSize, bias: config.mlpBias, device: device)
-        act_fn = SiLUActivation()
+    /// Projections `hiddenSize` → `intermediateSize` → `hiddenSize` (with biases when `bias`),
+    /// `activation` between, printed as `<classPrefix>MLP`.
+    init(hiddenSize: Int, intermediateSize: Int, bias: Bool, activation: Module, classPrefix: String, device: Device) throws {
+        typePrefix = classPrefix
+        gate_proj = try Linear(hiddenSize, intermediateSize, bias: bias, device: device)
+        up_proj = try Linear(hiddenSize, intermediateSize, bias: bias, device: device)
+        down_proj = try Linear(intermediateSize, hiddenSize, bias: bias, device: device)
+        act_fn = activation
+    }
+
+    /// Llama's: SiLU, biases under `mlp_bias`.
+    convenience init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
+        try self.init(hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, bias: config.mlpBias,
+                      activation: SiLUActivation(), classPrefix: variant.classPrefix, device: device)
     }
 
     public override var typeName: String { typePrefix + "MLP" }
@@ -132,17 +142,18 @@ public final class LlamaDecoderLayer: Module {
     public let mlp: LlamaMLP
     public let input_layernorm: LlamaRMSNorm
     public let post_attention_layernorm: LlamaRMSNorm
-    let typePrefix: String
+    /// How this family member differs from Llama (every layer of a model is built with the same).
+    public let variant: LlamaVariant
 
     init(_ config: LlamaConfig, variant: LlamaVariant, layerIndex: Int, device: Device) throws {
         self_attn = try LlamaAttention(config, variant: variant, layerIndex: layerIndex, device: device)
         mlp = try LlamaMLP(config, variant: variant, device: device)
         input_layernorm = try LlamaRMSNorm(config, variant: variant, device: device)
         post_attention_layernorm = try LlamaRMSNorm(config, variant: variant, device: device)
-        typePrefix = variant.classPrefix
+        self.variant = variant
     }
 
-    public override var typeName: String { typePrefix + "DecoderLayer" }
+    public override var typeName: String { variant.classPrefix + "DecoderLayer" }
 
     @Sourced
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
@@ -151,36 +162,14 @@ public final class LlamaDecoderLayer: Module {
     }
 }
 
-/// Python: `LlamaModel`: token ids in, final hidden states out (``RotaryDecoderStack``).
-public final class LlamaModel: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<LlamaDecoderLayer>
-    public let norm: LlamaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-    /// How this family member differs from Llama.
-    public let variant: LlamaVariant
-    let typePrefix: String
+/// Python: `LlamaModel` (also `MistralModel`, `Qwen2Model`, `Qwen3Model`): token ids in, final
+/// hidden states out.
+public typealias LlamaModel = DecoderModel<LlamaDecoderLayer, LlamaRMSNorm, RotaryEmbedding>
 
-    init(_ config: LlamaConfig, variant: LlamaVariant, device: Device) throws {
-        embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.padTokenId, device: device)
-        layers = ModuleList(try (0..<config.numHiddenLayers).map {
-            try LlamaDecoderLayer(config, variant: variant, layerIndex: $0, device: device)
-        })
-        norm = try LlamaRMSNorm(config, variant: variant, device: device)
-        rotary_emb = try RotaryEmbedding(config: config, classPrefix: variant.classPrefix, device: device)
-        maxPositions = config.maxPositionEmbeddings
-        layerWindows = config.layerWindows
-        self.variant = variant
-        typePrefix = variant.classPrefix
-    }
-
-    public override var typeName: String { typePrefix + "Model" }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
+extension DecoderModel where Layer == LlamaDecoderLayer, Norm == LlamaRMSNorm, Rotary == RotaryEmbedding {
+    /// How this family member differs from Llama (its layers', all built with the same; a model
+    /// has at least one layer, `num_hidden_layers` is checked positive before it is built).
+    public var variant: LlamaVariant { layers[0].variant }
 }
 
 /// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`).
@@ -191,10 +180,14 @@ extension DecoderForCausalLM where Base == LlamaModel, Config == LlamaConfig {
     /// `Qwen2Family` pass theirs).
     public convenience init(_ config: LlamaConfig, variant: LlamaVariant = .llama, device: Device = .cpu) throws {
         try self.init(config, className: variant.classPrefix + "ForCausalLM", device: device) {
-            try LlamaModel(config, variant: variant, device: device)
+            try LlamaModel(config, className: variant.classPrefix + "Model", device: device,
+                           layer: { try LlamaDecoderLayer(config, variant: variant, layerIndex: $0, device: device) },
+                           norm: { try LlamaRMSNorm(config, variant: variant, device: device) },
+                           rotary: { try RotaryEmbedding(config: config, classPrefix: variant.classPrefix, device: device) })
         }
     }
 
+    public var model: LlamaModel { baseModel }
     /// How this family member differs from Llama (class names, `o_proj` bias).
-    public var variant: LlamaVariant { model.variant }
+    public var variant: LlamaVariant { baseModel.variant }
 }

@@ -265,3 +265,27 @@ private struct RopeTheta: Decodable {
 
     enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta" }
 }
+
+/// A config made of Llama's fields (``llama``, which it decodes first) and the family's own
+/// (Mixtral, Phi-3, Qwen3-MoE): what every model asks of its config comes from ``llama`` unless
+/// the family says otherwise (Mixtral's and Qwen3-MoE's parameter estimates count the experts).
+public protocol LlamaExtendingConfig: ModelConfig {
+    var llama: LlamaConfig { get }
+}
+
+extension LlamaExtendingConfig {
+    public var eosTokenIds: [Int] { llama.eosTokenIds }
+    public var padTokenId: Int? { llama.padTokenId }
+    public var tieWordEmbeddings: Bool { llama.tieWordEmbeddings }
+    public var parameterCountEstimate: Double { llama.parameterCountEstimate }
+    public var sizeField: String { llama.sizeField }
+}
+
+extension LlamaConfig {
+    /// Mistral's reading of `sliding_window` (Mixtral's, Phi-3's and Qwen3-MoE's too): when set,
+    /// every layer attends over the window; else every layer attends fully.
+    mutating func slideEveryLayerWhenWindowed() {
+        let type: LayerType = slidingWindow == nil ? .fullAttention : .slidingAttention
+        layerTypes = Array(repeating: type, count: numHiddenLayers)
+    }
+}

@@ -84,8 +84,7 @@ public enum MistralFamily: LlamaFamilyMember {
     public static let ggufArchitectures = ["mistral"]
 
     public static func finish(_ config: inout LlamaConfig) {
-        let type: LlamaConfig.LayerType = config.slidingWindow == nil ? .fullAttention : .slidingAttention
-        config.layerTypes = Array(repeating: type, count: config.numHiddenLayers)
+        config.slideEveryLayerWhenWindowed()
     }
 }
 

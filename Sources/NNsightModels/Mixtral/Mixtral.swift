@@ -11,7 +11,7 @@ import NNsightTorch
 
 /// Mixtral's `config.json`: Llama's fields (``LlamaConfig``, which decodes them, sliding window
 /// included) plus the mixture of experts. Port of transformers' `MixtralConfig`.
-public struct MixtralConfig: ModelConfig, Equatable {
+public struct MixtralConfig: LlamaExtendingConfig, Equatable {
     /// The fields Mixtral shares with Mistral (sizes, heads, rotary, sliding window).
     public var llama: LlamaConfig
     /// Experts per layer (Python: `num_local_experts`).
@@ -68,11 +68,7 @@ public struct MixtralConfig: ModelConfig, Equatable {
         return llama.parameterCountParts + [("num_local_experts", Double(llama.numHiddenLayers) * extraPerLayer)]
     }
 
-    public var eosTokenIds: [Int] { llama.eosTokenIds }
-    public var padTokenId: Int? { llama.padTokenId }
-    public var tieWordEmbeddings: Bool { llama.tieWordEmbeddings }
     public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
-    public var sizeField: String { llama.sizeField }
 }
 
 /// How Mixtral differs from Llama in the modules it shares with it (class names).
@@ -111,36 +107,22 @@ public final class MixtralDecoderLayer: Module {
 
 /// Python: `MixtralModel`: token ids in, final hidden states out (every layer over the sliding
 /// window when the config sets one).
-public final class MixtralModel: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<MixtralDecoderLayer>
-    public let norm: LlamaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-
-    init(_ config: MixtralConfig, device: Device) throws {
-        let c = config.llama
-        embed_tokens = try Embedding(c.vocabSize, c.hiddenSize, paddingIndex: c.padTokenId, device: device)
-        layers = ModuleList(try (0..<c.numHiddenLayers).map { try MixtralDecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try LlamaRMSNorm(c, variant: mixtralVariant, device: device)
-        rotary_emb = try RotaryEmbedding(config: c, classPrefix: "Mixtral", device: device)
-        maxPositions = c.maxPositionEmbeddings
-        layerWindows = c.layerWindows
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
-}
+public typealias MixtralModel = DecoderModel<MixtralDecoderLayer, LlamaRMSNorm, RotaryEmbedding>
 
 /// Python: `MixtralForCausalLM`.
 public typealias MixtralForCausalLM = DecoderForCausalLM<MixtralModel, MixtralConfig>
 
 extension DecoderForCausalLM where Base == MixtralModel, Config == MixtralConfig {
     public convenience init(_ config: MixtralConfig, device: Device = .cpu) throws {
-        try self.init(config, className: "MixtralForCausalLM", device: device) { try MixtralModel(config, device: device) }
+        try self.init(config, className: "MixtralForCausalLM", device: device) {
+            try MixtralModel(config.llama, className: "MixtralModel", device: device,
+                             layer: { try MixtralDecoderLayer(config, layerIndex: $0, device: device) },
+                             norm: { try LlamaRMSNorm(config.llama, variant: mixtralVariant, device: device) },
+                             rotary: { try RotaryEmbedding(config: config.llama, classPrefix: "Mixtral", device: device) })
+        }
     }
+
+    public var model: MixtralModel { baseModel }
 }
 
 /// Mixtral in the registry (`model_type` `mixtral`): safetensors checkpoints in the hub's
@@ -152,8 +134,7 @@ public enum MixtralFamily: ModelFamily {
     public static func decodeConfig(from data: Data) throws -> MixtralConfig {
         var config = try JSONDecoder().decode(MixtralConfig.self, from: data)
         config.llama.modelType = modelType
-        let type: LlamaConfig.LayerType = config.llama.slidingWindow == nil ? .fullAttention : .slidingAttention
-        config.llama.layerTypes = Array(repeating: type, count: config.llama.numHiddenLayers)
+        config.llama.slideEveryLayerWhenWindowed()
         try config.validate()
         return config
     }

@@ -288,6 +288,7 @@ public final class OPTDecoder: Module, DecoderStack {
 
     public var decoderLayers: [Module] { layers.map { $0 } }
     public var finalNorm: Module? { final_layer_norm }
+    public var tokenEmbedding: Embedding { embed_tokens }
 
     /// OPT's count: padded positions are -1 (Python: `cumsum(mask) * mask - 1`).
     public func positionIds(_ input: Tensor, _ context: ForwardContext) throws -> Tensor? {
@@ -311,13 +312,19 @@ public final class OPTDecoder: Module, DecoderStack {
     }
 }
 
-/// Python: `OPTModel`: the decoder alone.
-public final class OPTModel: Module {
+/// Python: `OPTModel`: the decoder alone (a ``DecoderStack`` one level down, `model.decoder`;
+/// what the causal LM asks of its body is the decoder's).
+public final class OPTModel: Module, DecoderBody {
     public let decoder: OPTDecoder
 
     init(_ config: OPTConfig, device: Device) throws {
         decoder = try OPTDecoder(config, device: device)
     }
+
+    public var decoderLayers: [Module] { decoder.decoderLayers }
+    public var tokenEmbedding: Embedding { decoder.tokenEmbedding }
+    public var maxPositions: Int { decoder.maxPositions }
+    public var layerWindows: [Int?] { decoder.layerWindows }
 
     public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         try decoder(input, context)
@@ -325,31 +332,15 @@ public final class OPTModel: Module {
 }
 
 /// Python: `OPTForCausalLM`. `lm_head` (no bias) shares `embed_tokens`' weight when tied (every
-/// released OPT). Made on the CPU, its linear weights are held packed (`packLinearWeights()`).
-public final class OPTForCausalLM: Module, CausalLanguageModel {
-    public let model: OPTModel
-    public let lm_head: Linear
-    public let config: OPTConfig
+/// released OPT).
+public typealias OPTForCausalLM = DecoderForCausalLM<OPTModel, OPTConfig>
 
-    public init(_ config: OPTConfig, device: Device = .cpu) throws {
-        try config.checkBuildable(on: device)
-        self.config = config
-        model = try OPTModel(config, device: device)
-        lm_head = try languageModelHead(for: model.decoder.embed_tokens, tied: config.tieWordEmbeddings, device: device)
-        super.init()
-        try packLinearWeights()
+extension DecoderForCausalLM where Base == OPTModel, Config == OPTConfig {
+    public convenience init(_ config: OPTConfig, device: Device = .cpu) throws {
+        try self.init(config, className: "OPTForCausalLM", device: device) { try OPTModel(config, device: device) }
     }
 
-    public var vocabularySize: Int { config.vocabSize }
-    public var layerCount: Int { config.numHiddenLayers }
-    public var maxPositions: Int { config.maxPositionEmbeddings }
-
-    /// Python: `OPTForCausalLM.forward`: `lm_head` on the kept positions. (The decoder is a
-    /// ``DecoderStack`` one level down, `model.decoder`, so this class is not a
-    /// ``DecoderLanguageModel``.)
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try lm_head(positionsToKeep(model(input, context), context), context)
-    }
+    public var model: OPTModel { baseModel }
 }
 
 /// OPT in the registry (`model_type` `opt`): safetensors checkpoints.

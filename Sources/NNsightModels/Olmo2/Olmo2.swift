@@ -99,33 +99,25 @@ public final class Olmo2DecoderLayer: Module {
 }
 
 /// Python: `Olmo2Model`: token ids in, final hidden states out.
-public final class Olmo2Model: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<Olmo2DecoderLayer>
-    public let norm: Olmo2RMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-
-    init(_ config: LlamaConfig, device: Device) throws {
-        embed_tokens = try Embedding(config.vocabSize, config.hiddenSize, paddingIndex: config.padTokenId, device: device)
-        layers = ModuleList(try (0..<config.numHiddenLayers).map { try Olmo2DecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try Olmo2RMSNorm(config.hiddenSize, config, device: device)
-        rotary_emb = try RotaryEmbedding(config: config, classPrefix: "Olmo2", device: device)
-        maxPositions = config.maxPositionEmbeddings
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
-}
+public typealias Olmo2Model = DecoderModel<Olmo2DecoderLayer, Olmo2RMSNorm, RotaryEmbedding>
 
 /// Python: `Olmo2ForCausalLM`.
 public typealias Olmo2ForCausalLM = DecoderForCausalLM<Olmo2Model, LlamaConfig>
 
 extension DecoderForCausalLM where Base == Olmo2Model, Config == LlamaConfig {
     public convenience init(_ config: LlamaConfig, device: Device = .cpu) throws {
-        try self.init(config, className: "Olmo2ForCausalLM", device: device) { try Olmo2Model(config, device: device) }
+        // OLMo 2 has no sliding window (its attention reads the full mask), whatever the config says.
+        var everyKey = config
+        everyKey.slidingWindow = nil
+        try self.init(config, className: "Olmo2ForCausalLM", device: device) {
+            try Olmo2Model(everyKey, className: "Olmo2Model", device: device,
+                           layer: { try Olmo2DecoderLayer(config, layerIndex: $0, device: device) },
+                           norm: { try Olmo2RMSNorm(config.hiddenSize, config, device: device) },
+                           rotary: { try RotaryEmbedding(config: config, classPrefix: "Olmo2", device: device) })
+        }
     }
+
+    public var model: Olmo2Model { baseModel }
 }
 
 /// OLMo 2 (`model_type` `olmo2`) in the registry: safetensors, and llama.cpp's `olmo2` GGUF

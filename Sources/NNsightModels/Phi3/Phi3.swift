@@ -8,7 +8,7 @@ import NNsightTorch
 /// Phi-3's `config.json`: Llama's fields (``LlamaConfig``, which decodes them) plus the share of
 /// each head that is rotated and the residual dropout. Port of transformers' `Phi3Config`.
 /// `rope_type` `longrope` (the 128k-context checkpoints) is refused by name.
-public struct Phi3Config: ModelConfig, Equatable {
+public struct Phi3Config: LlamaExtendingConfig, Equatable {
     /// The fields Phi-3 shares with Llama (sizes, heads, norm epsilon, rotary theta, sliding window).
     public var llama: LlamaConfig
     /// The share of each head's features that is rotated (Python: `rope_parameters["partial_rotary_factor"]`).
@@ -60,11 +60,6 @@ public struct Phi3Config: ModelConfig, Equatable {
         try ConfigCheck.probability(residualDropout, "resid_pdrop")
     }
 
-    public var eosTokenIds: [Int] { llama.eosTokenIds }
-    public var padTokenId: Int? { llama.padTokenId }
-    public var tieWordEmbeddings: Bool { llama.tieWordEmbeddings }
-    public var parameterCountEstimate: Double { llama.parameterCountEstimate }
-    public var sizeField: String { llama.sizeField }
 }
 
 /// A Phi-3 RMS norm (`Phi3RMSNorm`: Llama's arithmetic, Phi-3's class name).
@@ -173,36 +168,25 @@ public final class Phi3DecoderLayer: Module {
 
 /// Python: `Phi3Model`: token ids in, final hidden states out. With `sliding_window` set, every
 /// layer attends over the window (Python: `create_sliding_window_causal_mask`).
-public final class Phi3Model: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<Phi3DecoderLayer>
-    public let norm: LlamaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-
-    init(_ config: Phi3Config, device: Device) throws {
-        let c = config.llama
-        embed_tokens = try Embedding(c.vocabSize, c.hiddenSize, paddingIndex: c.padTokenId, device: device)
-        layers = ModuleList(try (0..<c.numHiddenLayers).map { try Phi3DecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try phi3RMSNorm(config, device: device)
-        rotary_emb = try RotaryEmbedding(dimension: config.rotaryDimensions, theta: c.ropeTheta, classPrefix: "Phi3", device: device)
-        maxPositions = c.maxPositionEmbeddings
-        layerWindows = c.layerWindows
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
-}
+public typealias Phi3Model = DecoderModel<Phi3DecoderLayer, LlamaRMSNorm, RotaryEmbedding>
 
 /// Python: `Phi3ForCausalLM`.
 public typealias Phi3ForCausalLM = DecoderForCausalLM<Phi3Model, Phi3Config>
 
 extension DecoderForCausalLM where Base == Phi3Model, Config == Phi3Config {
     public convenience init(_ config: Phi3Config, device: Device = .cpu) throws {
-        try self.init(config, className: "Phi3ForCausalLM", device: device) { try Phi3Model(config, device: device) }
+        try self.init(config, className: "Phi3ForCausalLM", device: device) {
+            try Phi3Model(config.llama, className: "Phi3Model", device: device,
+                          layer: { try Phi3DecoderLayer(config, layerIndex: $0, device: device) },
+                          norm: { try phi3RMSNorm(config, device: device) },
+                          rotary: {
+                              try RotaryEmbedding(dimension: config.rotaryDimensions, theta: config.llama.ropeTheta,
+                                                  classPrefix: "Phi3", device: device)
+                          })
+        }
     }
+
+    public var model: Phi3Model { baseModel }
 }
 
 /// Phi-3 in the registry (`model_type` `phi3`): safetensors checkpoints.
@@ -213,8 +197,7 @@ public enum Phi3Family: ModelFamily {
     public static func decodeConfig(from data: Data) throws -> Phi3Config {
         var config = try JSONDecoder().decode(Phi3Config.self, from: data)
         config.llama.modelType = modelType
-        let type: LlamaConfig.LayerType = config.llama.slidingWindow == nil ? .fullAttention : .slidingAttention
-        config.llama.layerTypes = Array(repeating: type, count: config.llama.numHiddenLayers)
+        config.llama.slideEveryLayerWhenWindowed()
         try config.validate()
         return config
     }

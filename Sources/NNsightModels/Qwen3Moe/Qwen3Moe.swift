@@ -13,7 +13,7 @@ import NNsightTorch
 
 /// Qwen3-MoE's `config.json`: Llama's fields (``LlamaConfig``) plus the mixture of experts. Port
 /// of transformers' `Qwen3MoeConfig`.
-public struct Qwen3MoeConfig: ModelConfig, Equatable {
+public struct Qwen3MoeConfig: LlamaExtendingConfig, Equatable {
     /// The dense fields (sizes, heads, rotary, sliding window); `intermediate_size` is the dense
     /// layers' MLP width.
     public var llama: LlamaConfig
@@ -118,11 +118,7 @@ public struct Qwen3MoeConfig: ModelConfig, Equatable {
         return dense.parameterCountParts + [("num_experts", sparseLayers * perSparse)]
     }
 
-    public var eosTokenIds: [Int] { llama.eosTokenIds }
-    public var padTokenId: Int? { llama.padTokenId }
-    public var tieWordEmbeddings: Bool { llama.tieWordEmbeddings }
     public var parameterCountEstimate: Double { parameterCountParts.reduce(0) { $0 + $1.parameters } }
-    public var sizeField: String { llama.sizeField }
 }
 
 /// How Qwen3-MoE differs from Llama in the modules it shares with it: class names, `q_norm`/`k_norm`.
@@ -156,36 +152,22 @@ public final class Qwen3MoeDecoderLayer: Module {
 
 /// Python: `Qwen3MoeModel`: token ids in, final hidden states out (every layer over the sliding
 /// window when `use_sliding_window` is set).
-public final class Qwen3MoeModel: Module, RotaryDecoderStack {
-    public let embed_tokens: Embedding
-    public let layers: ModuleList<Qwen3MoeDecoderLayer>
-    public let norm: LlamaRMSNorm
-    public let rotary_emb: RotaryEmbedding
-    public let maxPositions: Int
-    public let layerWindows: [Int?]
-
-    init(_ config: Qwen3MoeConfig, device: Device) throws {
-        let c = config.llama
-        embed_tokens = try Embedding(c.vocabSize, c.hiddenSize, paddingIndex: c.padTokenId, device: device)
-        layers = ModuleList(try (0..<c.numHiddenLayers).map { try Qwen3MoeDecoderLayer(config, layerIndex: $0, device: device) })
-        norm = try LlamaRMSNorm(c, variant: qwen3MoeVariant, device: device)
-        rotary_emb = try RotaryEmbedding(config: c, classPrefix: "Qwen3Moe", device: device)
-        maxPositions = c.maxPositionEmbeddings
-        layerWindows = c.layerWindows
-    }
-
-    public override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
-        try decoderStackForward(input, context)
-    }
-}
+public typealias Qwen3MoeModel = DecoderModel<Qwen3MoeDecoderLayer, LlamaRMSNorm, RotaryEmbedding>
 
 /// Python: `Qwen3MoeForCausalLM`.
 public typealias Qwen3MoeForCausalLM = DecoderForCausalLM<Qwen3MoeModel, Qwen3MoeConfig>
 
 extension DecoderForCausalLM where Base == Qwen3MoeModel, Config == Qwen3MoeConfig {
     public convenience init(_ config: Qwen3MoeConfig, device: Device = .cpu) throws {
-        try self.init(config, className: "Qwen3MoeForCausalLM", device: device) { try Qwen3MoeModel(config, device: device) }
+        try self.init(config, className: "Qwen3MoeForCausalLM", device: device) {
+            try Qwen3MoeModel(config.llama, className: "Qwen3MoeModel", device: device,
+                              layer: { try Qwen3MoeDecoderLayer(config, layerIndex: $0, device: device) },
+                              norm: { try LlamaRMSNorm(config.llama, variant: qwen3MoeVariant, device: device) },
+                              rotary: { try RotaryEmbedding(config: config.llama, classPrefix: "Qwen3Moe", device: device) })
+        }
     }
+
+    public var model: Qwen3MoeModel { baseModel }
 }
 
 /// Qwen3-MoE in the registry (`model_type` `qwen3_moe`): safetensors checkpoints in the hub's
@@ -210,8 +192,7 @@ public enum Qwen3MoeFamily: ModelFamily {
         } else {
             config.llama.slidingWindow = nil
         }
-        let type: LlamaConfig.LayerType = config.llama.slidingWindow == nil ? .fullAttention : .slidingAttention
-        config.llama.layerTypes = Array(repeating: type, count: config.llama.numHiddenLayers)
+        config.llama.slideEveryLayerWhenWindowed()
         config.llama.queryKeyNormParameters = 2 * Double(config.llama.headDim)
     }
 

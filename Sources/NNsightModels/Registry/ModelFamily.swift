@@ -47,7 +47,7 @@ public struct TokenizerDefaults: Sendable, Equatable {
 /// ## Adding a model family
 /// 1. Write one file, `Sources/NNsightModels/<Family>/<Family>.swift`, holding the family's layer
 ///    (attention, MLP, block; named as transformers names them, so checkpoint keys and nnsight
-///    paths carry over), its model as a ``DecoderStack`` (or ``RotaryDecoderStack``) and its
+///    paths carry over), its model as a ``DecoderStack`` (or a ``DecoderModel``) and its
 ///    causal LM as a ``DecoderLanguageModel`` (which share the skeleton: masks, positions,
 ///    rotary tables, the layer loop, `lm_head`), a config type conforming to ``ModelConfig``,
 ///    and an `enum <Family>Family: ModelFamily` giving ``modelType``, ``makeModel(_:device:)``
