@@ -105,7 +105,10 @@ public final class Checkpoint {
     /// weights in `dtype` (floating-point tensors only), on `device`. The `Module` objects stay the
     /// same. On the CPU, safetensors weights already in `dtype` view the memory-mapped file (no
     /// copy) and others are converted one tensor at a time; linear weights are then held packed
-    /// (`packLinearWeights()`, a CPU-only layout). On another device each tensor is read (viewed or
+    /// (`packLinearWeights()`, a CPU-only layout). Every copy (converted, packed, stacked, or
+    /// dequantized from a GGUF) gives the file pages it read back at once, and a tied head's
+    /// embedding is held once, transposed (a GGUF dequantizes it straight into that layout): the
+    /// load's peak memory is about the weights. On another device each tensor is read (viewed or
     /// converted on the host) and moved to the device before the next, so the host never holds a
     /// second full copy of the weights; parameters the model recomputes (rotary tables) are moved
     /// too. Python: `from_pretrained(path, torch_dtype=dtype, device_map=device)`.

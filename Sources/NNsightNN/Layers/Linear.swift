@@ -54,7 +54,8 @@ extension Module {
     /// transposed layout), right after and before the next weight: a loader gives back the
     /// memory-mapped pages it read from there, so that a load holds each weight once. A weight
     /// copied into the transposed layout is handed over in blocks of rows, each as soon as it is
-    /// copied, so that not even one tied embedding is held twice.
+    /// copied, so that not even one tied embedding is held twice; one a loader has already filled
+    /// in the transposed layout (``sharedLinearWeightNames()``) is left as it is.
     public func packLinearWeights(packingShared: Bool = true, replaced: (Tensor) throws -> Void = { _ in }) throws {
         let modules = namedModules()
         let owners = ownerCounts(modules)
