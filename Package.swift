@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "NNsightNN", dependencies: ["NNsightTorch", "NNsightSourceMacros"]),
         .target(
             name: "NNsightModels",
-            dependencies: ["NNsightNN", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
+            dependencies: ["NNsightNN", "NNsightMappedFile", "NNsightSafeTensors", "NNsightGGUF", "NNsightTokenizers"]
         ),
         .target(name: "NNsight", dependencies: ["NNsightModels", "NNsightTemplates"]),
         // Remote execution, client side: the wire protocol shared with the server, and

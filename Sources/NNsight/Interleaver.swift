@@ -43,6 +43,8 @@ final class Interleaver {
     private var postHooked: [Bool]
     private var rouseHooked: [Bool]
     private var handles: [HookHandle] = []
+    /// The `.source` operations this run answers for when a hooked value is not a tensor.
+    private var nonTensorWatched: [SourceOperation] = []
     /// The invokes waiting at each barrier of this run, in arrival order (by the barrier's
     /// identity: a barrier is kept alive by its waiters' events while it is a key here).
     private var barrierWaits: [ObjectIdentifier: [Mediator]] = [:]
@@ -50,6 +52,8 @@ final class Interleaver {
     private var caches: [Int: [(cache: Cache, mediator: Mediator)]] = [:]
     /// Told of each value that several invokes wait at, before any of them is served.
     var onValueReached: ((ValueReached) -> Void)?
+    /// Told of each generation step that several invokes wait to begin, before any continues.
+    var onStepReached: ((StepReached) -> Void)?
 
     init(tree: EnvoyTree, batchSize: Int, inputInvokes: Int, isGeneration: Bool) {
         self.tree = tree
@@ -124,6 +128,8 @@ final class Interleaver {
     private func cleanUp() {
         for handle in handles { handle.remove() }
         handles.removeAll()
+        for operation in nonTensorWatched { operation.onNonTensor = nil }
+        nonTensorWatched.removeAll()
         barrierWaits.removeAll()
         tree.workersWaitLong = mediators.contains { $0.worker.baton.workerHasWaitedLong }
         for mediator in mediators { WorkerPool.shared.release(mediator.worker) }
@@ -185,6 +191,7 @@ final class Interleaver {
     private func installOutputHook(on envoy: Envoy) {
         let index = envoy.index
         track(index)
+        watchNonTensor(envoy)
         guard !postHooked[index] else { return }
         postHooked[index] = true
         handles.append(envoy.module.registerForwardHook { [unowned(unsafe) self] module, _, output in
@@ -212,11 +219,38 @@ final class Interleaver {
     private func installInputHook(on envoy: Envoy) {
         let index = envoy.index
         track(index)
+        watchNonTensor(envoy)
         guard !preHooked[index] else { return }
         preHooked[index] = true
         handles.append(envoy.module.registerForwardPreHook { [unowned(unsafe) self] module, input, context in
             try self.serveInput(index: index, module: module, input: input, context: context)
         })
+    }
+
+    /// A `.source` operation whose hooked value turns out not to be a tensor (a list, a number)
+    /// fails the invokes waiting for that value, not the model's call: the model goes on with the
+    /// value as it is, and the other invokes of the batch (other clients' on a server) are served.
+    private func watchNonTensor(_ envoy: Envoy) {
+        guard let operation = envoy.module as? SourceOperation, operation.onNonTensor == nil else { return }
+        let index = envoy.index
+        operation.onNonTensor = { [unowned(unsafe) self, unowned operation] isOutput, error in
+            try self.serveNonTensor(index: index, operation: operation, isOutput: isOutput, error: error)
+        }
+        nonTensorWatched.append(operation)
+    }
+
+    /// Answers each invoke waiting for the operation's value at this call with `error`; called
+    /// where its hook would be, with the operation's counts as its hook would see them.
+    private func serveNonTensor(index: Int, operation: SourceOperation, isOutput: Bool, error: SourceError) throws {
+        guard handCalls == 0 else { return }
+        let counting = tree.all[index].countingIndex
+        let occurrence = isOutput ? operation.completedCallCount - completedBaseline[counting]
+                                  : operation.callCount - 1 - startedBaseline[counting]
+        let keys: (ValueKey) -> Bool = isOutput ? { $0 == .output } : { $0 == .input || $0 == .skip }
+        while let (mediator, _) = nextRequest(index: index, occurrence: occurrence, where: keys) {
+            try serve(mediator, .error(error))
+        }
+        try unwindIfStopped()
     }
 
     /// Records the value a module continues with into the caches that follow it (after every
@@ -271,6 +305,13 @@ final class Interleaver {
     /// Generation step `step` begins: invokes waiting for it continue, in invoke order.
     func serveStep(_ step: Int) throws {
         currentStep = step
+        if let onStepReached {
+            let waiting = mediators.filter { mediator in
+                guard let request = mediator.pendingRequest else { return false }
+                return request.envoy.index == tree.root.index && request.key == .step && request.occurrence == step
+            }
+            if waiting.count >= 2 { onStepReached(StepReached(step: step, waiting: waiting.map(\.order))) }
+        }
         while let (mediator, _) = nextRequest(index: tree.root.index, occurrence: step, where: { $0 == .step }) {
             try serve(mediator, .done)
         }

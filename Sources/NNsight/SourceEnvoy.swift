@@ -78,7 +78,11 @@ extension Envoy {
     }
 
     private func recursiveSource(_ operation: SourceOperation, tree: EnvoyTree) throws -> SourceEnvoy {
-        guard Mediator.current?.treeIdentity == treeIdentity else { throw SourceError.outsideTrace(path: path) }
+        // Inside a trace of this tree: a local one, or a remote invoke (whose server binds the
+        // scope when the function runs there).
+        guard Mediator.current?.treeIdentity == treeIdentity || RemoteEnvoyAccessScope.current?.treeIdentity == treeIdentity else {
+            throw SourceError.outsideTrace(path: path)
+        }
         // `self.c_attn(x)` calls a module: that module has a `.source` of its own.
         let ownerPath = String(path.dropLast(".source.".count + operation.name.count))
         if let child = calledChild(operation, of: operation.scope.owner) {

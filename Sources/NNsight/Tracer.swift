@@ -159,6 +159,9 @@ public final class Tracer<Model: InterleavedModel> {
     /// Told, on the model's thread, of each value that several invokes wait at, before any of
     /// them is served (the remote server's early sends).
     package var onValueReached: ((ValueReached) -> Void)?
+    /// Told, on the model's thread, of each generation step that several invokes wait to begin,
+    /// before any of them continues (the remote server's early acknowledgements).
+    package var onStepReached: ((StepReached) -> Void)?
 
     /// Runs `body` as the only invoke, over `input`, and returns its value.
     func runSingle<T>(_ input: Model.Input, _ body: (Envoy, Tracer<Model>) throws -> T) throws -> T {
@@ -209,7 +212,7 @@ public final class Tracer<Model: InterleavedModel> {
         tree.runLock.lock()
         defer { tree.runLock.unlock() }
         try runInterleaved(tree: tree, edits: model.edits.bodies, invokes: bodies, batch: try prepare(inputs),
-                           onValueReached: onValueReached)
+                           onValueReached: onValueReached, onStepReached: onStepReached)
     }
 }
 
@@ -223,7 +226,8 @@ struct InvokeBody {
 
 /// Runs `batch` with the edits and then the invokes interleaved, each on its rows.
 private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], invokes: [InvokeBody],
-                            batch: PreparedBatch, onValueReached: ((ValueReached) -> Void)? = nil) throws {
+                            batch: PreparedBatch, onValueReached: ((ValueReached) -> Void)? = nil,
+                            onStepReached: ((StepReached) -> Void)? = nil) throws {
     let root = tree.root!
     var rows = batch.rows.makeIterator()
     // Edits run first, as prompt-less invokes over the whole batch.
@@ -240,6 +244,7 @@ private func runInterleaved(tree: EnvoyTree, edits: [(Envoy) throws -> Void], in
     let interleaver = Interleaver(tree: tree, batchSize: batch.rows.last?.upperBound ?? 0,
                                   inputInvokes: batch.rows.count, isGeneration: batch.isGeneration)
     interleaver.onValueReached = onValueReached
+    interleaver.onStepReached = onStepReached
     let events = RunEvents(interleaver)
     try interleaver.run(invokes: bodies) { try batch.run(events) }
 }

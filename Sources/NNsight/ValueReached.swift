@@ -20,6 +20,16 @@ package struct ValueReached {
     package let readers: [(order: Int, value: Tensor)]
 }
 
+/// A generation step that two or more invokes wait to begin (`tracer.iter`), offered before the
+/// first of them is served: the remote server acknowledges every waiting client at once, so
+/// their round trips overlap. Called on the model's thread while every worker waits.
+package struct StepReached {
+    /// The step that begins.
+    package let step: Int
+    /// The invokes waiting for it, in service order (their ``RunningInvoke/order``).
+    package let waiting: [Int]
+}
+
 /// The invoke whose closure runs on this thread.
 package enum RunningInvoke {
     /// Its position among the run's invokes (the order they are served in), or nil outside an

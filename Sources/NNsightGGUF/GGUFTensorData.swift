@@ -72,6 +72,35 @@ public struct GGUFTensorData: Sendable {
         }
     }
 
+    /// Dequantizes the rows `rows` of the tensor seen as a row-major matrix of rows of
+    /// `dimensions[0]` values (its ``GGUFTensorInfo/shape`` with the leading dimensions folded
+    /// into rows) into `destination`, which must hold exactly `rows.count × dimensions[0]` values.
+    /// The values are those of the same slice of ``dequantize(into:)``; a caller that lays the
+    /// rows out itself (a transposed copy) needs no float32 copy of the whole tensor. Throws when
+    /// a row is not whole blocks of the tensor's type, or `rows` or `destination` does not fit.
+    public func dequantize(rows: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) throws(GGUFError) {
+        try checkDequantizable()
+        let width = info.dimensions.first ?? 1
+        guard width > 0, width % info.type.blockSize == 0 else {
+            throw GGUFError(.invalidArgument(
+                "rows of tensor '\(info.name)' (\(width) values) are not whole \(info.type) blocks of \(info.type.blockSize)"))
+        }
+        let rowCount = info.elementCount / width
+        guard rows.lowerBound >= 0, rows.upperBound <= rowCount else {
+            throw GGUFError(.invalidArgument("rows \(rows) of tensor '\(info.name)', which has \(rowCount)"))
+        }
+        guard destination.count == rows.count * width else {
+            throw GGUFError(.invalidArgument(
+                "destination holds \(destination.count) floats, \(rows.count) rows of tensor '\(info.name)' have \(rows.count * width)"))
+        }
+        guard let base = destination.baseAddress, !rows.isEmpty else { return }
+        let rowBytes = width / info.type.blockSize * info.type.blockByteCount
+        withExtendedLifetime(storage) {
+            let source = storage.slice(offset: absoluteOffset + rows.lowerBound * rowBytes, length: rows.count * rowBytes)
+            GGMLDequantizer.dequantize(info.type, from: source, into: base, count: rows.count * width)
+        }
+    }
+
     private func checkDequantizable() throws(GGUFError) {
         guard info.type.isDequantizable else {
             throw GGUFError(.unsupportedTensorType(tensor: info.name, type: "\(info.type)", operation: "dequantize"))

@@ -3,6 +3,8 @@ import NNsightTorch
 
 /// What arrives for one waiting party: a message (with its tensor for a binary frame), or the
 /// end of the conversation with the error that ended it.
+// @unchecked: a Tensor is not Sendable; each delivery goes to exactly one waiting thread, and the
+// network task that made it never touches its tensor again.
 package enum Delivery: @unchecked Sendable {
     case message(WireMessage, Tensor?)
     case closed(any Error)
@@ -10,6 +12,8 @@ package enum Delivery: @unchecked Sendable {
 
 /// A queue that one thread waits on while others deliver into it: the network hands messages
 /// to the thread running an invoke (client or server) without any async hop.
+// @unchecked: every field is read and written only with `condition` held (NSCondition, which
+// ThreadSanitizer sees, rather than a Mutex: puts and takes contend).
 package final class Mailbox: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Delivery] = []

@@ -7,6 +7,8 @@ import NNsightTorch
 /// The client's WebSocket to a server. Messages are routed to mailboxes by (trace, invoke), so
 /// the threads running a trace's invokes wait for their own answers; sends are queued and written
 /// by the connection's task, in order.
+// @unchecked: `mailboxes` and `closedError` only under `lock`; `task` is set once in init, before
+// the connection is shared; the outbox continuation is itself Sendable.
 final class RemoteConnection: @unchecked Sendable {
     /// One party's address: (trace, invoke); -1 for "none" (the connection, or a whole trace).
     struct Address: Hashable {

@@ -1,4 +1,5 @@
 import NNsight
+import NNsightNN
 import NNsightTorch
 
 /// Errors of remote execution. Engine errors raised on the server (out of order, missed, …)
@@ -45,6 +46,7 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
         switch message.code {
         case .engine:
             if let payload = message.engineError, let error = NNsightError(payload: payload) { return error }
+            if let payload = message.engineError, let error = SourceError(payload: payload) { return error }
             return RemoteError.protocolError(.engine, text)
         case .torch: return TorchError(message.engineError.flatMap { TorchError.Kind(rawValue: $0.name) } ?? .other, text)
         case .some(let code): return RemoteError.protocolError(code, text)
@@ -87,6 +89,43 @@ extension NNsightError {
         case ("outsideInterleaving", let requester?, _):
             guard let action = payload.reason else { return nil }
             self = .outsideInterleaving(requester: requester, action: action)
+        default: return nil
+        }
+    }
+}
+
+extension SourceError {
+    /// The payload a `.source` error travels as (its name prefixed `source.`, its fields in the
+    /// payload's: `path`; a role or a name in `requester`; a type, a module or the valid names
+    /// in `reason`).
+    public var payload: EngineErrorPayload {
+        switch self {
+        case .unknownOperation(let path, let name, let valid):
+            EngineErrorPayload(name: "source.unknownOperation", requester: name, path: path, reason: valid.joined(separator: ","))
+        case .notSourced(let path): EngineErrorPayload(name: "source.notSourced", path: path)
+        case .notMarked(let path): EngineErrorPayload(name: "source.notMarked", path: path)
+        case .sourceOnModule(let path, let module): EngineErrorPayload(name: "source.sourceOnModule", path: path, reason: module)
+        case .outsideTrace(let path): EngineErrorPayload(name: "source.outsideTrace", path: path)
+        case .notATensor(let path, let role, let type):
+            EngineErrorPayload(name: "source.notATensor", requester: role, path: path, reason: type)
+        case .wrongType(let path, let role, let expected):
+            EngineErrorPayload(name: "source.wrongType", requester: role, path: path, reason: expected)
+        case .notCallable(let path): EngineErrorPayload(name: "source.notCallable", path: path)
+        }
+    }
+
+    init?(payload: EngineErrorPayload) {
+        guard let path = payload.path else { return nil }
+        switch (payload.name, payload.requester, payload.reason) {
+        case ("source.unknownOperation", let name?, let valid?):
+            self = .unknownOperation(path: path, name: name, valid: valid.isEmpty ? [] : valid.split(separator: ",").map(String.init))
+        case ("source.notSourced", _, _): self = .notSourced(path: path)
+        case ("source.notMarked", _, _): self = .notMarked(path: path)
+        case ("source.sourceOnModule", _, let module?): self = .sourceOnModule(path: path, module: module)
+        case ("source.outsideTrace", _, _): self = .outsideTrace(path: path)
+        case ("source.notATensor", let role?, let type?): self = .notATensor(path: path, role: role, type: type)
+        case ("source.wrongType", let role?, let expected?): self = .wrongType(path: path, role: role, expected: expected)
+        case ("source.notCallable", _, _): self = .notCallable(path: path)
         default: return nil
         }
     }

@@ -7,6 +7,8 @@ import NNsightTorch
 /// envoy access becomes a message to the server, answered by the server's invoke at the module.
 /// The server runs invokes strictly in turn, so at most one closure of a trace runs at a time,
 /// as in a local trace.
+// @unchecked: its mutable fields (`deferredError`, `handedOut`) are used only on the invoke's own
+// thread, the one that runs its closure (RemoteEnvoyAccessScope.current there); the rest is `let`.
 final class RemoteInvoke: RemoteEnvoyAccess, @unchecked Sendable {
     let connection: RemoteConnection
     let trace: Int

@@ -16,13 +16,19 @@ extension RemoteModel {
     /// }
     /// ```
     ///
+    /// `streamer` receives each step's chosen tokens (this trace's rows, numbered as in a local
+    /// generation of the same prompts) as the server sends them, on this thread while the
+    /// generation runs, and is finished when it ends; see ``TokenStream`` and
+    /// ``CallbackStreamer``. Python: `streamer=`.
+    ///
     /// Generations co-batch on the server with others of the same prompt length and the same
     /// settings when that keeps every value equal to a local run (greedy, without stopping at
     /// the end-of-sequence token: a row that stopped alone would otherwise run on); any other
     /// generation has the forward to itself.
     public func generate<T>(_ input: any PromptConvertible, maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy,
-                            stopAtEOS: Bool = true, _ body: (Envoy, RemoteTracer) throws -> T) throws -> T {
-        try runSingle(input, kind: .generation(try request(maxNewTokens, sampling, stopAtEOS)), body)
+                            stopAtEOS: Bool = true, streamer: (any TokenStreamer)? = nil,
+                            _ body: (Envoy, RemoteTracer) throws -> T) throws -> T {
+        try runSingle(input, kind: .generation(try request(maxNewTokens, sampling, stopAtEOS), streamer: streamer), body)
     }
 
     /// Generates over the invokes `body` opens (their prompts batched, left-padded), as
@@ -30,8 +36,8 @@ extension RemoteModel {
     /// tracer: with tracer.invoke(...)`.
     @discardableResult
     public func generate<T>(maxNewTokens: Int = 20, sampling: SamplingOptions = .greedy, stopAtEOS: Bool = true,
-                            _ body: (RemoteTracer) throws -> T) throws -> T {
-        try runOpen(kind: .generation(try request(maxNewTokens, sampling, stopAtEOS)), body)
+                            streamer: (any TokenStreamer)? = nil, _ body: (RemoteTracer) throws -> T) throws -> T {
+        try runOpen(kind: .generation(try request(maxNewTokens, sampling, stopAtEOS), streamer: streamer), body)
     }
 
     private func request(_ maxNewTokens: Int, _ sampling: SamplingOptions, _ stopAtEOS: Bool) throws -> GenerationRequest {

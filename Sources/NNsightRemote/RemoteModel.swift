@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import NNsight
 import NNsightNN
@@ -21,6 +22,9 @@ import NNsightTorch
 /// edits live on this client's handle and never change the server's model. What stays
 /// local-only (gradients through the server's tensors, `.inputs`' named arguments) throws
 /// ``RemoteError/notAvailableRemotely(_:)``.
+// @unchecked: the envoy tree is not Sendable (a trace's invokes use it one at a time, as the
+// server serves them in turn); `lastStatus` and `onStatus` are kept under `statusLock`; traces of
+// one connection take turns under `link.traceLock`.
 public final class RemoteModel: @unchecked Sendable {
     /// The envoys of the server's model (the module tree it sent at connect).
     public let envoys: EnvoyTree
@@ -33,11 +37,17 @@ public final class RemoteModel: @unchecked Sendable {
     var connection: RemoteConnection { link.connection }
     /// This handle's edits: prompt-less invokes run first in each of its traces, on this client.
     let edits: RemoteEdits
+    private let statusLock = NSLock()
+    private var statusEvents: [WireMessage] = []
+    private var statusHandler: ((WireMessage) -> Void)?
     /// The status events of the last trace (queued with its position, running, completed, error).
-    public private(set) var lastStatus: [WireMessage] = []
+    public var lastStatus: [WireMessage] { statusLock.withLock { statusEvents } }
     /// Called on the tracing thread with each status event of a trace as it arrives (queued with
     /// its position, running with how many traces share the forward, completed, error).
-    public var onStatus: ((WireMessage) -> Void)?
+    public var onStatus: ((WireMessage) -> Void)? {
+        get { statusLock.withLock { statusHandler } }
+        set { statusLock.withLock { statusHandler = newValue } }
+    }
 
     /// Connects to the server at `url` (`ws://host:port`), authenticates with `apiKey` and receives
     /// the model's module tree. Throws ``RemoteError`` for a refused key or a protocol mismatch.
@@ -147,7 +157,8 @@ public final class RemoteModel: @unchecked Sendable {
     /// How a remote trace runs on the server.
     enum Kind {
         case trace
-        case generation(GenerationRequest)
+        /// A generation; its chosen tokens go to the streamer as the server sends them.
+        case generation(GenerationRequest, streamer: (any TokenStreamer)?)
         case scan
     }
 
@@ -199,9 +210,13 @@ public final class RemoteModel: @unchecked Sendable {
         let invokes = opened.indices.map { RemoteInvoke(connection: connection, trace: traceID, index: $0, shared: tracer.shared) }
         var request = WireMessage(kind: .trace, trace: traceID)
         request.invokes = opened.map(\.input)
+        var streamer: (any TokenStreamer)?
         switch kind {
         case .trace: break
-        case .generation(let settings): request.generation = settings
+        case .generation(let settings, let tokens):
+            request.generation = settings
+            streamer = tokens
+            if tokens != nil { request.stream = true }
         case .scan: request.scan = true
         }
         try connection.send(request)
@@ -222,6 +237,7 @@ public final class RemoteModel: @unchecked Sendable {
         }
         var events: [WireMessage] = []
         var traceError: (any Error)?
+        let onStatus = self.onStatus
         waiting: while true {
             switch status.take() {
             case .message(let message, let tensor):
@@ -229,24 +245,33 @@ public final class RemoteModel: @unchecked Sendable {
                     do { try tracer.shared.receive(message, tensor) } catch { traceError = error }
                     continue
                 }
+                if message.kind == .tokens {
+                    if let tokens = message.tokens { streamer?.receive(tokens) }
+                    continue
+                }
                 events.append(message)
                 onStatus?(message)
                 if message.kind == .error { traceError = RemoteError.from(message); break waiting }
                 if message.kind == .status, message.state == .completed { break waiting }
                 if message.kind == .status, message.state == .error {
-                    traceError = RemoteError.protocolError(message.code ?? .server, message.message ?? "the trace failed")
+                    // An engine or libtorch error of the run arrives as the same type as locally.
+                    traceError = RemoteError.from(message)
                     break waiting
                 }
             case .closed(let error): traceError = error; break waiting
             case nil: break waiting
             }
         }
+        // As locally, the streamer is finished when the generation ends, normally or not.
+        streamer?.finish()
         if traceError != nil {
             // Invokes the server never started, or that wait for an answer that will not come.
             for invoke in invokes { invoke.mailbox.put(.closed(traceError!)) }
         }
         group.wait()
-        lastStatus = events
+        statusLock.withLock { statusEvents = events }
+        // As locally: when the run itself failed, invokes cancelled because of it yield to its error.
+        if let traceError, errors.allCancelled { throw traceError }
         if let error = errors.first ?? traceError { throw error }
     }
 
@@ -285,27 +310,24 @@ public final class RemoteModel: @unchecked Sendable {
 
 /// The connection of a model handle and of the handles made from it by `edit`: one trace at a
 /// time, numbered requests, and the socket closed when the last handle is gone.
-final class RemoteLink: @unchecked Sendable {
+final class RemoteLink: Sendable {
     let connection: RemoteConnection
     let traceLock = NSLock()
-    private let numberLock = NSLock()
-    private var number = 0
+    /// The last number handed out (an atomic counter: uncontended, and ThreadSanitizer sees it).
+    private let number = Atomic<Int>(0)
 
     init(_ connection: RemoteConnection) { self.connection = connection }
 
     deinit { connection.shutDown() }
 
-    func reserveNumber() -> Int {
-        numberLock.withLock {
-            number += 1
-            return number
-        }
-    }
+    func reserveNumber() -> Int { number.add(1, ordering: .sequentiallyConsistent).newValue }
 
-    var lastNumber: Int { numberLock.withLock { number } }
+    var lastNumber: Int { number.load(ordering: .sequentiallyConsistent) }
 }
 
 /// A remote handle's edits (closures run on the client as the first invokes of each trace).
+// @unchecked: the closures are not Sendable; the list is read and changed only under `lock`, and
+// each closure runs on one invoke's thread at a time.
 final class RemoteEdits: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: [(Envoy) throws -> Void]
@@ -318,6 +340,7 @@ final class RemoteEdits: @unchecked Sendable {
 }
 
 /// The first error of each invoke, set from the invokes' threads.
+// @unchecked: `errors` only under `lock` (any Error is Sendable; the array is not an atomic value).
 private final class InvokeErrors: @unchecked Sendable {
     private let lock = NSLock()
     private var errors: [(any Error)?]
@@ -328,6 +351,11 @@ private final class InvokeErrors: @unchecked Sendable {
         lock.lock()
         errors[index] = error
         lock.unlock()
+    }
+
+    /// True when no invoke failed but by cancellation (``NNsightError/cancelled``), or none failed.
+    var allCancelled: Bool {
+        lock.withLock { errors.allSatisfy { $0 == nil || ($0 as? NNsightError) == .cancelled } }
     }
 
     /// The error of the first invoke that failed, in invoke order, preferring the one that failed
@@ -341,12 +369,16 @@ private final class InvokeErrors: @unchecked Sendable {
 }
 
 /// An invoke's closure, lent to its thread for the length of the trace.
+// @unchecked: a slot's closure is lent to exactly one invoke thread, and emptied only after
+// `group.wait()` has seen that thread finish.
 private final class BodySlot: @unchecked Sendable {
     var body: ((Envoy) throws -> Void)?
     init(_ body: @escaping (Envoy) throws -> Void) { self.body = body }
 }
 
 /// Carries a value to a thread where the server's strict turn-taking makes it safe.
+// @unchecked: by definition; used only for the root envoy handed to invoke threads that the
+// server runs strictly in turn.
 struct UncheckedBox<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }

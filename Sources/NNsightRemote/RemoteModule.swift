@@ -9,6 +9,7 @@ final class RemoteModule: Module {
     private let printedType: String
     private let extra: String
     private let children: [(name: String, module: Module)]
+    private let listing: SourceListing?
     /// The module's path in the envoy tree (`model.lm_head`).
     let path: String
 
@@ -16,6 +17,7 @@ final class RemoteModule: Module {
         printedType = node.typeName
         extra = node.extra
         self.path = path
+        listing = node.source
         children = node.children.map { ($0.name, RemoteModule.build($0, path: "\(path).\($0.name)")) }
     }
 
@@ -31,6 +33,9 @@ final class RemoteModule: Module {
     override var typeName: String { printedType }
     override var extraDescription: String { extra }
     override var namedChildren: [(name: String, module: Module)] { children }
+    /// The server module's listing: `.source` prints it and offers its operations, each read and
+    /// written on the server like a module's value.
+    override var sourceListing: SourceListing? { listing }
 
     override func forward(_ input: Tensor, _ context: ForwardContext) throws -> Tensor {
         guard let invoke = RemoteInvoke.current else {
@@ -44,6 +49,7 @@ extension ModuleNode {
     /// The description of `module`'s tree.
     public init(describing module: Module, name: String = "") {
         self.init(name: name, typeName: module.typeName, extra: module.extraDescription,
-                  children: module.namedChildren.map { ModuleNode(describing: $0.module, name: $0.name) })
+                  children: module.namedChildren.map { ModuleNode(describing: $0.module, name: $0.name) },
+                  source: module.sourceListing)
     }
 }

@@ -132,6 +132,8 @@ struct RemoteStop: Error {}
 
 /// What the invokes of one remote trace share: whether it generates, its barriers' numbers and
 /// its caches (filled from the `cached` frames the server sends when the run ends).
+// @unchecked: `barriers` and `caches` only under `lock`; the envoy tree (not Sendable) is only read
+// here, and the server runs a trace's invokes strictly in turn.
 final class RemoteTraceState: @unchecked Sendable {
     let tree: EnvoyTree
     let isGeneration: Bool

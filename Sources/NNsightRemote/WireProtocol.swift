@@ -1,4 +1,6 @@
 import Foundation
+import NNsight
+import NNsightNN
 
 /// The versions a client and a server exchange in their hello; a mismatch of the protocol
 /// version is refused with both versions named. The wire format is documented in
@@ -7,7 +9,10 @@ public enum RemoteProtocol {
     /// Bumped on every incompatible change of the messages below.
     /// 2: generation (`trace.generation`, `step`, `result`, tracer-wide `next`), caches
     /// (`cache`, `cached`), barriers (`barrier`), scans (`trace.scan`, meta tensor frames).
-    public static let version = 2
+    /// 3: `.source` operation paths, module listings in the welcome's tree (`source`), streamed
+    /// tokens (`trace.stream`, `tokens`), a real skip for a trace alone in its forward, a run's
+    /// engine error in its final `status` (`engineError`).
+    public static let version = 3
     /// The version of this library (swift-nnsight).
     public static let libraryVersion = "0.1.0"
     /// The WebSocket path of a session.
@@ -40,6 +45,9 @@ public enum MessageKind: String, Codable, Sendable {
     case cached
     /// C→S: wait at barrier `barrier` with `count` participants; answered with `ack` once all arrived.
     case barrier
+    /// S→C: one generation step's chosen tokens (`step`, `tokens`), for a trace that asked for
+    /// them with `stream`; sent as the step ends, before the next begins.
+    case tokens
 }
 
 /// Which value of a module an access is about.
@@ -116,6 +124,10 @@ public struct WireMessage: Codable, Sendable {
     public var generation: GenerationRequest?
     /// `trace`: run on the meta device (`scan`): values carry shape and dtype only.
     public var scan: Bool?
+    /// `trace` of a generation: stream each step's chosen tokens (`tokens` messages).
+    public var stream: Bool?
+    /// `tokens`: the step's tokens of this trace's rows (rows numbered within the trace).
+    public var tokens: [StreamedToken]?
 
     // step / cache / barrier
     /// `step`: the generation step to begin.
@@ -269,12 +281,16 @@ public struct ModuleNode: Codable, Sendable, Equatable {
     /// What the module prints inside its parentheses (`in_features=64, out_features=64, bias=True`).
     public var extra: String
     public var children: [ModuleNode]
+    /// The listing of the module's marked (`@Sourced`) forward, absent for an unmarked one: the
+    /// client's `envoy.source` prints it and names its operations from it.
+    public var source: SourceListing?
 
-    public init(name: String, typeName: String, extra: String, children: [ModuleNode]) {
+    public init(name: String, typeName: String, extra: String, children: [ModuleNode], source: SourceListing? = nil) {
         self.name = name
         self.typeName = typeName
         self.extra = extra
         self.children = children
+        self.source = source
     }
 }
 

@@ -24,7 +24,7 @@ struct BatchForward {
             try model.scanningTwin().trace(openInvokes)
         } else if let settings = first.generation {
             try model.generate(maxNewTokens: settings.maxNewTokens, sampling: settings.sampling,
-                               stopAtEOS: settings.stopAtEOS, openInvokes)
+                               stopAtEOS: settings.stopAtEOS, streamer: BatchTokenStreamer(batch), openInvokes)
         } else {
             try model.trace(openInvokes)
         }
@@ -33,7 +33,10 @@ struct BatchForward {
     /// Opens every client invoke of the batch, in arrival order.
     private func openInvokes(_ tracer: Tracer<LanguageModel>) throws {
         let shared = batch.count > 1
-        if let earlySends { tracer.onValueReached = { earlySends.valueReached($0) } }
+        if let earlySends {
+            tracer.onValueReached = { earlySends.valueReached($0) }
+            tracer.onStepReached = { earlySends.stepReached($0) }
+        }
         var inputIndex = 0
         for job in batch {
             let covered = inputIndex..<(inputIndex + job.inputInvokeCount)

@@ -7,6 +7,8 @@ import NNsightTorch
 /// Runs the model on one thread of its own. Traces that arrive while the model is busy, or
 /// within the batch window of the one before, run as one batched forward: each client's invokes are
 /// rows of the batch, and a client's prompt-less invoke covers only that client's rows.
+// @unchecked: every `var` only with `condition` held; the model is used only on the scheduler's
+// own thread ("nnsight-model").
 final class BatchScheduler: @unchecked Sendable {
     private let model: LanguageModel
     private let configuration: ServerConfiguration

@@ -8,6 +8,7 @@ import NNsightTorch
 /// server without the client (no round trips), kept as one safetensors file for a stated time.
 /// They run on the model's thread when no trace waits. Python NDIF: a `remote=True, blocking=False`
 /// job whose saved values are downloaded later.
+// @unchecked: `jobs` only under `lock`; `run` (the model) only on the model's thread.
 final class CaptureJobs: @unchecked Sendable {
     struct Job {
         let id: String
@@ -61,7 +62,7 @@ final class CaptureJobs: @unchecked Sendable {
             var writer = SafeTensorsWriter(metadata: ["format": "nnsight-capture", "prompts": "\(job.prompts.count)"])
             for (index, prompt) in job.prompts.enumerated() {
                 let recorded = try model.trace(prompt) { _, tracer in
-                    let modules = try job.paths.map { try model.root.get(String($0.dropFirst("model.".count))) }
+                    let modules = try job.paths.map { try model.root.resolve(wirePath: $0) }
                     return try tracer.cache(modules: modules)
                 }
                 for path in job.paths {

@@ -8,6 +8,8 @@ import NNsightTorch
 /// queued jobs, and routes every access to the mailbox of the invoke it is for. Everything a
 /// client sends is checked here or in ``ServerInvoke``; a bad frame is answered with a typed
 /// error and touches nothing else.
+// @unchecked: `key`, `limits`, `jobs` and `endedEarly` only under `lock`; the rest is `let` (the
+// outbox continuation is Sendable).
 final class ClientSession: @unchecked Sendable {
     enum Outgoing: Sendable {
         case text(String)
@@ -25,7 +27,7 @@ final class ClientSession: @unchecked Sendable {
     private var jobs: [Int: TraceJob] = [:]
     /// Traces that ended early, and why: later messages for them get this answer.
     private var endedEarly: [Int: RemoteError] = [:]
-    private var logger: Logger
+    private let logger: Logger
 
     init(id: Int, server: RemoteServer, logger: Logger) {
         self.id = id
@@ -187,7 +189,7 @@ final class ClientSession: @unchecked Sendable {
             guard invokes.contains(where: { $0.tokens != nil }) else { throw NNsightError.noInput }
             try checkRunKind(message.generation, scan: scan, invokes: invokes, limits: limits)
             let job = TraceJob(session: self, trace: trace, invokes: invokes, limits: limits, keyName: keyName,
-                               generation: message.generation, scan: scan)
+                               generation: message.generation, scan: scan, stream: message.stream ?? false)
             lock.lock()
             jobs[trace] = job
             lock.unlock()
@@ -233,11 +235,7 @@ final class ClientSession: @unchecked Sendable {
             throw RemoteError.protocolError(.malformedFrame, "a capture needs 1 to 4096 prompts (texts) and 1 to 1024 module paths")
         }
         let (limits, keyName) = lock.withLock { (self.limits, key?.name ?? "anonymous") }
-        for path in paths {
-            guard path.hasPrefix("model."), (try? server.model.root.get(String(path.dropFirst("model.".count)))) != nil else {
-                throw RemoteError.protocolError(.unknownModule, "\"\(path)\" is not a module of the model")
-            }
-        }
+        for path in paths { try server.model.root.checkCapturePath(path) }
         var prompts: [[Int]] = []
         for text in texts {
             let rows = try server.tokenRows(InvokeInput(texts: [text]))

@@ -18,6 +18,8 @@ import ServiceLifecycle
 ///                               configuration: ServerConfiguration(port: 0))
 /// try await server.run()                 // until SIGINT/SIGTERM, or `shutDown()`
 /// ```
+// @unchecked: `boundPort`, `portWaiters`, `serviceGroup` and `nextSession` only under `lock`; the
+// model is used only on the scheduler's thread, its module tree and limits are read-only.
 public final class RemoteServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     let model: LanguageModel

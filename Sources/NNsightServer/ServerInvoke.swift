@@ -71,8 +71,21 @@ struct ServerInvoke {
     /// turn, when this is the trace's earliest unfinished invoke and the turn's checks pass;
     /// otherwise sends nothing (the turn will). Called on the model's thread.
     func sendEarly(_ value: Tensor, of envoy: Envoy) {
-        guard job.mayRunAhead(index), (try? checkRows(value, envoy: envoy)) != nil, (try? reply(value)) != nil else { return }
+        guard job.invokes[index].progress.isReading, job.mayRunAhead(index), (try? checkRows(value, envoy: envoy)) != nil,
+              (try? reply(value)) != nil else { return }
         job.invokes[index].progress.markValueSent(at: Date())
+    }
+
+    /// Acknowledges the step this invoke waits for, ahead of its turn: the step has begun, and
+    /// nothing another invoke does at its start can change that. Only for a trace's earliest
+    /// unfinished invoke (as values). Called on the model's thread.
+    func acknowledgeEarly(step: Int) {
+        let progress = job.invokes[index].progress
+        guard progress.awaits(step: step), job.mayRunAhead(index) else { return }
+        var ack = WireMessage(kind: .ack, trace: job.trace, invoke: index)
+        ack.began = true
+        job.session.send(ack)
+        progress.markAckSent(at: Date())
     }
 
     /// Serves one access; returns when the answer went out, if that was before this turn.
@@ -86,6 +99,8 @@ struct ServerInvoke {
             let (envoy, key) = try target(message)
             let progress = job.invokes[index].progress
             let value: Tensor
+            progress.beginRead()
+            defer { progress.endRead() }
             do {
                 value = try (key == .input ? envoy.input : envoy.output)
             } catch {
@@ -107,6 +122,12 @@ struct ServerInvoke {
                 }
                 try check(tensor, against: current, at: envoy, key)
                 try current.copy_(tensor)
+            case .replace where message.key == .skip && !sharedBatch:
+                // The trace has the forward to itself: a real skip at the module's input, as
+                // locally (the module and its children do not run; a partial skip of the
+                // trace's invokes is the engine's `incompleteSkip`).
+                try checkSkip(tensor, for: envoy)
+                try envoy.skip(tensor)
             case .replace where key == .input:
                 // The engine serves no second request at a module's input once the call began, so
                 // the input is not read first: the written tensor must be what such an input is.
@@ -116,8 +137,9 @@ struct ServerInvoke {
                 let current = try envoy.output
                 try checkRows(current, envoy: envoy)
                 try check(tensor, against: current, at: envoy, key)
-                // A skip becomes a replaced output: the module still runs for the batch's other
-                // clients, so it cannot be skipped for one client's rows alone.
+                // In a shared forward a skip becomes a replaced output: the module still runs
+                // for the batch's other clients, so it cannot be skipped for one client's rows
+                // alone (docs/remote-protocol.md, "Skips").
                 try envoy.setOutput(tensor)
             }
             job.session.send(WireMessage(kind: .ack, trace: job.trace, invoke: index))
@@ -129,7 +151,7 @@ struct ServerInvoke {
             // Without a path: the tracer's `next()`, for every module.
             if message.path == nil { try tracer.next(count) } else { try resolve(message.path).next(count) }
         case .step, .result, .cache, .barrier:
-            try handleTracerOperation(message)
+            return try handleTracerOperation(message)
         case .apply:
             let envoy = try resolve(message.path)
             guard let tensor else { throw RemoteError.protocolError(.malformedFrame, "calling \(envoy.path) needs a tensor") }
@@ -144,15 +166,27 @@ struct ServerInvoke {
     }
 
     /// `tracer.iter`, `tracer.result()`, `tracer.cache(...)`, `barrier()`, done on the server's
-    /// tracer on this invoke's worker, as a local closure would.
-    private func handleTracerOperation(_ message: WireMessage) throws {
+    /// tracer on this invoke's worker, as a local closure would. Returns when a step's `ack`
+    /// went out, if that was before this turn.
+    private func handleTracerOperation(_ message: WireMessage) throws -> Date? {
         switch message.kind {
         case .step:
             guard let step = message.step, (0...1_000_000).contains(step) else {
                 throw RemoteError.protocolError(.malformedFrame, "a step names a step between 0 and 1000000")
             }
+            let progress = job.invokes[index].progress
+            progress.beginStepWait(step)
+            let began: Bool
+            do {
+                defer { progress.endStepWait() }
+                began = try tracer.beginStep(step)
+            } catch {
+                _ = progress.takeAckSent()
+                throw error
+            }
+            if let sentAt = progress.takeAckSent() { return sentAt }
             var ack = WireMessage(kind: .ack, trace: job.trace, invoke: index)
-            ack.began = try tracer.beginStep(step)
+            ack.began = began
             job.session.send(ack)
         case .result:
             let value = try tracer.result()
@@ -176,6 +210,7 @@ struct ServerInvoke {
         default:
             throw RemoteError.protocolError(.unexpectedMessage, "\(message.kind.rawValue) is not a tracer operation")
         }
+        return nil
     }
 
     private func reply(_ value: Tensor) throws {
@@ -193,23 +228,25 @@ struct ServerInvoke {
     }
 
     /// The envoy at a client's path (`model.transformer.h.0`).
-    private func resolve(_ path: String?) throws -> Envoy {
-        guard let path, path.count <= 1000 else { throw RemoteError.protocolError(.malformedFrame, "an access without a module path") }
-        guard path == "model" || path.hasPrefix("model.") else {
-            throw RemoteError.protocolError(.unknownModule, "\"\(path)\": module paths begin with \"model\"")
-        }
-        if path == "model" { return root }
-        do {
-            return try root.get(String(path.dropFirst("model.".count)))
-        } catch {
-            throw RemoteError.protocolError(.unknownModule, "\"\(path)\": \(error)")
-        }
-    }
+    private func resolve(_ path: String?) throws -> Envoy { try root.resolve(wirePath: path, shared: sharedBatch) }
 
     /// A written tensor must have the dtype and shape of the value it replaces.
     private func check(_ tensor: Tensor, against current: Tensor, at envoy: Envoy, _ key: WireValueKey) throws {
         guard tensor.dtype == current.dtype, tensor.shape == current.shape else {
             throw RemoteError.protocolError(.tensorMismatch, "\(envoy.path).\(key.rawValue) is \(WireFrame.wireName(current.dtype)) \(current.shape); the written tensor is \(WireFrame.wireName(tensor.dtype)) \(tensor.shape)")
+        }
+    }
+
+    /// A skip's value, checked before the module runs (its output is not known yet): the
+    /// model's dtype, and this invoke's rows as its first dimension (the engine joins the skip
+    /// values of a trace's invokes along it).
+    private func checkSkip(_ tensor: Tensor, for envoy: Envoy) throws {
+        guard tensor.dtype == modelDType else {
+            throw RemoteError.protocolError(.tensorMismatch, "a skip of \(envoy.path) takes \(WireFrame.wireName(modelDType)); the written tensor is \(WireFrame.wireName(tensor.dtype))")
+        }
+        let rows = job.invokes[index].tokens?.count ?? job.rowCount
+        guard tensor.rank > 0, try tensor.size(0) == rows else {
+            throw RemoteError.protocolError(.tensorMismatch, "a skip of \(envoy.path) needs this invoke's \(rows) rows as its first dimension; the written tensor is \(tensor.shape)")
         }
     }
 
@@ -241,6 +278,11 @@ struct ServerInvoke {
         case let engine as NNsightError:
             var message = WireMessage.error(.engine, engine.description, trace: trace, invoke: invoke)
             message.engineError = engine.payload
+            return message
+        case let source as SourceError:
+            // The kind and its fields travel too, so the client raises an equal `SourceError`.
+            var message = WireMessage.error(.engine, source.description, trace: trace, invoke: invoke)
+            message.engineError = source.payload
             return message
         case let torch as TorchError:
             // The kind travels too, so the client raises an equal `TorchError`.

@@ -6,6 +6,8 @@ import NNsightTorch
 /// One client's trace on the server: its invokes' token rows, the mailboxes its invokes read the
 /// client's messages from, and whether it was cancelled (by the client, a deadline or a closed
 /// connection). Cancelling a trace touches nothing but its own invokes.
+// @unchecked: `cancelReason`, `ended`, `caches` and `barriers` only under `lock`; the caches and
+// barriers (not Sendable) are used by the engine's workers strictly in turn.
 final class TraceJob: @unchecked Sendable {
     struct Invoke {
         /// The token rows of an invoke with input; nil for a prompt-less invoke.
@@ -30,6 +32,8 @@ final class TraceJob: @unchecked Sendable {
     /// How the trace runs: one forward, a generation with these settings, or a scan.
     let generation: GenerationRequest?
     let scan: Bool
+    /// A generation whose chosen tokens the client asked to receive as each step ends.
+    let stream: Bool
 
     private let lock = NSLock()
     private var cancelReason: RemoteError?
@@ -40,7 +44,7 @@ final class TraceJob: @unchecked Sendable {
     private var barriers: [Int: Barrier] = [:]
 
     init(session: ClientSession, trace: Int, invokes: [Invoke], limits: KeyLimits, keyName: String,
-         generation: GenerationRequest? = nil, scan: Bool = false) {
+         generation: GenerationRequest? = nil, scan: Bool = false, stream: Bool = false) {
         self.session = session
         self.trace = trace
         self.invokes = invokes
@@ -48,6 +52,7 @@ final class TraceJob: @unchecked Sendable {
         self.keyName = keyName
         self.generation = generation
         self.scan = scan
+        self.stream = stream && generation != nil
         rowCount = invokes.reduce(0) { $0 + ($1.tokens?.count ?? 0) }
         length = invokes.compactMap { $0.tokens?.map(\.count).max() }.max() ?? 0
     }
@@ -171,14 +176,19 @@ final class TraceJob: @unchecked Sendable {
         lock.unlock()
         guard !alreadyEnded else { return }
         var status = WireMessage(kind: .status, trace: trace)
-        if let reason {
+        if let runError {
+            // The run's own failure comes first: a client's invoke that failed or was cancelled
+            // meanwhile did so because of it. An engine or libtorch error keeps its type, so the
+            // client raises what a local trace raises (an `incompleteSkip`, …).
+            let typed = ServerInvoke.errorMessage(for: runError, trace: trace, invoke: -1)
+            status.state = .error
+            status.code = typed.code
+            status.engineError = typed.engineError
+            status.message = typed.code == .server ? "the batched forward failed: \(runError)" : typed.message
+        } else if let reason {
             status.state = .error
             status.code = reason.code
             status.message = reason.message
-        } else if let runError {
-            status.state = .error
-            status.code = .server
-            status.message = "the batched forward failed: \(runError)"
         } else if let failure = sendCaches(sharedBatch: sharedBatch) {
             status.state = .error
             status.code = failure.code

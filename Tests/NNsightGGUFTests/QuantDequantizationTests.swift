@@ -137,3 +137,45 @@ struct QuantDequantizationTests {
         }
     }
 }
+
+@Suite("dequantizing a range of rows")
+struct RowRangeDequantizationTests {
+    /// Every range of rows of a multi-row tensor of each type (quants.gguf's `<type>.rows`, and
+    /// all_types.gguf's tensors) equals the same rows of the whole tensor's dequantization, bit for bit.
+    @Test("rows equal the matching slice of the whole", arguments: ["quants.gguf", "all_types.gguf"])
+    func rowsEqualTheWholeTensorsSlice(_ fixture: String) throws {
+        let file = try GGUFFile(contentsOf: Fixtures.gguf(fixture))
+        var checked = 0
+        for info in file.tensors where info.type.isDequantizable && info.elementCount > info.dimensions[0] {
+            let width = info.dimensions[0], rowCount = info.elementCount / width
+            let whole = try file.dequantize(info.name)
+            let data = try file.tensorData(info.name)
+            for rows in [0..<1, (rowCount - 1)..<rowCount, 1..<rowCount, 0..<rowCount, 1..<1] {
+                var buffer = [Float](repeating: .nan, count: rows.count * width)
+                try buffer.withUnsafeMutableBufferPointer { try data.dequantize(rows: rows, into: $0) }
+                #expect(buffer.map(\.bitPattern) == whole[(rows.lowerBound * width)..<(rows.upperBound * width)].map(\.bitPattern),
+                        "\(info.name) rows \(rows)")
+            }
+            checked += 1
+        }
+        #expect(checked >= 5)
+    }
+
+    @Test("rows past the end and a destination of another size are typed errors")
+    func outOfRangeRows() throws {
+        let file = try GGUFFile(contentsOf: Fixtures.gguf("quants.gguf"))
+        let data = try file.tensorData("q4_k.rows")
+        let width = data.info.dimensions[0], rowCount = data.info.elementCount / width
+        for (rows, count) in [(rowCount - 1..<rowCount + 1, 2 * width), (0..<1, width + 1)] {
+            var buffer = [Float](repeating: 0, count: count)
+            let error = try #require(throws: GGUFError.self) {
+                try buffer.withUnsafeMutableBufferPointer { try data.dequantize(rows: rows, into: $0) }
+            }
+            guard case .invalidArgument(let why) = error.reason else {
+                Issue.record("expected invalidArgument, got \(error)")
+                continue
+            }
+            #expect(why.contains("q4_k.rows"), "\(why)")
+        }
+    }
+}

@@ -1,4 +1,4 @@
-import NNsightNN
+@testable import NNsightNN
 import Testing
 import NNsightTorch
 
@@ -95,12 +95,17 @@ import NNsightTorch
         let model = Sequential([embedding, head, other])
         let original = try embedding.weight.value.clone()
         let largePlain = large.weight.value
+        let tiedPlain = embedding.weight.value
         var replaced: [Tensor] = []
         try model.packLinearWeights(packingShared: false) { replaced.append($0) }
         #expect(!head.weight.isPacked)
         #expect(large.weight.isPacked)
         #expect(replaced.count == 2)
         #expect(replaced.contains { $0 === largePlain })
+        // The tied weight is handed over as one block of all its rows (under 1 Mi elements), viewing it.
+        let tiedBlock = try #require(replaced.first { $0 !== largePlain })
+        #expect(tiedBlock.shape == tiedPlain.shape)
+        #expect(try tiedBlock.withUnsafeMutableBytes { $0.baseAddress } == tiedPlain.withUnsafeMutableBytes { $0.baseAddress })
         let value = embedding.weight.value
         #expect(try value.equal(original))
         #expect(try !value.isContiguous && value.t().isContiguous)
@@ -108,6 +113,26 @@ import NNsightTorch
             let h = try Tensor.randn([rows, 48], generator: generator)
             #expect(try maxAbsDifference(head(h), F.linear(h, weight: original)) < 1e-4)
         }
+    }
+
+    /// A weight copied into the transposed layout block by block: every block of rows is handed
+    /// to `replaced` once, in order, covering every row, and only after its copy (blocks wiped in
+    /// `replaced`, as a loader drops their pages, leave the copy intact).
+    @Test func transposedLayoutHandsOverEachBlockAfterItsCopy() throws {
+        let plain = try Tensor.randn([1536, 48], generator: generator)
+        let original = try plain.clone()
+        var blocks: [(rows: Int, first: Float)] = []
+        let transposed = try transposedLayout(of: plain, blockElements: 500 * 48) { block in
+            blocks.append((block.shape[0], try block.select(dim: 0, index: 0).select(dim: 0, index: 0).item(Float.self)))
+            #expect(block.isContiguous && block.shape[1] == 48)
+            try block.fill_(Float.nan)
+        }
+        #expect(blocks.map(\.rows) == [500, 500, 500, 36])
+        for (index, block) in blocks.enumerated() {
+            #expect(try block.first == original.select(dim: 0, index: 500 * index).select(dim: 0, index: 0).item(Float.self))
+        }
+        #expect(try transposed.equal(original))
+        #expect(try !transposed.isContiguous && transposed.t().isContiguous)
     }
 
     @Test func conversionsAndLoadingPackAgain() throws {

@@ -52,4 +52,47 @@ struct CaptureTests {
         }
         #expect(moduleCode == .unknownModule)
     }
+
+    /// A capture job takes operations of a module's `.source` beside modules; an unknown
+    /// operation, or a module without `.source`, is refused at submission, naming it.
+    @Test func aCaptureJobRecordsSourceOperations() async throws {
+        let modules = ["model.transformer.h.0.attn.source.pattern_0", "model.transformer.h.1.mlp.source.self_act_0",
+                       "model.transformer.h.1"]
+        let local = try Fixtures.localModel()
+        let expected = try local.trace(Scenarios.prompt) { m in
+            [try m.transformer.h[0].attn.source.pattern_0.output, try m.transformer.h[1].mlp.source.self_act_0.output,
+             try m.transformer.h[1].output]
+        }
+        let (file, refusals) = try await withServer { url, _ in
+            let remote = try RemoteModel(url: url)
+            let job = try remote.capture([Scenarios.prompt], modules: modules)
+            var data: Data?
+            for _ in 0..<2000 where data == nil {
+                switch try remote.captureResult(job) {
+                case .ready(let bytes): data = bytes
+                case .failed(let message): throw RemoteError.protocolError(.server, message)
+                case .pending: Thread.sleep(forTimeInterval: 0.01)
+                }
+            }
+            let refusals = ["model.transformer.h.0.attn.source.nonexistent_0", "model.transformer.ln_f.source.x_0",
+                            "model.transformer.h.0.attn.source.fusedAttention_0.source.F_scaledDotProductAttention_0"].map { path in
+                do {
+                    _ = try remote.capture([Scenarios.prompt], modules: [path])
+                    return "accepted"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            return (try SafeTensorsFile(data: try #require(data)), refusals)
+        }
+        for (module, value) in zip(modules, expected) {
+            let stored = try file.tensor("0.\(module)")
+            #expect(stored.shape == value.shape, "\(module)")
+            let tensor = try stored.withUnsafeBytes { try Tensor(bytes: $0, shape: stored.shape, dtype: .float32) }
+            #expect(try tensor.equal(value), "\(module)")
+        }
+        #expect(refusals[0].hasPrefix("remote unknownModule:") && refusals[0].contains("has no operation nonexistent_0"), "\(refusals[0])")
+        #expect(refusals[1].hasPrefix("remote unknownModule:") && refusals[1].contains("has no .source"), "\(refusals[1])")
+        #expect(refusals[2].hasPrefix("remote unknownModule:"), "\(refusals[2])")
+    }
 }

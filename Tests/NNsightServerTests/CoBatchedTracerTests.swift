@@ -46,10 +46,7 @@ struct CoBatchedTracerTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(Self.clients)
-            let results = try concurrently(Self.clients) { client in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(Self.clients, url: url) { remote, client in
                 return try Self.run(remote, client: client).map(UncheckedTensor.init)
             }
             return (results, server.stats)

@@ -22,10 +22,7 @@ struct CoBatchingTests {
         configuration.batchWindow = .milliseconds(500)
         configuration.defaultLimits.concurrentTraces = 32
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(16)
-            let results = try concurrently(16) { index in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(16, url: url) { remote, index in
                 let logits = try remote.trace(Self.prompts[index]) { m in try Self.intervention(m) }
                 // A prompt-less invoke covers this client's rows only, never another client's.
                 var rows = 0
@@ -56,13 +53,10 @@ struct CoBatchingTests {
         configuration.batchWindow = .milliseconds(300)
         configuration.clientDeadline = .seconds(10)
         let (results, after) = try await withServer(configuration) { url, _ in
-            let start = StartLine(3)
-            let results = try concurrently(3) { index in
-                let remote = try RemoteModel(url: url)
+            let results = try clientsTogether(3, url: url) { remote, index in
                 // The stalled client stays silent until the server has cancelled it.
                 let cancelled = DispatchSemaphore(value: 0)
                 remote.onStatus = { event in if event.kind == .error || event.state == .error { cancelled.signal() } }
-                start.arriveAndWait()
                 return UncheckedTensor(try remote.trace(prompts[index]) { m in
                     _ = try m.transformer.h[0].output
                     if index == 2 { cancelled.wait() }
@@ -91,10 +85,7 @@ struct CoBatchingTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(300)
         let results = try await withServer(configuration) { url, _ in
-            let start = StartLine(2)
-            return try concurrently(2) { index in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            return try clientsTogether(2, url: url) { remote, index in
                 if index == 0 {
                     return UncheckedTensor(try remote.trace(Scenarios.prompt) { m in
                         _ = try m.transformer.h[0].output

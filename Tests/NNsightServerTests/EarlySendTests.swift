@@ -25,11 +25,8 @@ struct EarlySendTests {
         configuration.batchWindow = .milliseconds(500)
         configuration.clientDeadline = .seconds(60)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(2)
             let meeting = Meeting(2)
-            let results = try concurrently(2) { index in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(2, url: url) { remote, index in
                 return try remote.trace(Self.prompts[index]) { m in
                     let hidden = try m.transformer.h[0].output.clone()
                     guard meeting.arrive(waitingAtMost: 20) else {
@@ -73,10 +70,7 @@ struct EarlySendTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(2)
-            let results = try concurrently(2) { index in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(2, url: url) { remote, index in
                 var seen: (Tensor, Tensor)?
                 try remote.trace { t in
                     try t.invoke(Self.prompts[index]) { m in try Self.patch(m, Float(index + 2)) }
@@ -117,4 +111,52 @@ final class Meeting: @unchecked Sendable {
 
 struct MeetingMissed: Error, CustomStringConvertible {
     let description: String
+}
+
+/// Clients of one batched generation that wait for the same step are all sent its `ack` before
+/// the server waits for any of their next messages.
+struct EarlyStepAckTests {
+    /// Six token ids per client (equal lengths: the generations share forwards).
+    static func prompt(_ client: Int) -> [Int] { (0..<6).map { 17 + 61 * client + 13 * $0 } }
+
+    /// Each client, having begun step 1, waits until the other has begun it too. If the server
+    /// acknowledged one client at a time (ack, await that client's next message, then the next
+    /// ack), the first client would wait for an ack that comes only after its own next message:
+    /// the wait runs out and the generation fails.
+    @Test func everyClientWaitingForAStepIsAcknowledgedBeforeAnyIsAwaited() async throws {
+        let local = try Fixtures.localModel()
+        let expected = try (0..<2).map { client in
+            try local.generate(Self.prompt(client), maxNewTokens: 3, stopAtEOS: false) { m, t in
+                var logits: [Tensor] = []
+                for _ in t.iter(0..<3) { logits.append(try m.lm_head.output) }
+                return logits + [try t.result()]
+            }
+        }
+        var configuration = ServerConfiguration()
+        configuration.batchWindow = .seconds(2)
+        configuration.clientDeadline = .seconds(60)
+        let (results, stats) = try await withServer(configuration) { url, server in
+            let meeting = Meeting(2)
+            let results = try clientsTogether(2, url: url) { remote, client in
+                return try remote.generate(Self.prompt(client), maxNewTokens: 3, stopAtEOS: false) { m, t in
+                    var logits: [Tensor] = []
+                    for step in t.iter(0..<3) {
+                        if step == 1, !meeting.arrive(waitingAtMost: 20) {
+                            throw MeetingMissed(description: "client \(client) began step 1 and waited 20 s without the other client beginning it")
+                        }
+                        logits.append(try m.lm_head.output)
+                    }
+                    return (logits + [try t.result()]).map(UncheckedTensor.init)
+                }
+            }
+            return (results, server.stats)
+        }
+        #expect(stats.sharedForwards == 1 && stats.largestBatch == 2, "the two generations did not share a forward: \(stats)")
+        for (client, result) in results.enumerated() {
+            let values = try result.get().map(\.tensor)
+            #expect(values.count == 4)
+            #expect(try values[3].equal(expected[client][3]), "client \(client): ids")
+            for step in 0..<3 { #expect(try maxAbsDifference(values[step], expected[client][step]) < 1e-4, "client \(client) step \(step)") }
+        }
+    }
 }

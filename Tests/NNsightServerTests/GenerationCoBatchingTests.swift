@@ -28,10 +28,7 @@ struct GenerationCoBatchingTests {
         configuration.batchWindow = .milliseconds(500)
         configuration.defaultLimits.concurrentTraces = 8
         let (results, stats) = try await withServer(configuration) { url, server in
-            let start = StartLine(prompts.count)
-            let results = try concurrently(prompts.count) { index in
-                let remote = try RemoteModel(url: url)
-                start.arriveAndWait()
+            let results = try clientsTogether(prompts.count, url: url) { remote, index in
                 return try remote.generate(prompts[index], maxNewTokens: 4, stopAtEOS: stopAtEOS) { m, t in
                     try intervention(m, t).map(UncheckedTensor.init)
                 }

@@ -110,12 +110,12 @@ struct RemoteMisuseTests {
         #expect(error.contains("gradients through the server's tensors is not available on a remote model"))
     }
 
-    @Test func aVersionOneClientIsRefusedNamingBothVersions() async throws {
+    @Test func aVersionTwoClientIsRefusedNamingBothVersions() async throws {
         let refusal = try await withServer { url, _ in
             let connection = RemoteConnection(url: url, logger: Logger(label: "test"))
             defer { connection.shutDown() }
             var hello = WireMessage(kind: .hello)
-            hello.protocolVersion = 1
+            hello.protocolVersion = 2
             hello.libraryVersion = "0.1.0"
             try connection.send(hello)
             guard case .message(let message, _) = connection.mailbox(.init(trace: -1, invoke: -1)).take(before: Date(timeIntervalSinceNow: 120)) else {
@@ -123,15 +123,15 @@ struct RemoteMisuseTests {
             }
             return message
         }
-        #expect(RemoteProtocol.version == 2)
+        #expect(RemoteProtocol.version == 3)
         #expect(refusal.code == .versionMismatch)
-        #expect(refusal.protocolVersion == 2)
-        #expect(refusal.message?.contains("the client speaks protocol 1") == true)
-        #expect(refusal.message?.contains("this server protocol 2") == true)
+        #expect(refusal.protocolVersion == 3)
+        #expect(refusal.message?.contains("the client speaks protocol 2") == true)
+        #expect(refusal.message?.contains("this server protocol 3") == true)
         // The client side names both too.
-        let error = RemoteError.versionMismatch(client: 1, clientLibrary: "0.1.0", server: refusal.protocolVersion ?? -1,
+        let error = RemoteError.versionMismatch(client: 2, clientLibrary: "0.1.0", server: refusal.protocolVersion ?? -1,
                                                 serverLibrary: refusal.libraryVersion ?? "")
-        #expect(error.description.contains("this client speaks protocol 1") && error.description.contains("the server protocol 2"))
+        #expect(error.description.contains("this client speaks protocol 2") && error.description.contains("the server protocol 3"))
     }
 
     @Test func aNewTokenCountOverTheKeysLimitIsRefused() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import NNsight
 import NNsightRemote
+import NNsightNN
 import NNsightTorch
 
 /// What the shared scenarios need from a model handle: one trace with one invoke, and one trace
@@ -105,6 +106,74 @@ enum Scenarios {
                 let h0 = try m.transformer.h[0].output
                 try m.transformer.h[1].skip(h0)
                 return [try m.transformer.ln_f.input, try m.lm_head.output]
+            }
+        },
+        Scenario(name: "a skipped module's children do not run (their read is missed)") { model in
+            try model.traceOne(prompt) { m in
+                let h0 = try m.transformer.h[0].output
+                try m.transformer.h[1].skip(h0)
+                do {
+                    _ = try m.transformer.h[1].mlp.output
+                    return []
+                } catch let error as NNsightError {
+                    return [try Tensor(Array("\(error)".utf8).map(Int.init))]
+                }
+            }
+        },
+        Scenario(name: "a skip by one of two invokes is incomplete") { model in
+            do {
+                try model.traceInvokes([
+                    (prompt, { m in try m.transformer.h[1].skip(try m.transformer.h[0].output) }),
+                    (other, { m in _ = try m.lm_head.output }),
+                ])
+                return []
+            } catch let error as NNsightError {
+                return [try Tensor(Array("\(error)".utf8).map(Int.init))]
+            }
+        },
+        Scenario(name: "source: read operations (pattern, a call's input and output)") { model in
+            try model.traceOne(prompt) { m in
+                let attention = try m.transformer.h[0].attn.source
+                return [try attention.self_c_attn_0.input, try attention.pattern_0.output,
+                        try m.transformer.h[1].mlp.source.self_c_fc_0.output, try m.lm_head.output]
+            }
+        },
+        Scenario(name: "source: replace and edit operations") { model in
+            try model.traceOne(prompt) { m in
+                let attention = try m.transformer.h[0].attn.source
+                let pattern = try attention.pattern_0.output
+                try attention.pattern_0.setOutput(pattern * 0.5)
+                try m.transformer.h[1].mlp.source.self_act_0.output[.ellipsis, 0..<8] = 0
+                return [try m.transformer.h[1].output, try m.lm_head.output]
+            }
+        },
+        Scenario(name: "source: recursive source (an operation's marked function)") { model in
+            try model.traceOne(prompt) { m in
+                [try m.transformer.h[0].attn.source.fusedAttention_0.source.F_scaledDotProductAttention_0.output]
+            }
+        },
+        Scenario(name: "source: printing and an unknown operation") { model in
+            let attention = try model.root.transformer.h[0].attn.source
+            let unknown: String
+            do {
+                unknown = try model.traceOne(prompt) { m in "\(try m.transformer.h[0].attn.source.nonexistent_0.output.shape)" }
+            } catch let error as SourceError {
+                unknown = "\(error)"
+            }
+            return [try .text(attention.description), try .text("\(try attention.pattern_0)"), try .text(unknown)]
+        },
+        Scenario(name: "source: an operation whose value is not a tensor fails only that read") { model in
+            try model.traceOne(prompt) { m in
+                let attention = try m.transformer.h[0].attn.source
+                var errors = ""
+                for operation in ["qkv_0", "size_0"] {
+                    do {
+                        _ = try attention.operation(operation).output
+                    } catch let error as SourceError {
+                        errors += "\(error)\n"
+                    }
+                }
+                return [try .text(errors), try m.lm_head.output]
             }
         },
         Scenario(name: "logit lens (calling envoys)") { model in

@@ -65,6 +65,19 @@ func concurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) t
     return results.all
 }
 
+/// `count` clients, each on a connection of its own, start `body` together (so that their traces
+/// meet in the server's batch window); their results in order. A client that cannot connect
+/// still arrives at the start, so the others never wait for it.
+func clientsTogether<T: Sendable>(_ count: Int, url: String,
+                                  _ body: @escaping @Sendable (_ remote: RemoteModel, _ index: Int) throws -> T) throws -> [Result<T, any Error>] {
+    let start = StartLine(count)
+    return try concurrently(count) { index in
+        let remote = Result { try RemoteModel(url: url) }
+        start.arriveAndWait()
+        return try body(remote.get(), index)
+    }
+}
+
 final class ResultSlots<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [Result<T, any Error>?]

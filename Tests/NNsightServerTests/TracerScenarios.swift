@@ -23,6 +23,17 @@ enum TracerScenarios {
                 return values + [try t.result()]
             }
         },
+        TracerScenario(name: "generation: .source operations at each step") { model in
+            try model.runOne(.generate(3, stopAtEOS: false), prompt) { m, t in
+                var values: [Tensor] = []
+                for step in t.iter(0..<3) {
+                    let pattern = try m.transformer.h[1].attn.source.pattern_0
+                    values.append(try pattern.output)
+                    if step == 1 { try pattern.setOutput(try pattern.output * 0.5) }
+                }
+                return values + [try t.result()]
+            }
+        },
         TracerScenario(name: "generation: iter(1..<3) changes steps 1 and 2 in place") { model in
             try model.runOne(.generate(4), prompt) { m, t in
                 for _ in t.iter(1..<3) { try m.transformer.h[0].mlp.output[.ellipsis, 0..<16] = 0 }

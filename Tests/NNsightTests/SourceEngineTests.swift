@@ -1,4 +1,5 @@
 import Foundation
+import NNsightNN
 import NNsightTorch
 import Testing
 @testable import NNsight
@@ -16,6 +17,39 @@ struct SourceEngineTests {
         #expect(try output.equal(Tensor.ones([2, 3])))
         let plain = try model.trace(x) { m in try m.output }
         #expect(try plain.equal(model.module.fc1(x).relu().pow(2)))
+    }
+
+    /// An operation whose value is not a tensor (`qkv_0` is the list `split` returns) fails the
+    /// invoke that asked for it, not the model's call: caught, the trace goes on and the other
+    /// invoke of the batch is served as without it; uncaught, it is the trace's error.
+    @Test func testNonTensorOperationFailsOnlyItsRead() throws {
+        let model = try tinyGPT2()
+        let single = try model.trace(p1) { m in try m.lm_head.output }
+        var plain: [Tensor] = [], logits: [Tensor] = []
+        try model.trace { t in
+            try t.invoke(p1) { m in plain.append(try m.lm_head.output) }
+            try t.invoke("The Eiffel Tower is in") { m in plain.append(try m.lm_head.output) }
+        }
+        var caught: SourceError?
+        try model.trace { t in
+            try t.invoke(p1) { m in
+                do { _ = try m.transformer.h[0].attn.source.qkv_0.output } catch let error as SourceError { caught = error }
+                logits.append(try m.lm_head.output)
+            }
+            try t.invoke("The Eiffel Tower is in") { m in logits.append(try m.lm_head.output) }
+        }
+        guard case .notATensor(let path, let role, _) = caught else {
+            Issue.record("expected notATensor, got \(String(describing: caught))")
+            return
+        }
+        #expect(path == "model.transformer.h.0.attn.source.qkv_0" && role == "output")
+        #expect(logits.count == 2 && plain.count == 2)
+        for (got, want) in zip(logits, plain) { #expect(try got.equal(want)) }
+        #expect(throws: SourceError.self) {
+            try model.trace(p1) { m in _ = try m.transformer.h[0].attn.source.size_0.output }
+        }
+        // The model serves the next trace.
+        #expect(try model.trace(p1) { m in try m.lm_head.output }.equal(single))
     }
 
     @Test func testOperationAcrossBarrier() throws {

@@ -1,7 +1,8 @@
 import Foundation
 
-/// One token chosen by a generation step, as a streamer receives it.
-public struct StreamedToken: Sendable, Equatable {
+/// One token chosen by a generation step, as a streamer receives it (Codable: a remote server
+/// streams them to its clients).
+public struct StreamedToken: Sendable, Equatable, Codable {
     /// The step that chose it (0 is the step that ran the prompt).
     public var step: Int
     /// The batch row it belongs to.
@@ -26,7 +27,7 @@ public struct StreamedToken: Sendable, Equatable {
 }
 
 /// A token and the probability a model gave it.
-public struct TokenProbability: Sendable, Equatable {
+public struct TokenProbability: Sendable, Equatable, Codable {
     public var id: Int
     public var text: String
     public var probability: Double

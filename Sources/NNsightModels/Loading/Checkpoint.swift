@@ -105,7 +105,10 @@ public final class Checkpoint {
     /// weights in `dtype` (floating-point tensors only), on `device`. The `Module` objects stay the
     /// same. On the CPU, safetensors weights already in `dtype` view the memory-mapped file (no
     /// copy) and others are converted one tensor at a time; linear weights are then held packed
-    /// (`packLinearWeights()`, a CPU-only layout). On another device each tensor is read (viewed or
+    /// (`packLinearWeights()`, a CPU-only layout). Every copy (converted, packed, stacked, or
+    /// dequantized from a GGUF) gives the file pages it read back at once, and a tied head's
+    /// embedding is held once, transposed (a GGUF dequantizes it straight into that layout): the
+    /// load's peak memory is about the weights. On another device each tensor is read (viewed or
     /// converted on the host) and moved to the device before the next, so the host never holds a
     /// second full copy of the weights; parameters the model recomputes (rotary tables) are moved
     /// too. Python: `from_pretrained(path, torch_dtype=dtype, device_map=device)`.
@@ -139,7 +142,9 @@ public final class Checkpoint {
             try model.load(stateDict: modelWeights(weights, configuration: configuration, pages: pages))
             return pages
         }
-        try model.load(stateDict: readWeights(for: model, dtype: dtype) { _ in device })
+        // A tied head's embedding is dequantized straight into the transposed layout the CPU holds it in.
+        let transposed = device == .cpu ? model.sharedLinearWeightNames() : []
+        try model.load(stateDict: readWeights(for: model, dtype: dtype, transposedLayout: transposed) { _ in device })
         return nil
     }
 
@@ -168,8 +173,9 @@ public final class Checkpoint {
         }
     }
 
-    /// The checkpoint's tensors in `dtype`, each on `device(modelKey)`, by the names of `model`'s state dict.
-    private func readWeights(for model: any CausalLanguageModel, dtype: DType,
+    /// The checkpoint's tensors in `dtype`, each on `device(modelKey)`, by the names of `model`'s
+    /// state dict; GGUF matrices named in `transposedLayout` in the transposed layout.
+    private func readWeights(for model: any CausalLanguageModel, dtype: DType, transposedLayout: Set<String> = [],
                              device: (String) -> Device) throws -> [String: Tensor] {
         switch format {
         case .safeTensors(let folder):
@@ -181,7 +187,8 @@ public final class Checkpoint {
             return try modelWeights(weights, configuration: configuration, pages: pages)
         case .gguf(let file):
             guard let ggufFile else { throw ModelError.missingFile(file.path) }
-            return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype, device: device)
+            return try configuration.family.ggufWeights(ggufFile, config: configuration.config, dtype: dtype, device: device,
+                                                        transposedLayout: transposedLayout)
         }
     }
 

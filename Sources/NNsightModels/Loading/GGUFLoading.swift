@@ -7,26 +7,63 @@ import NNsightTorch
 /// Every tensor of a GGUF file under the model's name for it (the family's
 /// `modelKey(forGGUFTensor:config:)`), dequantized straight into a float32 tensor, put in the
 /// model's layout by the family's `convertGGUFTensor` (then converted to `dtype`, one tensor at
-/// a time), and those the model holds as one joined by its `combineGGUFTensors`.
+/// a time), and those the model holds as one joined by its `combineGGUFTensors`. The file's pages
+/// under each tensor are given back as soon as it is dequantized (``MappedPages``): nothing views
+/// the file afterwards, so a load holds the dequantized weights, not the file beside them.
+///
+/// The CPU matrices named in `transposedLayout` (a tied head's embedding, which
+/// `packLinearWeights(packingShared: false)` holds transposed) are dequantized a block of rows at
+/// a time straight into that layout, so that the load never holds them in both layouts.
 func readGGUFTensors<Family: ModelFamily>(_ file: GGUFFile, family: Family.Type, config: Family.Config,
-                                          dtype: DType, device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
+                                          dtype: DType, device: (String) -> Device = { _ in .cpu },
+                                          transposedLayout: Set<String> = []) throws -> [String: Tensor] {
     let path = file.path ?? "(GGUF)"
     var weights: [String: Tensor] = [:]
+    let pages = MappedPages([file.storage])
     for info in file.tensors {
         guard let name = Family.modelKey(forGGUFTensor: info.name, config: config) else {
             throw ModelError.malformedCheckpoint(file: path, reason: "unexpected tensor \"\(info.name)\" for \(Family.modelType)")
         }
-        var tensor = try Tensor.empty(info.shape, dtype: .float32)
-        try tensor.withUnsafeMutableBytes { bytes in
-            try file.tensorData(info.name).dequantize(into: bytes.bindMemory(to: Float.self))
+        let stored = try file.tensorData(info.name)
+        let target = device(name)
+        var tensor: Tensor
+        if transposedLayout.contains(name), target == .cpu, info.shape.count == 2 {
+            tensor = try dequantizedTransposed(stored)
+        } else {
+            tensor = try Tensor.empty(info.shape, dtype: .float32)
+            try tensor.withUnsafeMutableBytes { bytes in
+                try stored.dequantize(into: bytes.bindMemory(to: Float.self))
+            }
         }
+        withExtendedLifetime(stored.storage) { pages.release(stored.bytes) }
         tensor = try Family.convertGGUFTensor(tensor, ggufName: info.name, config: config)
         if dtype != .float32 { tensor = try tensor.to(dtype) }
         // One tensor at a time: the host copy is freed before the next is dequantized.
-        let target = device(name)
         weights[name] = target == .cpu ? tensor : try tensor.to(device: target)
     }
     return try Family.combineGGUFTensors(weights, config: config)
+}
+
+/// A 2-D GGUF tensor `[rows, columns]` dequantized into the transposed layout (a `[rows, columns]`
+/// view of a contiguous `[columns, rows]` float32 tensor), about `blockElements` values at a time
+/// through one small scratch tensor. The scratch stays under glibc's initial mmap threshold
+/// (128 KiB) on purpose: freeing a larger, mmapped block raises that threshold to its size, and
+/// the weights dequantized after it (a few MiB each) would then come from the heap, whose holes
+/// stay resident when the packing that follows frees them (measured: +226 MiB on SmolLM2).
+func dequantizedTransposed(_ stored: GGUFTensorData, blockElements: Int = 1 << 14) throws -> Tensor {
+    let rows = stored.info.shape[0], columns = stored.info.shape[1]
+    let transposed = try Tensor.empty([columns, rows], dtype: .float32)
+    let blockRows = max(1, min(rows, blockElements / max(columns, 1)))
+    let scratch = try Tensor.empty([blockRows, columns], dtype: .float32)
+    for start in stride(from: 0, to: rows, by: blockRows) {
+        let length = min(blockRows, rows - start)
+        let block = try scratch.narrow(dim: 0, start: 0, length: length)
+        try block.withUnsafeMutableBytes { bytes in
+            try stored.dequantize(rows: start..<(start + length), into: bytes.bindMemory(to: Float.self))
+        }
+        try transposed.narrow(dim: 1, start: start, length: length).copy_(block.t())
+    }
+    return try transposed.t()
 }
 
 /// The tokenizer of a GGUF file's `tokenizer.ggml.*` vocabulary.

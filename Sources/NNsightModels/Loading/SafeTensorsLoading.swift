@@ -55,9 +55,10 @@ private func torchDType(_ dtype: SafeTensorsDType) -> DType? {
 /// (tensors the model recomputes, and a tied head's weight, are left out).
 ///
 /// The family's `combineCheckpointTensors` sees one layer's tensors at a time (keys
-/// `….layers.<i>.…`), then the rest; the mapped pages of the tensors a layer's combination
-/// consumed (Mixtral's per-expert weights, stacked into new tensors) are given back before the
-/// next layer is combined, so that the load never holds the experts twice.
+/// `….layers.<i>.…`), then the rest, with `pages.release` to give back each part's mapped pages
+/// as soon as it is copied (Mixtral's per-expert weights, stacked expert by expert into tensors
+/// made for them); the pages of every tensor a combination consumed are given back again before
+/// the next layer, so that the load never holds the experts twice.
 func modelWeights(_ weights: [String: Tensor], configuration: ModelConfiguration,
                   pages: MappedPages? = nil) throws -> [String: Tensor] {
     var groups: [Int: [String: Tensor]] = [:], rest: [String: Tensor] = [:]
@@ -66,7 +67,9 @@ func modelWeights(_ weights: [String: Tensor], configuration: ModelConfiguration
     }
     var result: [String: Tensor] = [:]
     for group in groups.keys.sorted().map({ groups[$0]! }) + [rest] {
-        let combined = try configuration.family.combineCheckpointTensorsErased(group, config: configuration.config)
+        let combined = try configuration.family.combineCheckpointTensorsErased(group, config: configuration.config) {
+            pages?.release($0)
+        }
         for (name, tensor) in group where combined[name] == nil { pages?.release(tensor) }
         for (name, tensor) in combined {
             if let key = try configuration.family.modelKeyErased(forCheckpointKey: name, config: configuration.config) {

@@ -144,7 +144,7 @@ public enum MixtralFamily: ModelFamily {
     }
 
     /// The hub's `block_sparse_moe.` is transformers 5's `mlp.` (its experts are stacked by
-    /// ``combineCheckpointTensors(_:config:)``).
+    /// ``combineCheckpointTensors(_:config:release:)``).
     public static func modelKey(forCheckpointKey key: String, config: MixtralConfig) -> String? {
         if key.hasSuffix("rotary_emb.inv_freq") { return nil }
         if config.tieWordEmbeddings && key == "lm_head.weight" { return nil }
@@ -154,8 +154,9 @@ public enum MixtralFamily: ModelFamily {
     /// Stacks the hub's per-expert `experts.<e>.w1` (gate), `w3` (up) and `w2` (down) weights of
     /// each layer into `experts.gate_up_proj` `[experts, 2 × mlp, hidden]` (gate rows, then up) and
     /// `experts.down_proj` `[experts, hidden, mlp]`, as transformers 5 does when it loads them.
-    public static func combineCheckpointTensors(_ weights: [String: Tensor], config: MixtralConfig) throws -> [String: Tensor] {
-        try stackPerExpertWeights(weights, experts: config.numLocalExperts, names: ("w1", "w3", "w2"))
+    public static func combineCheckpointTensors(_ weights: [String: Tensor], config: MixtralConfig,
+                                                release: (Tensor) -> Void) throws -> [String: Tensor] {
+        try stackPerExpertWeights(weights, experts: config.numLocalExperts, names: ("w1", "w3", "w2"), release: release)
     }
 
     public static let standardNames = StandardNames(

@@ -160,8 +160,16 @@ public final class SparseMoeBlock: Module {
 /// `<layer>.experts.down_proj` `[experts, hidden, mlp]`, as transformers 5 does when it loads them;
 /// every other tensor passes through. `names` are the family's (Mixtral `w1`, `w3`, `w2`;
 /// Qwen3-MoE `gate_proj`, `up_proj`, `down_proj`).
+///
+/// The two stacked tensors are made once, at their full size, and each expert's weights are
+/// copied into their slots one after another, `release` called on each right after its copy (the
+/// loader gives its memory-mapped pages back): the load holds a layer's experts once, plus one
+/// expert's weights, and makes no temporary copies. Every expert's weights must have the first
+/// expert's shapes (a slot copy would otherwise broadcast), else
+/// ``ModelError/malformedCheckpoint(file:reason:)`` names the tensor.
 func stackPerExpertWeights(_ weights: [String: Tensor], experts count: Int,
-                           names: (gate: String, up: String, down: String)) throws -> [String: Tensor] {
+                           names: (gate: String, up: String, down: String),
+                           release: (Tensor) -> Void = { _ in }) throws -> [String: Tensor] {
     var result: [String: Tensor] = [:]
     var perLayer: [String: [Int: [String: Tensor]]] = [:]   // prefix → expert → gate/up/down
     let parts = [names.gate, names.up, names.down]
@@ -174,22 +182,48 @@ func stackPerExpertWeights(_ weights: [String: Tensor], experts count: Int,
         }
         perLayer[String(key[..<range.lowerBound]), default: [:]][expert, default: [:]][String(rest[1])] = tensor
     }
-    for (prefix, experts) in perLayer {
+    for (prefix, experts) in perLayer.sorted(by: { $0.key < $1.key }) {
         guard experts.keys.allSatisfy({ (0..<count).contains($0) }) else {
             throw ModelError.malformedCheckpoint(file: "\(prefix).experts", reason: "experts outside 0..<\(count) (the config's expert count)")
         }
-        var gateUp: [Tensor] = [], down: [Tensor] = []
-        for expert in 0..<count {
+        let weightsOf = try (0..<count).map { expert in
             guard let gate = experts[expert]?[names.gate], let up = experts[expert]?[names.up],
-                  let downWeight = experts[expert]?[names.down] else {
+                  let down = experts[expert]?[names.down] else {
                 throw ModelError.malformedCheckpoint(
                     file: "\(prefix).experts.\(expert)", reason: "expert \(expert) needs \(parts.joined(separator: ", ")) weights")
             }
-            gateUp.append(try Tensor.cat([gate, up], dim: 0))
-            down.append(downWeight)
+            return (gate: gate, up: up, down: down)
         }
-        result["\(prefix).experts.gate_up_proj"] = try Tensor.stack(gateUp)
-        result["\(prefix).experts.down_proj"] = try Tensor.stack(down)
+        let first = weightsOf[0]
+        for (expert, tensors) in weightsOf.enumerated() {
+            for (name, tensor, shape) in [(names.gate, tensors.gate, first.gate.shape), (names.up, tensors.up, first.up.shape),
+                                          (names.down, tensors.down, first.down.shape)]
+            where tensor.shape != shape || shape.count != 2 || tensor.dtype != first.gate.dtype {
+                throw ModelError.malformedCheckpoint(
+                    file: "\(prefix).experts.\(expert).\(name).weight",
+                    reason: "shape \(tensor.shape) \(tensor.dtype) where expert 0's is \(shape) \(first.gate.dtype) (a matrix)")
+            }
+        }
+        guard first.gate.shape[1] == first.up.shape[1] else {
+            throw ModelError.malformedCheckpoint(
+                file: "\(prefix).experts.0.\(names.up).weight",
+                reason: "shape \(first.up.shape) has not \(names.gate)'s \(first.gate.shape[1]) columns")
+        }
+        let gateRows = first.gate.shape[0], upRows = first.up.shape[0]
+        let gateUp = try Tensor.empty([count, gateRows + upRows, first.gate.shape[1]], dtype: first.gate.dtype,
+                                      device: first.gate.device)
+        let down = try Tensor.empty([count] + first.down.shape, dtype: first.down.dtype, device: first.down.device)
+        for (expert, tensors) in weightsOf.enumerated() {
+            let slot = try gateUp.select(dim: 0, index: expert)
+            try slot.narrow(dim: 0, start: 0, length: gateRows).copy_(tensors.gate)
+            release(tensors.gate)
+            try slot.narrow(dim: 0, start: gateRows, length: upRows).copy_(tensors.up)
+            release(tensors.up)
+            try down.select(dim: 0, index: expert).copy_(tensors.down)
+            release(tensors.down)
+        }
+        result["\(prefix).experts.gate_up_proj"] = gateUp
+        result["\(prefix).experts.down_proj"] = down
     }
     return result
 }

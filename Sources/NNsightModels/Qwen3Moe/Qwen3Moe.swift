@@ -202,8 +202,9 @@ public enum Qwen3MoeFamily: ModelFamily {
 
     /// Stacks the hub's per-expert `mlp.experts.<e>.gate_proj`, `up_proj` and `down_proj` weights
     /// into `mlp.experts.gate_up_proj` and `mlp.experts.down_proj`, as transformers 5 does.
-    public static func combineCheckpointTensors(_ weights: [String: Tensor], config: Qwen3MoeConfig) throws -> [String: Tensor] {
-        try stackPerExpertWeights(weights, experts: config.numExperts, names: ("gate_proj", "up_proj", "down_proj"))
+    public static func combineCheckpointTensors(_ weights: [String: Tensor], config: Qwen3MoeConfig,
+                                                release: (Tensor) -> Void) throws -> [String: Tensor] {
+        try stackPerExpertWeights(weights, experts: config.numExperts, names: ("gate_proj", "up_proj", "down_proj"), release: release)
     }
 
     /// llama.cpp's `qwen3moe.*` hyperparameters (`qwen3moe.attention.key_length` is `head_dim`).

@@ -79,7 +79,15 @@ public protocol ModelFamily: SendableMetatype {
     /// model holds as one tensor combined (Mixtral stacks its per-expert weights). Default: unchanged.
     /// The loader calls it with one layer's tensors at a time (keys `….layers.<i>.…`), then with
     /// the rest, and gives back the mapped pages of the tensors each call consumed before the next.
-    static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor]
+    ///
+    /// `release` gives back at once the memory-mapped pages under a tensor of `weights` that has
+    /// just been copied into a combined one: call it on each part as soon as it is copied, so that
+    /// the load never holds a part and its copy together (a layer's experts, all touched before
+    /// the layer's call returns, would otherwise be held twice). It is only a hint to the kernel:
+    /// a tensor still read later reads its pages again from the file, so an early call costs time,
+    /// never correctness; tensors that do not view the file are left alone.
+    static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config,
+                                         release: (Tensor) -> Void) throws -> [String: Tensor]
 
     /// The `general.architecture` values of llama.cpp's GGUF files this family reads (default:
     /// none, no GGUF support).
@@ -125,7 +133,8 @@ extension ModelFamily {
         return key
     }
 
-    public static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config) throws -> [String: Tensor] {
+    public static func combineCheckpointTensors(_ weights: [String: Tensor], config: Config,
+                                                release: (Tensor) -> Void) throws -> [String: Tensor] {
         weights
     }
 
@@ -172,8 +181,9 @@ extension ModelFamily {
         modelKey(forCheckpointKey: key, config: try typed(config))
     }
 
-    static func combineCheckpointTensorsErased(_ weights: [String: Tensor], config: any ModelConfig) throws -> [String: Tensor] {
-        try combineCheckpointTensors(weights, config: typed(config))
+    static func combineCheckpointTensorsErased(_ weights: [String: Tensor], config: any ModelConfig,
+                                               release: (Tensor) -> Void) throws -> [String: Tensor] {
+        try combineCheckpointTensors(weights, config: typed(config), release: release)
     }
 
     static func ggufConfigErased(_ file: GGUFFile) throws -> any ModelConfig {
@@ -183,7 +193,9 @@ extension ModelFamily {
     }
 
     static func ggufWeights(_ file: GGUFFile, config: any ModelConfig, dtype: DType,
-                            device: (String) -> Device = { _ in .cpu }) throws -> [String: Tensor] {
-        try readGGUFTensors(file, family: Self.self, config: typed(config), dtype: dtype, device: device)
+                            device: (String) -> Device = { _ in .cpu },
+                            transposedLayout: Set<String> = []) throws -> [String: Tensor] {
+        try readGGUFTensors(file, family: Self.self, config: typed(config), dtype: dtype, device: device,
+                            transposedLayout: transposedLayout)
     }
 }

@@ -52,13 +52,13 @@ extension Module {
     /// is then held once instead of twice, at the price of unpacked multi-row products in the
     /// head. `replaced` is called with each plain value this replaced (dropped, or copied into the
     /// transposed layout), right after and before the next weight: a loader gives back the
-    /// memory-mapped pages it read from there, so that a load holds each weight once.
+    /// memory-mapped pages it read from there, so that a load holds each weight once. A weight
+    /// copied into the transposed layout is handed over in blocks of rows, each as soon as it is
+    /// copied, so that not even one tied embedding is held twice; one a loader has already filled
+    /// in the transposed layout (``sharedLinearWeightNames()``) is left as it is.
     public func packLinearWeights(packingShared: Bool = true, replaced: (Tensor) throws -> Void = { _ in }) throws {
         let modules = namedModules()
-        var owners: [ObjectIdentifier: Int] = [:]
-        for (_, module) in modules {
-            for (_, parameter) in module.ownParameters { owners[ObjectIdentifier(parameter), default: 0] += 1 }
-        }
+        let owners = ownerCounts(modules)
         var done = Set<ObjectIdentifier>()
         for case let (_, linear as Linear) in modules {
             let weight = linear.weight
@@ -67,13 +67,35 @@ extension Module {
             let shared = owners[ObjectIdentifier(weight), default: 0] > 1
             if shared && !packingShared {
                 guard plain.device == .cpu, plain.isContiguous, plain.rank == 2 else { continue }
-                weight.value = try plain.t().contiguous().t()
-                try replaced(plain)
+                weight.value = try transposedLayout(of: plain, replaced: replaced)
                 continue
             }
             try weight.packForLinear(keepingValue: shared)
             if weight.isPacked { try replaced(plain) }
         }
+    }
+
+    /// The names (as `namedParameters()` gives them) of the linear weights that another module
+    /// also reads: those ``packLinearWeights(packingShared:replaced:)`` holds in the transposed
+    /// layout when `packingShared` is false (a tied head's embedding), so that a loader can fill
+    /// them in that layout directly.
+    package func sharedLinearWeightNames() -> Set<String> {
+        let modules = namedModules()
+        let owners = ownerCounts(modules)
+        let linearWeights = Set(modules.compactMap { ($0.module as? Linear).map { ObjectIdentifier($0.weight) } })
+        return Set(namedParameters().filter { named in
+            let id = ObjectIdentifier(named.parameter)
+            return linearWeights.contains(id) && owners[id, default: 0] > 1
+        }.map(\.name))
+    }
+
+    /// How many modules of `modules` hold each parameter.
+    private func ownerCounts(_ modules: [(name: String, module: Module)]) -> [ObjectIdentifier: Int] {
+        var owners: [ObjectIdentifier: Int] = [:]
+        for (_, module) in modules {
+            for (_, parameter) in module.ownParameters { owners[ObjectIdentifier(parameter), default: 0] += 1 }
+        }
+        return owners
     }
 
     /// Runs `body`, which gives parameters new values (dropping their packed forms), then packs
@@ -83,6 +105,23 @@ extension Module {
         try body()
         if packed { try packLinearWeights() }
     }
+}
+
+/// `plain` `[out, in]` (contiguous) copied into the transposed layout, `[out, in]` viewing an
+/// `[in, out]` contiguous tensor, a block of rows (about `blockElements` elements) at a time;
+/// `replaced` is called with each block of `plain` right after it is copied.
+func transposedLayout(of plain: Tensor, blockElements: Int = 1 << 20,
+                      replaced: (Tensor) throws -> Void) throws -> Tensor {
+    let rows = plain.shape[0], columns = plain.shape[1]
+    let transposed = try Tensor.empty([columns, rows], dtype: plain.dtype, device: plain.device)
+    let blockRows = max(1, blockElements / max(columns, 1))
+    for start in stride(from: 0, to: rows, by: blockRows) {
+        let length = min(blockRows, rows - start)
+        let block = try plain.narrow(dim: 0, start: start, length: length)
+        try transposed.narrow(dim: 1, start: start, length: length).copy_(block.t())
+        try replaced(block)
+    }
+    return try transposed.t()
 }
 
 /// GPT-2's linear layer with a transposed weight: `y = x W + b`, `weight` is `[nx, nf]`.

@@ -1,5 +1,6 @@
 /// A marked function's source text and its operations, recorded by `@Sourced` at compile time.
-public struct SourceListing: Sendable, Equatable {
+/// Codable: a remote server sends its modules' listings to its clients at connect.
+public struct SourceListing: Sendable, Equatable, Codable {
     /// The function's name (`forward`).
     public let function: String
     /// The function's source, dedented, from its first modifier or `func` to its closing brace,

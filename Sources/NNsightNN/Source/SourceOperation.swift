@@ -18,6 +18,13 @@ public final class SourceOperation: Module {
     /// The scope opened by `.source` on this operation (recursive source), if any.
     public private(set) var child: SourcePoints?
 
+    /// Told, instead of the call failing, when a hooked value of this operation is not a tensor
+    /// (`isOutput`: its result, else its first argument): a trace that hooked it answers its
+    /// requests for that value with `error`, and the call goes on with the value as it is. When
+    /// nil, the call fails with `error` (``SourceError/notATensor(path:role:type:)``). Set by the
+    /// intervention engine for the length of a trace.
+    public var onNonTensor: ((_ isOutput: Bool, _ error: SourceError) throws -> Void)?
+
     /// The scope the running operation opened, for the marked function it calls.
     @TaskLocal static var openScope: SourcePoints?
 
@@ -76,7 +83,10 @@ public final class SourceOperation: Module {
         }
         guard !hooks.post.isEmpty else { return output }
         guard let tensor = output as? Tensor else {
-            throw SourceError.notATensor(path: path, role: "output", type: "\(T.self)")
+            let error = SourceError.notATensor(path: path, role: "output", type: "\(T.self)")
+            guard let onNonTensor else { throw error }
+            try onNonTensor(true, error)
+            return output
         }
         var value = tensor
         for (_, hook) in hooks.post {
@@ -93,7 +103,10 @@ public final class SourceOperation: Module {
         synchronizeCounts()
         guard !hooks.pre.isEmpty else { return argument }
         guard let tensor = argument as? Tensor else {
-            throw SourceError.notATensor(path: path, role: "input", type: "\(Argument.self)")
+            let error = SourceError.notATensor(path: path, role: "input", type: "\(Argument.self)")
+            guard let onNonTensor else { throw error }
+            try onNonTensor(false, error)
+            return argument
         }
         var input = tensor
         for (_, hook) in hooks.pre {
