@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOWebSocket
 import NNsightRemote
 import ServiceLifecycle
 
@@ -11,10 +12,11 @@ import ServiceLifecycle
 /// `nnsight serve` (Hummingbird 2, hummingbird-websocket), with no model and no engine. The
 /// client side is built like ``RemoteModel``'s (a plain thread sends through the connection's
 /// writer task and waits on a ``Mailbox``); the server echoes each frame either from its reader
-/// task (`direct`) or, like ``RemoteServer``, through a mailbox, a thread of its own and a writer
-/// task (`threaded`). What a remote read costs above this floor is the server's and engine's own.
+/// task (`direct`), through a mailbox, a thread of its own and a writer task (`threaded`), or,
+/// like ``RemoteServer``, through a mailbox and a thread that writes to the channel itself
+/// (`threadedToChannel`). What a remote read costs above this floor is the server's and engine's own.
 final class WebSocketFloor: @unchecked Sendable {
-    enum Echo: Sendable { case direct, threaded }
+    enum Echo: Sendable { case direct, threaded, threadedToChannel }
 
     private let group: ServiceGroup
     let port: Int
@@ -26,7 +28,7 @@ final class WebSocketFloor: @unchecked Sendable {
         let bound = PortBox()
         let app = Application(
             router: Router(),
-            server: .http1WebSocketUpgrade(configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: 1 << 24))) { _, _, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: 1 << 24))) { _, channel, _ in
                 .upgrade([:]) { inbound, outbound, _ in
                     switch echo {
                     case .direct:
@@ -35,6 +37,8 @@ final class WebSocketFloor: @unchecked Sendable {
                         }
                     case .threaded:
                         try await WebSocketFloor.threadedEcho(inbound, outbound)
+                    case .threadedToChannel:
+                        try await WebSocketFloor.threadedEcho(inbound, channel)
                     }
                 }
             },
@@ -66,6 +70,20 @@ final class WebSocketFloor: @unchecked Sendable {
             mailbox.close()
             group.cancelAll()
         }
+    }
+
+    /// Frames in → a mailbox → a thread that writes each back to the channel itself.
+    private static func threadedEcho(_ inbound: WebSocketInboundStream, _ channel: any Channel) async throws {
+        let mailbox = BytesMailbox()
+        Thread.detachNewThread {
+            while let bytes = mailbox.take() {
+                channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: bytes)), promise: nil)
+            }
+        }
+        for try await message in inbound.messages(maxSize: 1 << 24) {
+            if case .binary(let buffer) = message { mailbox.put(Array(buffer.readableBytesView)) }
+        }
+        mailbox.close()
     }
 
     func stop() {

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOWebSocket
 import NNsight
 import NNsightRemote
 import NNsightTorch
@@ -11,14 +13,19 @@ import NNsightTorch
 // @unchecked: `key`, `limits`, `jobs` and `endedEarly` only under `lock`; the rest is `let` (the
 // outbox continuation is Sendable).
 final class ClientSession: @unchecked Sendable {
+    /// What goes out through the WebSocket's writer task rather than straight to the channel.
     enum Outgoing: Sendable {
-        case text(String)
-        case binary([UInt8])
         case close
     }
 
     let id: Int
     private let server: RemoteServer
+    /// The WebSocket's channel: frames are written to it from the thread that sends them (one
+    /// hop to the event loop), not through the writer task (a second hop, about 12 µs of a read's
+    /// round trip); one thread's frames keep their order, and the close that `outgoing` carries
+    /// comes after every frame sent before it. (The server configures no WebSocket extension
+    /// that would have to process frames on their way.)
+    private let channel: any Channel
     private let outbox: AsyncStream<Outgoing>.Continuation
     let outgoing: AsyncStream<Outgoing>
     private let lock = NSLock()
@@ -29,9 +36,10 @@ final class ClientSession: @unchecked Sendable {
     private var endedEarly: [Int: RemoteError] = [:]
     private let logger: Logger
 
-    init(id: Int, server: RemoteServer, logger: Logger) {
+    init(id: Int, server: RemoteServer, logger: Logger, channel: any Channel) {
         self.id = id
         self.server = server
+        self.channel = channel
         var logger = logger
         logger[metadataKey: "client"] = "\(id)"
         self.logger = logger
@@ -40,8 +48,13 @@ final class ClientSession: @unchecked Sendable {
 
     // MARK: Sending (any thread)
 
-    func send(_ message: WireMessage) { outbox.yield(.text(WireFrame.text(message))) }
-    func send(frame: [UInt8]) { outbox.yield(.binary(frame)) }
+    func send(_ message: WireMessage) {
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: ByteBuffer(string: WireFrame.text(message))), promise: nil)
+    }
+
+    func send(frame: [UInt8]) {
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .binary, data: ByteBuffer(bytes: frame)), promise: nil)
+    }
 
     private func refuse(_ error: RemoteError, close: Bool = false) {
         send(.error(error.code, error.message))

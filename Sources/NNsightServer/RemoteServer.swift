@@ -98,10 +98,10 @@ public final class RemoteServer: @unchecked Sendable {
         let maxFrame = configuration.maxFrameBytes
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: maxFrame))) { [self] request, _, _ in
+            server: .http1WebSocketUpgrade(configuration: .init(ws: WebSocketServerConfiguration(maxFrameSize: maxFrame))) { [self] request, channel, _ in
                 guard request.path == RemoteProtocol.sessionPath else { return .dontUpgrade }
                 return .upgrade([:]) { inbound, outbound, _ in
-                    await self.serve(inbound: inbound, outbound: outbound, maxFrame: maxFrame)
+                    await self.serve(inbound: inbound, outbound: outbound, channel: channel, maxFrame: maxFrame)
                 }
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "nnsight"),
@@ -147,25 +147,21 @@ public final class RemoteServer: @unchecked Sendable {
         for waiter in waiters { waiter.resume(throwing: error) }
     }
 
-    /// One client's WebSocket: its messages in, its session's frames out.
-    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, maxFrame: Int) async {
+    /// One client's WebSocket: its messages in, its session's frames out (written to `channel`
+    /// by the threads that send them; the close through `outbound`).
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, channel: any Channel, maxFrame: Int) async {
         let session = lock.withLock {
             nextSession += 1
-            return ClientSession(id: nextSession, server: self, logger: logger)
+            return ClientSession(id: nextSession, server: self, logger: logger, channel: channel)
         }
         scheduler.clientConnected()
         defer { scheduler.clientDisconnected() }
         await withThrowingTaskGroup(of: Void.self) { group in
             let frames = session.outgoing
             group.addTask {
-                for await frame in frames {
-                    switch frame {
-                    case .text(let text): try await outbound.write(.text(text))
-                    case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
-                    case .close:
-                        try await outbound.close(.policyViolation, reason: nil)
-                        return
-                    }
+                for await case .close in frames {
+                    try await outbound.close(.policyViolation, reason: nil)
+                    return
                 }
             }
             do {
