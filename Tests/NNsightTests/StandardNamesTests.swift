@@ -75,8 +75,12 @@ import Testing
             (try m.get(names.embedTokens).output, try m.get("\(names.layers).0.\(names.mlp)").output,
              try m.get(names.layers)[-1].output)
         }
+        // The script's trace is a padded batch of two prompts and this one a batch of one: a
+        // matrix product with bias may round differently with the batch size on some CPUs
+        // (seen: 1.3e-5 on GPT-NeoX, GPT-J and OPT), while another module's output would be
+        // off by the size of the activations.
         #expect(try original.0.equal(result.embedding), "\(name)")
-        #expect(try original.1.equal(result.mlp), "\(name)")
-        #expect(try original.2.equal(result.lastLayer), "\(name)")
+        #expect(try maxAbsDifference(original.1, result.mlp) < 1e-4, "\(name)")
+        #expect(try maxAbsDifference(original.2, result.lastLayer) < 1e-4, "\(name)")
     }
 }
