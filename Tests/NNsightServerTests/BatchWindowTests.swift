@@ -18,19 +18,16 @@ struct BatchWindowTests {
         configuration.batchWindow = .seconds(4)
         configuration.maxBatchWait = .seconds(60)
         let queued = (0..<3).map { _ in DispatchSemaphore(value: 0) }
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(3, url: url) { remote, index in
-                // Client i sends its trace 0.6 windows after client i - 1's was queued: the last
-                // arrives more than a window (1.2 of them) after the first. (Long windows: on a
-                // busy machine a message may take a while between a client and the scheduler.)
-                if index > 0 {
-                    queued[index - 1].wait()
-                    Thread.sleep(forTimeInterval: 2.4)
-                }
-                remote.onStatus = { event in if event.kind == .status, event.state == .queued { queued[index].signal() } }
-                return UncheckedTensor(try remote.trace(Self.rows[index]) { m in try m.lm_head.output })
+        let (results, stats) = try await clientsTogether(3, on: configuration) { remote, index in
+            // Client i sends its trace 0.6 windows after client i - 1's was queued: the last
+            // arrives more than a window (1.2 of them) after the first. (Long windows: on a
+            // busy machine a message may take a while between a client and the scheduler.)
+            if index > 0 {
+                queued[index - 1].wait()
+                Thread.sleep(forTimeInterval: 2.4)
             }
-            return (results, server.stats)
+            remote.onStatus = { event in if event.kind == .status, event.state == .queued { queued[index].signal() } }
+            return UncheckedTensor(try remote.trace(Self.rows[index]) { m in try m.lm_head.output })
         }
         for (index, result) in results.enumerated() {
             #expect(try maxAbsDifference(try result.get().tensor, expected[index]) < 1e-4, "client \(index)")

@@ -36,20 +36,11 @@ struct CoBatchedSkipTests {
         let expected = try (0..<clients).map { try Self.run(local, client: $0) }
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(clients, url: url) { remote, client in
-                return try Self.run(remote, client: client).map(UncheckedTensor.init)
-            }
-            return (results, server.stats)
+        let (results, stats) = try await clientsTogether(clients, on: configuration) { remote, client in
+            return try Self.run(remote, client: client).map(UncheckedTensor.init)
         }
         for client in 0..<clients {
-            let values = try results[client].get().map(\.tensor)
-            #expect(values.count == expected[client].count, "client \(client)")
-            for (remote, local) in zip(values, expected[client]) {
-                #expect(remote.shape == local.shape, "client \(client)")
-                // Equal to float rounding, as every value of a shared forward.
-                #expect(try maxAbsDifference(remote, local) < 1e-4, "client \(client)")
-            }
+            try expectLocalValues(try results[client].get().map(\.tensor), expected[client], client: client)
         }
         #expect(stats.sharedForwards >= 1)
         #expect(stats.largestBatch == clients)

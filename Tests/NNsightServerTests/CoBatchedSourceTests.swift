@@ -45,11 +45,8 @@ struct CoBatchedSourceTests {
         let expected = try (0..<clients).map { try Self.run(local, client: $0) }
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(clients, url: url) { remote, client in
-                return try Self.run(remote, client: client).map(UncheckedTensor.init)
-            }
-            return (results, server.stats)
+        let (results, stats) = try await clientsTogether(clients, on: configuration) { remote, client in
+            return try Self.run(remote, client: client).map(UncheckedTensor.init)
         }
         #expect(stats.sharedForwards == 1 && stats.largestBatch == clients, "\(stats)")
         // Client 1's read failed with the local error: the operation's value is a list.
@@ -57,16 +54,7 @@ struct CoBatchedSourceTests {
         #expect(String(text).hasPrefix("model.transformer.h.0.attn.source.qkv_0: its output is a "), "\(String(text))")
         #expect(String(text).hasSuffix(", not a Tensor; only tensor values can be read or replaced"), "\(String(text))")
         for client in 0..<clients {
-            let values = try results[client].get().map(\.tensor)
-            #expect(values.count == expected[client].count, "client \(client)")
-            for (remote, local) in zip(values, expected[client]) {
-                #expect(remote.shape == local.shape, "client \(client)")
-                if remote.dtype == .int64 {
-                    #expect(try remote.equal(local), "client \(client): the error's text")
-                } else {
-                    #expect(try maxAbsDifference(remote, local) < 1e-4, "client \(client)")
-                }
-            }
+            try expectLocalValues(try results[client].get().map(\.tensor), expected[client], client: client)
         }
     }
 

@@ -45,20 +45,13 @@ struct CoBatchedTracerTests {
         let expected = try (0..<Self.clients).map { try Self.run(local, client: $0) }
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(Self.clients, url: url) { remote, client in
-                return try Self.run(remote, client: client).map(UncheckedTensor.init)
-            }
-            return (results, server.stats)
+        let (results, stats) = try await clientsTogether(Self.clients, on: configuration) { remote, client in
+            return try Self.run(remote, client: client).map(UncheckedTensor.init)
         }
         for client in 0..<Self.clients {
             let values = try results[client].get().map(\.tensor)
             #expect(values.count == 3)
-            for (remote, local) in zip(values, expected[client]) {
-                #expect(remote.shape == local.shape, "client \(client)")
-                // Equal to float rounding, as every value of a shared forward.
-                #expect(try maxAbsDifference(remote, local) < 1e-4, "client \(client)")
-            }
+            try expectLocalValues(values, expected[client], client: client)
         }
         #expect(stats.sharedForwards >= 1)
     }

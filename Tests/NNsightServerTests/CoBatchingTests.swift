@@ -21,18 +21,15 @@ struct CoBatchingTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
         configuration.defaultLimits.concurrentTraces = 32
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(16, url: url) { remote, index in
-                let logits = try remote.trace(Self.prompts[index]) { m in try Self.intervention(m) }
-                // A prompt-less invoke covers this client's rows only, never another client's.
-                var rows = 0
-                try remote.trace { t in
-                    try t.invoke(Self.prompts[index]) { _ in }
-                    try t.invoke { m in rows = try m.transformer.h[0].output.size(0) }
-                }
-                return (UncheckedTensor(logits), rows)
+        let (results, stats) = try await clientsTogether(16, on: configuration) { remote, index in
+            let logits = try remote.trace(Self.prompts[index]) { m in try Self.intervention(m) }
+            // A prompt-less invoke covers this client's rows only, never another client's.
+            var rows = 0
+            try remote.trace { t in
+                try t.invoke(Self.prompts[index]) { _ in }
+                try t.invoke { m in rows = try m.transformer.h[0].output.size(0) }
             }
-            return (results, server.stats)
+            return (UncheckedTensor(logits), rows)
         }
         for (index, result) in results.enumerated() {
             let (logits, rows) = try result.get()

@@ -24,18 +24,15 @@ struct EarlySendTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
         configuration.clientDeadline = .seconds(60)
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let meeting = Meeting(2)
-            let results = try clientsTogether(2, url: url) { remote, index in
-                return try remote.trace(Self.prompts[index]) { m in
-                    let hidden = try m.transformer.h[0].output.clone()
-                    guard meeting.arrive(waitingAtMost: 20) else {
-                        throw MeetingMissed(description: "client \(index) held its h.0 value for 20 s without the other client receiving its own")
-                    }
-                    return (UncheckedTensor(hidden), UncheckedTensor(try m.lm_head.output))
+        let meeting = Meeting(2)
+        let (results, stats) = try await clientsTogether(2, on: configuration) { remote, index in
+            return try remote.trace(Self.prompts[index]) { m in
+                let hidden = try m.transformer.h[0].output.clone()
+                guard meeting.arrive(waitingAtMost: 20) else {
+                    throw MeetingMissed(description: "client \(index) held its h.0 value for 20 s without the other client receiving its own")
                 }
+                return (UncheckedTensor(hidden), UncheckedTensor(try m.lm_head.output))
             }
-            return (results, server.stats)
         }
         #expect(stats.sharedForwards == 1 && stats.largestBatch == 2, "the two traces did not share a forward: \(stats)")
         for (index, result) in results.enumerated() {
@@ -69,16 +66,13 @@ struct EarlySendTests {
         }
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(2, url: url) { remote, index in
-                var seen: (Tensor, Tensor)?
-                try remote.trace { t in
-                    try t.invoke(Self.prompts[index]) { m in try Self.patch(m, Float(index + 2)) }
-                    try t.invoke { m in seen = try Self.read(m) }
-                }
-                return (UncheckedTensor(seen!.0), UncheckedTensor(seen!.1))
+        let (results, stats) = try await clientsTogether(2, on: configuration) { remote, index in
+            var seen: (Tensor, Tensor)?
+            try remote.trace { t in
+                try t.invoke(Self.prompts[index]) { m in try Self.patch(m, Float(index + 2)) }
+                try t.invoke { m in seen = try Self.read(m) }
             }
-            return (results, server.stats)
+            return (UncheckedTensor(seen!.0), UncheckedTensor(seen!.1))
         }
         #expect(stats.sharedForwards == 1, "the two traces did not share a forward: \(stats)")
         for (index, result) in results.enumerated() {
@@ -135,21 +129,18 @@ struct EarlyStepAckTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
         configuration.clientDeadline = .seconds(60)
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let meeting = Meeting(2)
-            let results = try clientsTogether(2, url: url) { remote, client in
-                return try remote.generate(Self.prompt(client), maxNewTokens: 3, stopAtEOS: false) { m, t in
-                    var logits: [Tensor] = []
-                    for step in t.iter(0..<3) {
-                        if step == 1, !meeting.arrive(waitingAtMost: 20) {
-                            throw MeetingMissed(description: "client \(client) began step 1 and waited 20 s without the other client beginning it")
-                        }
-                        logits.append(try m.lm_head.output)
+        let meeting = Meeting(2)
+        let (results, stats) = try await clientsTogether(2, on: configuration) { remote, client in
+            return try remote.generate(Self.prompt(client), maxNewTokens: 3, stopAtEOS: false) { m, t in
+                var logits: [Tensor] = []
+                for step in t.iter(0..<3) {
+                    if step == 1, !meeting.arrive(waitingAtMost: 20) {
+                        throw MeetingMissed(description: "client \(client) began step 1 and waited 20 s without the other client beginning it")
                     }
-                    return (logits + [try t.result()]).map(UncheckedTensor.init)
+                    logits.append(try m.lm_head.output)
                 }
+                return (logits + [try t.result()]).map(UncheckedTensor.init)
             }
-            return (results, server.stats)
         }
         #expect(stats.sharedForwards == 1 && stats.largestBatch == 2, "the two generations did not share a forward: \(stats)")
         for (client, result) in results.enumerated() {

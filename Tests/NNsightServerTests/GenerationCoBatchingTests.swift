@@ -27,13 +27,10 @@ struct GenerationCoBatchingTests {
         var configuration = ServerConfiguration()
         configuration.batchWindow = .milliseconds(500)
         configuration.defaultLimits.concurrentTraces = 8
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(prompts.count, url: url) { remote, index in
-                return try remote.generate(prompts[index], maxNewTokens: 4, stopAtEOS: stopAtEOS) { m, t in
-                    try intervention(m, t).map(UncheckedTensor.init)
-                }
+        let (results, stats) = try await clientsTogether(prompts.count, on: configuration) { remote, index in
+            return try remote.generate(prompts[index], maxNewTokens: 4, stopAtEOS: stopAtEOS) { m, t in
+                try intervention(m, t).map(UncheckedTensor.init)
             }
-            return (results, server.stats)
         }
         return (expected, try results.map { try $0.get().map(\.tensor) }, stats)
     }

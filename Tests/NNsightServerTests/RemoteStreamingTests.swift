@@ -119,13 +119,10 @@ struct RemoteStreamingTests {
         }
         var configuration = ServerConfiguration()
         configuration.batchWindow = .seconds(2)
-        let (results, stats) = try await withServer(configuration) { url, server in
-            let results = try clientsTogether(prompts.count, url: url) { remote, client in
-                let collector = Collector()
-                _ = try Self.generate(remote, prompts[client], collector)
-                return collector
-            }
-            return (results, server.stats)
+        let (results, stats) = try await clientsTogether(prompts.count, on: configuration) { remote, client in
+            let collector = Collector()
+            _ = try Self.generate(remote, prompts[client], collector)
+            return collector
         }
         #expect(stats.sharedForwards >= 1)
         for client in prompts.indices {

@@ -4,6 +4,7 @@ import NNsight
 import NNsightRemote
 import NNsightServer
 import NNsightTorch
+import Testing
 
 /// The tiny GPT-2 checked in under Tests/Fixtures/models.
 enum Fixtures {
@@ -78,6 +79,17 @@ func clientsTogether<T: Sendable>(_ count: Int, url: String,
     }
 }
 
+/// `count` clients start `body` together (``clientsTogether(_:url:_:)``) on a server of their own
+/// with `configuration`; their results in order, and the server's statistics once all finished.
+func clientsTogether<T: Sendable>(_ count: Int, on configuration: ServerConfiguration,
+                                  _ body: @escaping @Sendable (_ remote: RemoteModel, _ index: Int) throws -> T) async throws
+    -> (results: [Result<T, any Error>], stats: ServerStatistics) {
+    try await withServer(configuration) { url, server in
+        let results = try clientsTogether(count, url: url, body)
+        return (results, server.stats)
+    }
+}
+
 final class ResultSlots<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var slots: [Result<T, any Error>?]
@@ -106,6 +118,22 @@ final class StartLine: @unchecked Sendable {
         if waiting == 0 { condition.broadcast() }
         while waiting > 0 { condition.wait() }
         condition.unlock()
+    }
+}
+
+/// Expects one client's values from a shared forward to be its local ones: as many, of the same
+/// shapes, integer values exact and float values equal to rounding (1e-4), as every value of a
+/// shared forward.
+func expectLocalValues(_ remote: [Tensor], _ local: [Tensor], client: Int,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(remote.count == local.count, "client \(client)", sourceLocation: sourceLocation)
+    for (remote, local) in zip(remote, local) {
+        #expect(remote.shape == local.shape, "client \(client)", sourceLocation: sourceLocation)
+        if remote.dtype == .int64 {
+            #expect(try remote.equal(local), "client \(client)", sourceLocation: sourceLocation)
+        } else {
+            #expect(try maxAbsDifference(remote, local) < 1e-4, "client \(client)", sourceLocation: sourceLocation)
+        }
     }
 }
 
