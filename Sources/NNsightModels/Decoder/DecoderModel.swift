@@ -38,13 +38,16 @@ extension RotaryEmbedding: DecoderRotaryEmbedding {
 /// A family names its specialisation and builds it with its layer, norm and rotary embedding;
 /// the printed class name is the family's (`className`), not this generic type's:
 ///
-///     /// Python: `MixtralModel`.
-///     public typealias MixtralModel = DecoderModel<MixtralDecoderLayer, LlamaRMSNorm, RotaryEmbedding>
+///     /// Python: `Olmo2Model`.
+///     public typealias Olmo2Model = DecoderModel<Olmo2DecoderLayer, Olmo2RMSNorm, RotaryEmbedding>
 ///
-///     try MixtralModel(config.llama, className: "MixtralModel", device: device,
-///                      layer: { try MixtralDecoderLayer(config, layerIndex: $0, device: device) },
-///                      norm: { try LlamaRMSNorm(config.llama, variant: mixtralVariant, device: device) },
-///                      rotary: { try RotaryEmbedding(config: config.llama, classPrefix: "Mixtral", device: device) })
+///     try Olmo2Model(config, className: "Olmo2Model", device: device,
+///                    layer: { try Olmo2DecoderLayer(config, layerIndex: $0, device: device) },
+///                    norm: { try Olmo2RMSNorm(config.hiddenSize, config, device: device) },
+///                    rotary: { try RotaryEmbedding(config: config, classPrefix: "Olmo2", device: device) })
+///
+/// A family of Llama's final norm and rotary embedding passes its ``LlamaVariant`` instead:
+/// `MixtralModel(config.llama, variant: mixtralVariant, device: device) { try MixtralDecoderLayer(config, layerIndex: $0, device: device) }`.
 public final class DecoderModel<Layer: Module, Norm: Module, Rotary: DecoderRotaryEmbedding>: Module, DecoderStack {
     /// The token embedding (Gemma: its `…TextScaledWordEmbedding`).
     public let embed_tokens: Embedding

@@ -172,6 +172,16 @@ extension DecoderModel where Layer == LlamaDecoderLayer, Norm == LlamaRMSNorm, R
     public var variant: LlamaVariant { layers[0].variant }
 }
 
+extension DecoderModel where Norm == LlamaRMSNorm, Rotary == RotaryEmbedding {
+    /// A decoder stack with Llama's final norm and rotary embedding for `variant`, printed as
+    /// `<classPrefix>Model` (Llama and its members, Mixtral, Qwen3-MoE); `layer` builds each layer.
+    convenience init(_ config: LlamaConfig, variant: LlamaVariant, device: Device, layer: (Int) throws -> Layer) throws {
+        try self.init(config, className: variant.classPrefix + "Model", device: device, layer: layer,
+                      norm: { try LlamaRMSNorm(config, variant: variant, device: device) },
+                      rotary: { try RotaryEmbedding(config: config, classPrefix: variant.classPrefix, device: device) })
+    }
+}
+
 /// Python: `LlamaForCausalLM` (also `MistralForCausalLM`, `Qwen2ForCausalLM`, `Qwen3ForCausalLM`).
 public typealias LlamaForCausalLM = DecoderForCausalLM<LlamaModel, LlamaConfig>
 
@@ -180,10 +190,9 @@ extension DecoderForCausalLM where Base == LlamaModel, Config == LlamaConfig {
     /// `Qwen2Family` pass theirs).
     public convenience init(_ config: LlamaConfig, variant: LlamaVariant = .llama, device: Device = .cpu) throws {
         try self.init(config, className: variant.classPrefix + "ForCausalLM", device: device) {
-            try LlamaModel(config, className: variant.classPrefix + "Model", device: device,
-                           layer: { try LlamaDecoderLayer(config, variant: variant, layerIndex: $0, device: device) },
-                           norm: { try LlamaRMSNorm(config, variant: variant, device: device) },
-                           rotary: { try RotaryEmbedding(config: config, classPrefix: variant.classPrefix, device: device) })
+            try LlamaModel(config, variant: variant, device: device) {
+                try LlamaDecoderLayer(config, variant: variant, layerIndex: $0, device: device)
+            }
         }
     }
 

@@ -115,10 +115,9 @@ public typealias MixtralForCausalLM = DecoderForCausalLM<MixtralModel, MixtralCo
 extension DecoderForCausalLM where Base == MixtralModel, Config == MixtralConfig {
     public convenience init(_ config: MixtralConfig, device: Device = .cpu) throws {
         try self.init(config, className: "MixtralForCausalLM", device: device) {
-            try MixtralModel(config.llama, className: "MixtralModel", device: device,
-                             layer: { try MixtralDecoderLayer(config, layerIndex: $0, device: device) },
-                             norm: { try LlamaRMSNorm(config.llama, variant: mixtralVariant, device: device) },
-                             rotary: { try RotaryEmbedding(config: config.llama, classPrefix: "Mixtral", device: device) })
+            try MixtralModel(config.llama, variant: mixtralVariant, device: device) {
+                try MixtralDecoderLayer(config, layerIndex: $0, device: device)
+            }
         }
     }
 

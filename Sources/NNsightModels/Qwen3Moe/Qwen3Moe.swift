@@ -160,10 +160,9 @@ public typealias Qwen3MoeForCausalLM = DecoderForCausalLM<Qwen3MoeModel, Qwen3Mo
 extension DecoderForCausalLM where Base == Qwen3MoeModel, Config == Qwen3MoeConfig {
     public convenience init(_ config: Qwen3MoeConfig, device: Device = .cpu) throws {
         try self.init(config, className: "Qwen3MoeForCausalLM", device: device) {
-            try Qwen3MoeModel(config.llama, className: "Qwen3MoeModel", device: device,
-                              layer: { try Qwen3MoeDecoderLayer(config, layerIndex: $0, device: device) },
-                              norm: { try LlamaRMSNorm(config.llama, variant: qwen3MoeVariant, device: device) },
-                              rotary: { try RotaryEmbedding(config: config.llama, classPrefix: "Qwen3Moe", device: device) })
+            try Qwen3MoeModel(config.llama, variant: qwen3MoeVariant, device: device) {
+                try Qwen3MoeDecoderLayer(config, layerIndex: $0, device: device)
+            }
         }
     }
 
