@@ -44,7 +44,7 @@ struct CoBatchedTracerTests {
         let local = try Fixtures.localModel()
         let expected = try (0..<Self.clients).map { try Self.run(local, client: $0) }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         let (results, stats) = try await clientsTogether(Self.clients, on: configuration) { remote, client in
             return try Self.run(remote, client: client).map(UncheckedTensor.init)
         }

@@ -19,7 +19,7 @@ struct CoBatchingTests {
         let local = try Fixtures.localModel()
         let expected = try Self.prompts.map { prompt in try local.trace(prompt) { m in try Self.intervention(m) } }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         configuration.defaultLimits.concurrentTraces = 32
         let (results, stats) = try await clientsTogether(16, on: configuration) { remote, index in
             let logits = try remote.trace(Self.prompts[index]) { m in try Self.intervention(m) }

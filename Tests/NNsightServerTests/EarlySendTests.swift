@@ -22,7 +22,7 @@ struct EarlySendTests {
             try local.trace(prompt) { m in (try m.transformer.h[0].output.clone(), try m.lm_head.output) }
         }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         configuration.clientDeadline = .seconds(60)
         let meeting = Meeting(2)
         let (results, stats) = try await clientsTogether(2, on: configuration) { remote, index in
@@ -65,7 +65,7 @@ struct EarlySendTests {
             return seen!
         }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         let (results, stats) = try await clientsTogether(2, on: configuration) { remote, index in
             var seen: (Tensor, Tensor)?
             try remote.trace { t in

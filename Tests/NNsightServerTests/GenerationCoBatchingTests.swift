@@ -25,7 +25,7 @@ struct GenerationCoBatchingTests {
             try local.generate(prompt, maxNewTokens: 4, stopAtEOS: stopAtEOS) { m, t in try intervention(m, t) }
         }
         var configuration = ServerConfiguration()
-        configuration.batchWindow = .milliseconds(500)
+        configuration.batchWindow = .seconds(2)
         configuration.defaultLimits.concurrentTraces = 8
         let (results, stats) = try await clientsTogether(prompts.count, on: configuration) { remote, index in
             return try remote.generate(prompts[index], maxNewTokens: 4, stopAtEOS: stopAtEOS) { m, t in
