@@ -8,6 +8,21 @@ import Testing
 
 /// Capture jobs: submitted without waiting, run on the server, fetched later as safetensors.
 struct CaptureTests {
+    /// `job`'s file, fetched by `remote` once the server has it (asked every 10 ms, at most 2,000
+    /// times).
+    static func result(of job: CaptureJob, from remote: RemoteModel) throws -> SafeTensorsFile {
+        for _ in 0..<2000 {
+            switch try remote.captureResult(job) {
+            case .ready(let bytes): return try SafeTensorsFile(data: bytes)
+            case .failed(let message): throw RemoteError.protocolError(.server, message)
+            case .pending: Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
+        throw StillPending(job: job)
+    }
+
+    struct StillPending: Error { let job: CaptureJob }
+
     @Test func aCaptureJobReturnsTheModulesOutputsAsSafetensors() async throws {
         let prompts = [Scenarios.prompt, Scenarios.other]
         let modules = ["model.transformer.h.0", "model.transformer.ln_f"]
@@ -20,17 +35,10 @@ struct CaptureTests {
         let (job, file, otherKey, unknownModule) = try await withServer(configuration) { url, _ in
             let alice = try RemoteModel(url: url, apiKey: "a")
             let job = try alice.capture(prompts, modules: modules)
-            var data: Data?
-            for _ in 0..<2000 where data == nil {
-                switch try alice.captureResult(job) {
-                case .ready(let bytes): data = bytes
-                case .failed(let message): throw RemoteError.protocolError(.server, message)
-                case .pending: Thread.sleep(forTimeInterval: 0.01)
-                }
-            }
+            let file = try Self.result(of: job, from: alice)
             let otherKey = Result { try RemoteModel(url: url, apiKey: "b").captureResult(job) }.map { _ in () }
             let unknownModule = Result { try alice.capture(prompts, modules: ["model.transformer.h.7"]) }.map { _ in () }
-            return (job, try SafeTensorsFile(data: try #require(data)), otherKey, unknownModule)
+            return (job, file, otherKey, unknownModule)
         }
         #expect(job.keptForSeconds == 3600)
         for (index, values) in expected.enumerated() {
@@ -65,15 +73,7 @@ struct CaptureTests {
         }
         let (file, refusals) = try await withServer { url, _ in
             let remote = try RemoteModel(url: url)
-            let job = try remote.capture([Scenarios.prompt], modules: modules)
-            var data: Data?
-            for _ in 0..<2000 where data == nil {
-                switch try remote.captureResult(job) {
-                case .ready(let bytes): data = bytes
-                case .failed(let message): throw RemoteError.protocolError(.server, message)
-                case .pending: Thread.sleep(forTimeInterval: 0.01)
-                }
-            }
+            let file = try Self.result(of: remote.capture([Scenarios.prompt], modules: modules), from: remote)
             let refusals = ["model.transformer.h.0.attn.source.nonexistent_0", "model.transformer.ln_f.source.x_0",
                             "model.transformer.h.0.attn.source.fusedAttention_0.source.F_scaledDotProductAttention_0"].map { path in
                 do {
@@ -83,7 +83,7 @@ struct CaptureTests {
                     return "\(error)"
                 }
             }
-            return (try SafeTensorsFile(data: try #require(data)), refusals)
+            return (file, refusals)
         }
         for (module, value) in zip(modules, expected) {
             let stored = try file.tensor("0.\(module)")
